@@ -1,0 +1,110 @@
+"""The composition root: builds the hub's parts once and wires them into one ASGI app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+
+from gateway.graphql_view import HubGraphQL
+from gateway.middleware import BearerAuth, BodyLimit, RequestId
+from gateway.oauth.endpoints import OAuthEndpoints
+from gateway.oauth.keys import KeyRing, ensure_signing_key
+from gateway.oauth.verify import StandingCache, TokenVerifier
+from gateway.settings import Settings
+from schema.build import build_schema
+from store.engine import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Hub:
+    """Everything one hub process holds, built once at start-up."""
+
+    settings: Settings
+    db: Database
+    keyring: KeyRing
+    standing: StandingCache
+    verifier: TokenVerifier
+
+
+def build_hub(settings: Settings, db: Database | None = None) -> Hub:
+    database = db or Database(settings.database_url)
+    keyring = KeyRing(database, settings)
+    standing = StandingCache(database, settings.status_cache_seconds)
+
+    async def published_keys(force: bool) -> dict[str, Any]:
+        if force:
+            await keyring.refresh(force=True)
+        return await keyring.jwks()
+
+    verifier = TokenVerifier(settings, database, published_keys, standing)
+    return Hub(settings, database, keyring, standing, verifier)
+
+
+def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
+    hub = hub or build_hub(settings)
+    development = not settings.is_production
+    schema = build_schema(
+        introspection=development,
+        max_depth=settings.max_query_depth,
+        max_aliases=settings.max_aliases,
+        max_tokens=settings.max_tokens,
+    )
+    view = HubGraphQL(
+        schema,
+        hub.db,
+        hub.verifier,
+        graphql_ide="graphiql" if development else None,
+        allow_queries_via_get=False,
+        keep_alive=True,
+        keep_alive_interval=15,
+        connection_init_wait_timeout=timedelta(seconds=10),
+        max_subscriptions_per_connection=100,
+        allowed_origins=settings.allowed_origins,
+    )
+    oauth = OAuthEndpoints(settings, hub.db, hub.keyring, hub.verifier)
+
+    async def health(request: Request) -> Response:
+        try:
+            async with hub.db.read() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception:
+            log.exception("health check: database unreachable")
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await ensure_signing_key(hub.db, settings)
+        await hub.keyring.refresh(force=True)
+        yield
+        await hub.db.dispose()
+
+    app = Starlette(
+        routes=[
+            *oauth.routes(),
+            Route("/healthz", health, methods=["GET"]),
+            Route("/graphql", view, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", view),
+        ],
+        middleware=[
+            Middleware(RequestId),
+            Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+            Middleware(BearerAuth, verifier=hub.verifier, serve_ide=development),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.hub = hub
+    return app

@@ -1,0 +1,64 @@
+"""The GraphQL view: HTTP requests arrive already authenticated, websockets authenticate here."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UnsetType
+
+from gateway.oauth.verify import TokenRejected, TokenVerifier
+from schema.context import HubContext
+from store.engine import Database
+
+log = logging.getLogger(__name__)
+
+
+def bearer_token(value: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer …`` value, or None."""
+    if not value:
+        return None
+    scheme, _, token = value.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+class HubGraphQL(GraphQL[HubContext, None]):
+    def __init__(self, schema: Any, db: Database, verifier: TokenVerifier, **kwargs: Any) -> None:
+        super().__init__(schema, **kwargs)
+        self.db = db
+        self.verifier = verifier
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> HubContext:
+        state = request.scope.get("state", {})
+        return HubContext(
+            db=self.db,
+            request_id=state.get("request_id") or uuid.uuid4().hex,
+            principal=state.get("principal"),
+            request=request,
+            response=response,
+        )
+
+    async def on_ws_connect(self, context: HubContext) -> UnsetType | None | dict[str, object]:
+        params = context.connection_params or {}
+        raw = params.get("authorization") or params.get("Authorization")
+        token = bearer_token(raw if isinstance(raw, str) else None)
+        if token is None and context.request is not None:
+            token = bearer_token(context.request.headers.get("authorization"))
+        if token is None:
+            raise ConnectionRejectionError()
+        try:
+            context.principal = await self.verifier.verify(token, context.request_id)
+        except TokenRejected as exc:
+            log.info("websocket refused: %s (request %s)", exc, context.request_id)
+            raise ConnectionRejectionError() from exc
+        return await super().on_ws_connect(context)

@@ -1,0 +1,131 @@
+"""Small ASGI middlewares: request ids, body size limit, bearer authentication."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.oauth.verify import TokenRejected, TokenVerifier
+
+log = logging.getLogger(__name__)
+
+
+async def _plain(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), *headers],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class RequestId:
+    """Give every request an id, echoed in ``X-Request-Id`` and quoted in INTERNAL errors."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        request_id = uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+class BodyLimit:
+    """Refuse request bodies over ``max_bytes`` with 413, before any handler reads them."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    await _plain(send, 400, b'{"error":"bad content-length"}', [])
+                    return
+                if declared > self.max_bytes:
+                    await _plain(send, 413, b'{"error":"request body too large"}', [])
+                    return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await _plain(send, 413, b'{"error":"request body too large"}', [])
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+_CHALLENGE = (b"www-authenticate", b'Bearer error="invalid_token"')
+
+
+class BearerAuth:
+    """Every HTTP request to /graphql needs a valid access token, or gets 401."""
+
+    def __init__(self, app: ASGIApp, verifier: TokenVerifier, *, serve_ide: bool) -> None:
+        self.app = app
+        self.verifier = verifier
+        self.serve_ide = serve_ide
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/graphql":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers", []))
+        if (
+            self.serve_ide
+            and scope["method"] == "GET"
+            and b"text/html" in headers.get(b"accept", b"")
+        ):
+            await self.app(scope, receive, send)
+            return
+        raw = headers.get(b"authorization", b"").decode("latin-1")
+        scheme, _, token = raw.strip().partition(" ")
+        state = scope.setdefault("state", {})
+        if scheme.lower() != "bearer" or not token.strip():
+            await _plain(send, 401, b'{"error":"invalid_token"}', [_CHALLENGE])
+            return
+        try:
+            state["principal"] = await self.verifier.verify(token.strip(), state.get("request_id"))
+        except TokenRejected as exc:
+            log.info("token refused: %s (request %s)", exc, state.get("request_id"))
+            await _plain(send, 401, b'{"error":"invalid_token"}', [_CHALLENGE])
+            return
+        await self.app(scope, receive, send)

@@ -1,0 +1,178 @@
+"""HTTP endpoints of the authorization server (RFC 6749, 7009, 7523, 7662, 8414, 9068)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import jwt
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from gateway.oauth import records
+from gateway.oauth.keys import ALGORITHM, KeyRing
+from gateway.oauth.server import (
+    KEY_METHOD,
+    SECRET_METHODS,
+    HubAuthorizationServer,
+    StarletteOAuth2Request,
+    TokenRequestContext,
+)
+from gateway.oauth.verify import TokenRejected, TokenVerifier
+from gateway.settings import Settings
+from orgs.rules import ALL_SCOPES
+from store.engine import Database
+
+log = logging.getLogger(__name__)
+
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
+    return JSONResponse(
+        {"error": error, "error_description": description}, status_code=status, headers=_NO_STORE
+    )
+
+
+class OAuthEndpoints:
+    def __init__(
+        self, settings: Settings, db: Database, keyring: KeyRing, verifier: TokenVerifier
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.keyring = keyring
+        self.verifier = verifier
+        self.server = HubAuthorizationServer(settings)
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/oauth/token", self.token, methods=["POST"]),
+            Route("/oauth/introspect", self.introspect, methods=["POST"]),
+            Route("/oauth/revoke", self.revoke, methods=["POST"]),
+            Route("/.well-known/jwks.json", self.jwks, methods=["GET"]),
+            Route("/.well-known/oauth-authorization-server", self.metadata, methods=["GET"]),
+        ]
+
+    async def _read_form(self, request: Request) -> dict[str, str] | JSONResponse:
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/x-www-form-urlencoded":
+            return _oauth_error(400, "invalid_request", "use application/x-www-form-urlencoded")
+        form = await request.form()
+        items = form.multi_items()
+        names = [name for name, _ in items]
+        if len(names) != len(set(names)):
+            return _oauth_error(400, "invalid_request", "a parameter is repeated")
+        values: dict[str, str] = {}
+        for name, value in items:
+            if not isinstance(value, str):
+                return _oauth_error(400, "invalid_request", "files are not accepted")
+            values[name] = value
+        return values
+
+    def _oauth_request(self, request: Request, path: str, form: dict[str, str]) -> Any:
+        headers = {k.title(): v for k, v in request.headers.items()}
+        return StarletteOAuth2Request(f"{self.settings.public_url}{path}", headers, form)
+
+    async def _context_for(self, request: Request, form: dict[str, str]) -> TokenRequestContext:
+        """Load the clients this request may authenticate as, before authlib runs."""
+        ctx = TokenRequestContext()
+        candidates: list[str] = []
+        basic_id, _ = extract_basic_authorization(
+            {"Authorization": request.headers.get("authorization", "")}
+        )
+        if basic_id:
+            candidates.append(basic_id)
+        if form.get("client_id"):
+            candidates.append(form["client_id"])
+        assertion = form.get("client_assertion")
+        if assertion:
+            try:
+                unverified = jwt.decode(assertion, options={"verify_signature": False})
+            except jwt.PyJWTError:
+                unverified = {}
+            sub, jti = unverified.get("sub"), unverified.get("jti")
+            if isinstance(sub, str):
+                candidates.append(sub)
+                if isinstance(jti, str):
+                    ctx.used_assertions = await records.used_assertions(self.db, sub, jti)
+        ctx.clients = await records.load_clients(self.db, candidates)
+        return ctx
+
+    async def token(self, request: Request) -> Response:
+        form = await self._read_form(request)
+        if isinstance(form, JSONResponse):
+            return form
+        ctx = await self._context_for(request, form)
+        ctx.signing_key = await self.keyring.signing_key()
+        status, body, headers = self.server.run(
+            ctx, None, self._oauth_request(request, "/oauth/token", form)
+        )
+        if status == 200 and ctx.accepted_assertion is not None:
+            client_id, jti, exp = ctx.accepted_assertion
+            if not await records.remember_assertion(self.db, client_id, jti, exp):
+                return _oauth_error(401, "invalid_client", "JWT ID is used before.")
+        return JSONResponse(body, status_code=status, headers=dict(headers) | _NO_STORE)
+
+    async def _presented(self, ctx: TokenRequestContext, form: dict[str, str]) -> None:
+        token = form.get("token")
+        if not token:
+            return
+        try:
+            claims = await self.verifier.decode(token)
+        except TokenRejected:
+            return
+        ctx.presented_token = await records.token_state(self.db, claims)
+
+    async def introspect(self, request: Request) -> Response:
+        form = await self._read_form(request)
+        if isinstance(form, JSONResponse):
+            return form
+        ctx = await self._context_for(request, form)
+        await self._presented(ctx, form)
+        status, body, headers = self.server.run(
+            ctx, "introspection", self._oauth_request(request, "/oauth/introspect", form)
+        )
+        return JSONResponse(body, status_code=status, headers=dict(headers) | _NO_STORE)
+
+    async def revoke(self, request: Request) -> Response:
+        form = await self._read_form(request)
+        if isinstance(form, JSONResponse):
+            return form
+        ctx = await self._context_for(request, form)
+        await self._presented(ctx, form)
+        status, body, headers = self.server.run(
+            ctx, "revocation", self._oauth_request(request, "/oauth/revoke", form)
+        )
+        if status == 200 and ctx.revoke is not None:
+            await records.revoke(self.db, ctx.revoke)
+        return JSONResponse(body, status_code=status, headers=dict(headers) | _NO_STORE)
+
+    async def jwks(self, request: Request) -> Response:
+        # Shorter than the publish lead, so caches learn a new key before it signs.
+        max_age = max(0, min(300, self.settings.key_publish_lead // 2))
+        return JSONResponse(
+            await self.keyring.jwks(), headers={"Cache-Control": f"public, max-age={max_age}"}
+        )
+
+    async def metadata(self, request: Request) -> Response:
+        base = self.settings.public_url
+        methods = [*SECRET_METHODS, KEY_METHOD]
+        return JSONResponse(
+            {
+                "issuer": self.settings.issuer,
+                "token_endpoint": f"{base}/oauth/token",
+                "jwks_uri": f"{base}/.well-known/jwks.json",
+                "introspection_endpoint": f"{base}/oauth/introspect",
+                "revocation_endpoint": f"{base}/oauth/revoke",
+                "grant_types_supported": ["client_credentials"],
+                "response_types_supported": [],
+                "scopes_supported": sorted(ALL_SCOPES),
+                "token_endpoint_auth_methods_supported": methods,
+                "token_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "EdDSA"],
+                "introspection_endpoint_auth_methods_supported": methods,
+                "revocation_endpoint_auth_methods_supported": methods,
+                "access_token_signing_alg_values_supported": [ALGORITHM],
+            }
+        )

@@ -1,0 +1,176 @@
+"""Checking access tokens on the resource side, with PyJWT and the published keys only.
+
+Nothing here touches the private keys: the verifier reads the same JWKS document that
+/.well-known/jwks.json serves, so an external identity provider could replace the
+built-in one by swapping the key source.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from sqlalchemy import select
+
+from gateway.oauth.models import RevokedToken
+from gateway.settings import Settings
+from orgs.models import ApiClient, Organization
+from orgs.principal import Principal
+from orgs.rules import SCOPE_CEILING, MembershipStatus, OrganizationKind
+from store.engine import Database
+
+log = logging.getLogger(__name__)
+
+ALGORITHMS = ["ES256"]
+REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "jti"]
+_UNKNOWN_KID_COOLDOWN = 5.0
+
+JwksSource = Callable[[bool], Awaitable[dict[str, Any]]]
+
+
+class TokenRejected(Exception):
+    """The token may not be used. The reason goes to the log, never to the caller."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClientStanding:
+    organization_id: str
+    organization_kind: str
+    organization_status: str
+    client_enabled: bool
+    client_scopes: frozenset[str]
+
+    @property
+    def in_good_standing(self) -> bool:
+        return self.client_enabled and self.organization_status == MembershipStatus.ACTIVE
+
+
+class StandingCache:
+    """Membership status and client state, cached for a few seconds at most."""
+
+    def __init__(self, db: Database, ttl: float) -> None:
+        self._db = db
+        self._ttl = ttl
+        self._entries: dict[str, tuple[float, ClientStanding | None]] = {}
+
+    async def get(self, client_id: str) -> ClientStanding | None:
+        now = time.monotonic()
+        hit = self._entries.get(client_id)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        async with self._db.read() as session:
+            row = (
+                await session.execute(
+                    select(
+                        ApiClient.organization_id,
+                        Organization.kind,
+                        Organization.status,
+                        ApiClient.enabled,
+                        ApiClient.scopes,
+                    )
+                    .join(Organization, Organization.id == ApiClient.organization_id)
+                    .where(ApiClient.client_id == client_id)
+                )
+            ).first()
+        standing = (
+            None
+            if row is None
+            else ClientStanding(row[0], row[1], row[2], bool(row[3]), frozenset(row[4].split()))
+        )
+        if len(self._entries) > 10_000:
+            self._entries.clear()
+        self._entries[client_id] = (now + self._ttl, standing)
+        return standing
+
+    def forget(self, client_id: str | None = None) -> None:
+        if client_id is None:
+            self._entries.clear()
+        else:
+            self._entries.pop(client_id, None)
+
+
+class TokenVerifier:
+    def __init__(
+        self, settings: Settings, db: Database, jwks_source: JwksSource, standing: StandingCache
+    ) -> None:
+        self._settings = settings
+        self._db = db
+        self._jwks_source = jwks_source
+        self._standing = standing
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._last_forced = float("-inf")
+
+    async def _key(self, kid: str) -> jwt.PyJWK:
+        jwks = await self._jwks_source(False)
+        self._keys = {k.key_id: k for k in jwt.PyJWKSet.from_dict(jwks).keys if k.key_id}
+        key = self._keys.get(kid)
+        if key is None and time.monotonic() - self._last_forced > _UNKNOWN_KID_COOLDOWN:
+            self._last_forced = time.monotonic()
+            jwks = await self._jwks_source(True)
+            self._keys = {k.key_id: k for k in jwt.PyJWKSet.from_dict(jwks).keys if k.key_id}
+            key = self._keys.get(kid)
+        if key is None:
+            raise TokenRejected("unknown signing key")
+        return key
+
+    async def decode(self, token: str) -> dict[str, Any]:
+        """Signature, algorithm, type and registered claims; no database state."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise TokenRejected("malformed token") from exc
+        if header.get("typ") != "at+jwt":
+            raise TokenRejected("not an access token (typ)")
+        if header.get("alg") not in ALGORITHMS:
+            raise TokenRejected("algorithm not allowed")
+        kid = header.get("kid")
+        if not isinstance(kid, str):
+            raise TokenRejected("no key id")
+        key = await self._key(kid)
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key=key,
+                algorithms=ALGORITHMS,
+                audience=self._settings.audience,
+                issuer=self._settings.issuer,
+                options={"require": REQUIRED_CLAIMS, "strict_aud": True},
+                leeway=5,
+            )
+        except jwt.PyJWTError as exc:
+            raise TokenRejected(f"invalid token: {type(exc).__name__}") from exc
+        for name in ("org", "client_id", "scope"):
+            if not isinstance(claims.get(name), str):
+                raise TokenRejected(f"missing claim {name}")
+        return claims
+
+    async def is_revoked(self, jti: str) -> bool:
+        async with self._db.read() as session:
+            found = await session.scalar(select(RevokedToken.jti).where(RevokedToken.jti == jti))
+        return found is not None
+
+    async def verify(self, token: str, request_id: str | None = None) -> Principal:
+        """A principal for a usable token, or ``TokenRejected``."""
+        claims = await self.decode(token)
+        if await self.is_revoked(claims["jti"]):
+            raise TokenRejected("revoked")
+        standing = await self._standing.get(claims["client_id"])
+        if standing is None or not standing.in_good_standing:
+            raise TokenRejected("client disabled or organisation not active")
+        if standing.organization_id != claims["org"]:
+            raise TokenRejected("organisation mismatch")
+        # A client whose grant was narrowed since loses those scopes on live tokens too.
+        ceiling = SCOPE_CEILING[OrganizationKind(standing.organization_kind)]
+        scopes = frozenset(claims["scope"].split()) & standing.client_scopes & ceiling
+        return Principal(
+            organization_id=standing.organization_id,
+            client_id=claims["client_id"],
+            scopes=scopes,
+            organization_kind=standing.organization_kind,
+            token_id=claims["jti"],
+            request_id=request_id,
+        )

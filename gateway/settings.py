@@ -1,0 +1,129 @@
+"""Settings, read once from the environment at start-up into one typed object."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/referral-hub.db"
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+# Encrypts the token-signing keys at rest. Published here, so only fit for development.
+DEVELOPMENT_SECRET_KEY = base64.urlsafe_b64encode(b"referral-hub-development-key-32b").decode()
+
+
+class SettingsError(Exception):
+    """The environment does not describe a hub that may start."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    env: Environment = Environment.DEVELOPMENT
+    database_url: str = DEFAULT_DATABASE_URL
+    public_url: str = DEFAULT_PUBLIC_URL
+    secret_key: str = field(default=DEVELOPMENT_SECRET_KEY, repr=False)
+    allowed_origins: tuple[str, ...] = ()
+    access_token_ttl: int = 900
+    key_publish_lead: int = 300
+    status_cache_seconds: float = 2.0
+    max_body_bytes: int = 262_144
+    max_query_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 2_000
+    log_level: str = "INFO"
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.PRODUCTION
+
+    @property
+    def issuer(self) -> str:
+        return self.public_url
+
+    @property
+    def audience(self) -> str:
+        """The resource the hub's access tokens are for: its GraphQL endpoint."""
+        return f"{self.public_url}/graphql"
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.public_url}/oauth/token"
+
+    @property
+    def graphql_url(self) -> str:
+        return f"{self.public_url}/graphql"
+
+    @property
+    def secret_key_bytes(self) -> bytes:
+        return base64.urlsafe_b64decode(self.secret_key.encode())
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be an integer") from exc
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}")
+    return value
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Build the settings from an environment mapping (``os.environ`` in production)."""
+    try:
+        environment = Environment(env.get("HUB_ENV", "development").strip().lower())
+    except ValueError as exc:
+        raise SettingsError("HUB_ENV must be 'development' or 'production'") from exc
+    public_url = env.get("HUB_PUBLIC_URL", DEFAULT_PUBLIC_URL).strip().rstrip("/")
+    if not public_url.startswith(("http://", "https://")):
+        raise SettingsError("HUB_PUBLIC_URL must be an http(s) URL")
+    secret_key = env.get("HUB_SECRET_KEY", DEVELOPMENT_SECRET_KEY).strip()
+    try:
+        if len(base64.urlsafe_b64decode(secret_key.encode())) != 32:
+            raise SettingsError("HUB_SECRET_KEY must be 32 bytes, base64url-encoded")
+    except (binascii.Error, ValueError) as exc:
+        raise SettingsError("HUB_SECRET_KEY must be 32 bytes, base64url-encoded") from exc
+    origins = tuple(o.strip() for o in env.get("HUB_ALLOWED_ORIGINS", "").split(",") if o.strip())
+    settings = Settings(
+        env=environment,
+        database_url=env.get("HUB_DATABASE_URL", DEFAULT_DATABASE_URL).strip(),
+        public_url=public_url,
+        secret_key=secret_key,
+        allowed_origins=origins,
+        access_token_ttl=_int(env, "HUB_ACCESS_TOKEN_TTL", 900, 60, 3600),
+        key_publish_lead=_int(env, "HUB_KEY_PUBLISH_LEAD", 300, 0, 86_400),
+        max_body_bytes=_int(env, "HUB_MAX_BODY_BYTES", 262_144, 1_024, 10_485_760),
+        log_level=env.get("HUB_LOG_LEVEL", "INFO").upper(),
+    )
+    if settings.is_production:
+        _refuse_development_defaults(env, settings)
+    return settings
+
+
+def _refuse_development_defaults(env: Mapping[str, str], settings: Settings) -> None:
+    problems = []
+    if "HUB_DATABASE_URL" not in env:
+        problems.append("HUB_DATABASE_URL is not set")
+    if "HUB_PUBLIC_URL" not in env:
+        problems.append("HUB_PUBLIC_URL is not set")
+    elif not settings.public_url.startswith("https://"):
+        problems.append("HUB_PUBLIC_URL must use https")
+    if "HUB_SECRET_KEY" not in env or settings.secret_key == DEVELOPMENT_SECRET_KEY:
+        problems.append("HUB_SECRET_KEY is not set or is the development key")
+    if problems:
+        raise SettingsError("refusing to start in production: " + "; ".join(problems))

@@ -1,0 +1,6 @@
+"""Event outbox and live notifications."""
+
+from notifications.models import Event
+from notifications.outbox import emit
+
+__all__ = ["Event", "emit"]

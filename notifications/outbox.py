@@ -1,0 +1,49 @@
+"""Writing to the outbox, inside the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notifications.models import Event
+from store.types import utcnow
+
+# Any constant works; it only has to be the same for every writer of the outbox.
+_OUTBOX_LOCK = 0x52485542  # "RHUB"
+
+
+async def emit(
+    session: AsyncSession,
+    *,
+    topic: str,
+    type: str,
+    subject_id: str,
+    actor_organization_id: str | None,
+    audience: Iterable[str],
+    payload: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> Event:
+    """Record one event with the change that caused it.
+
+    Event ids must follow commit order so that a subscriber's cursor never skips a row
+    committed late. SQLite serialises writers already; on PostgreSQL the transaction takes
+    an advisory lock that is held until it commits.
+    """
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _OUTBOX_LOCK})
+    event = Event(
+        topic=topic,
+        type=type,
+        subject_id=subject_id,
+        actor_organization_id=actor_organization_id,
+        audience=sorted(set(audience)),
+        payload=payload or {},
+        occurred_at=at or utcnow(),
+    )
+    session.add(event)
+    await session.flush()
+    return event

@@ -1,0 +1,83 @@
+"""The demo network: the organisations of a small counter-trafficking referral network."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from orgs import service
+from orgs.principal import operator
+from orgs.rules import SCOPE_CEILING, MembershipAction, OrganizationKind
+from store.engine import Database
+
+K = OrganizationKind
+
+# (short name used in tests and docs, full name, kind, country, areas served)
+DEMO_NETWORK: list[tuple[str, str, OrganizationKind, str, list[str]]] = [
+    ("secretariat", "Network Coordination Secretariat", K.COORDINATOR, "KH", ["KH"]),
+    ("ccpcr-koh-kong", "CCPCR Transit Centre Koh Kong", K.SERVICE_PROVIDER, "KH", ["Koh Kong"]),
+    (
+        "ccpcr-svay-rieng",
+        "CCPCR Transit Centre Svay Rieng",
+        K.SERVICE_PROVIDER,
+        "KH",
+        ["Svay Rieng"],
+    ),
+    (
+        "ccpcr-shelter",
+        "CCPCR Shelter Phnom Penh",
+        K.SERVICE_PROVIDER,
+        "KH",
+        ["Phnom Penh", "Kandal"],
+    ),
+    ("adhoc", "ADHOC Legal Aid", K.LEGAL_AID, "KH", ["KH"]),
+    ("mosavy", "Ministry of Social Affairs (reception)", K.GOVERNMENT, "KH", ["KH"]),
+    ("embassy-bangkok", "Royal Embassy of Cambodia, Bangkok", K.EMBASSY, "TH", ["TH"]),
+    ("embassy-kuala-lumpur", "Embassy of Cambodia, Kuala Lumpur", K.EMBASSY, "MY", ["MY"]),
+    ("embassy-beijing", "Embassy of Cambodia, Beijing", K.EMBASSY, "CN", ["CN"]),
+    (
+        "ngo-thailand",
+        "Partner NGO Thailand (demo)",
+        K.DESTINATION_NGO,
+        "TH",
+        ["Bangkok", "Songkhla"],
+    ),
+    ("ngo-malaysia", "Partner NGO Malaysia (demo)", K.DESTINATION_NGO, "MY", ["Kuala Lumpur"]),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class DemoMember:
+    key: str
+    name: str
+    kind: OrganizationKind
+    organization_id: str
+    client_id: str
+    client_secret: str
+    scopes: tuple[str, ...]
+
+
+async def seed_demo_network(db: Database) -> dict[str, DemoMember]:
+    """Register, activate and give a client to every demo member. Returns them by key."""
+    actor = operator()
+    members: dict[str, DemoMember] = {}
+    for key, name, kind, country, areas in DEMO_NETWORK:
+        org = await service.register_organization(
+            db,
+            actor,
+            service.NewOrganization(name=name, kind=kind, country=country, areas_served=areas),
+        )
+        await service.change_membership(
+            db, actor, org.id, MembershipAction.ACTIVATE, "founding member of the demo network"
+        )
+        scopes = sorted(SCOPE_CEILING[kind])
+        issued = await service.create_client(db, actor, org.id, f"{name} case system", scopes)
+        members[key] = DemoMember(
+            key=key,
+            name=name,
+            kind=kind,
+            organization_id=org.id,
+            client_id=issued.client.client_id,
+            client_secret=issued.client_secret,
+            scopes=tuple(scopes),
+        )
+    return members

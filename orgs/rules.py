@@ -1,0 +1,157 @@
+"""Membership rules: kinds, statuses, who may hold which scopes. Pure, no I/O."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import pycountry
+
+from store.errors import ErrorCode, HubError
+
+
+class OrganizationKind(StrEnum):
+    SERVICE_PROVIDER = "SERVICE_PROVIDER"
+    LEGAL_AID = "LEGAL_AID"
+    GOVERNMENT = "GOVERNMENT"
+    EMBASSY = "EMBASSY"
+    DESTINATION_NGO = "DESTINATION_NGO"
+    INTERNATIONAL_ORG = "INTERNATIONAL_ORG"
+    COORDINATOR = "COORDINATOR"
+
+
+class MembershipStatus(StrEnum):
+    PENDING = "PENDING"
+    ACTIVE = "ACTIVE"
+    SUSPENDED = "SUSPENDED"
+    REVOKED = "REVOKED"
+
+
+class MembershipAction(StrEnum):
+    ACTIVATE = "ACTIVATE"
+    SUSPEND = "SUSPEND"
+    REINSTATE = "REINSTATE"
+    REVOKE = "REVOKE"
+
+
+ALL_SCOPES: frozenset[str] = frozenset(
+    {
+        "network:admin",
+        "orgs:read",
+        "cases:read",
+        "cases:write",
+        "consent:write",
+        "referrals:read",
+        "referrals:write",
+        "repatriation:read",
+        "repatriation:write",
+        "events:subscribe",
+        "pii:read",
+    }
+)
+
+_CASEWORK = frozenset(
+    {
+        "orgs:read",
+        "cases:read",
+        "cases:write",
+        "consent:write",
+        "referrals:read",
+        "referrals:write",
+        "repatriation:read",
+        "events:subscribe",
+        "pii:read",
+    }
+)
+
+# The most a client of each kind of organisation may ever hold.
+SCOPE_CEILING: dict[OrganizationKind, frozenset[str]] = {
+    OrganizationKind.SERVICE_PROVIDER: _CASEWORK,
+    OrganizationKind.LEGAL_AID: _CASEWORK | {"repatriation:write"},
+    OrganizationKind.GOVERNMENT: _CASEWORK | {"repatriation:write"},
+    OrganizationKind.DESTINATION_NGO: _CASEWORK | {"repatriation:write"},
+    OrganizationKind.INTERNATIONAL_ORG: _CASEWORK | {"repatriation:write"},
+    # Embassies verify identity and run repatriation; they do not own cases or consent.
+    OrganizationKind.EMBASSY: frozenset(
+        {
+            "orgs:read",
+            "cases:read",
+            "referrals:read",
+            "repatriation:read",
+            "repatriation:write",
+            "events:subscribe",
+            "pii:read",
+        }
+    ),
+    # The secretariat runs the network; it sees workflow, never survivor data.
+    OrganizationKind.COORDINATOR: frozenset(
+        {"network:admin", "orgs:read", "referrals:read", "repatriation:read", "events:subscribe"}
+    ),
+}
+
+# (action) -> (statuses it may start from, status it leads to)
+TRANSITIONS: dict[MembershipAction, tuple[frozenset[MembershipStatus], MembershipStatus]] = {
+    MembershipAction.ACTIVATE: (frozenset({MembershipStatus.PENDING}), MembershipStatus.ACTIVE),
+    MembershipAction.SUSPEND: (frozenset({MembershipStatus.ACTIVE}), MembershipStatus.SUSPENDED),
+    MembershipAction.REINSTATE: (
+        frozenset({MembershipStatus.SUSPENDED}),
+        MembershipStatus.ACTIVE,
+    ),
+    MembershipAction.REVOKE: (
+        frozenset({MembershipStatus.PENDING, MembershipStatus.ACTIVE, MembershipStatus.SUSPENDED}),
+        MembershipStatus.REVOKED,
+    ),
+}
+
+MAX_REASON = 2000
+
+
+def next_status(current: MembershipStatus, action: MembershipAction) -> MembershipStatus:
+    """The status ``action`` leads to from ``current``, or INVALID_TRANSITION."""
+    sources, target = TRANSITIONS[action]
+    if current not in sources:
+        raise HubError(
+            ErrorCode.INVALID_TRANSITION,
+            f"cannot {action.value.lower()} an organisation that is {current.value}",
+        )
+    return target
+
+
+def check_reason(reason: str) -> str:
+    """Every membership change needs a reason a person can read later."""
+    cleaned = reason.strip()
+    if not cleaned:
+        raise HubError(ErrorCode.BAD_USER_INPUT, "a reason is required")
+    if len(cleaned) > MAX_REASON:
+        raise HubError(ErrorCode.BAD_USER_INPUT, f"reason is longer than {MAX_REASON} characters")
+    return cleaned
+
+
+def check_scopes(kind: OrganizationKind, requested: list[str]) -> frozenset[str]:
+    """Scopes a new client of an organisation of ``kind`` may be granted."""
+    unknown = sorted(set(requested) - ALL_SCOPES)
+    if unknown:
+        raise HubError(ErrorCode.BAD_USER_INPUT, f"unknown scopes: {', '.join(unknown)}")
+    if not requested:
+        raise HubError(ErrorCode.BAD_USER_INPUT, "at least one scope is required")
+    above = sorted(set(requested) - SCOPE_CEILING[kind])
+    if above:
+        raise HubError(
+            ErrorCode.BAD_USER_INPUT,
+            f"an organisation of kind {kind.value} may not hold: {', '.join(above)}",
+        )
+    return frozenset(requested)
+
+
+def check_country(code: str) -> str:
+    """An ISO 3166-1 alpha-2 country code, upper case."""
+    value = code.strip().upper()
+    if len(value) != 2 or pycountry.countries.get(alpha_2=value) is None:
+        raise HubError(ErrorCode.BAD_USER_INPUT, "country must be an ISO 3166-1 alpha-2 code")
+    return value
+
+
+def check_name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not 2 <= len(cleaned) <= 200:
+        raise HubError(ErrorCode.BAD_USER_INPUT, "name must be 2 to 200 characters")
+    return cleaned

@@ -1,0 +1,50 @@
+"""The hub's GraphQL schema: a federation-2 subgraph with limits and error codes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.extensions.disable_introspection import DisableIntrospection
+from strawberry.federation import Schema
+
+from schema.errors import ErrorCodes
+from schema.organizations import OrganizationMutations, OrganizationQueries
+
+
+@strawberry.type
+class Query(OrganizationQueries):
+    pass
+
+
+@strawberry.type
+class Mutation(OrganizationMutations):
+    pass
+
+
+def build_schema(
+    *, introspection: bool, max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 2000
+) -> Schema:
+    extensions: list[Any] = [
+        ErrorCodes,
+        ParserCache(maxsize=256),
+        ValidationCache(maxsize=256),
+        QueryDepthLimiter(max_depth=max_depth),
+        MaxAliasesLimiter(max_alias_count=max_aliases),
+        MaxTokensLimiter(max_token_count=max_tokens),
+    ]
+    if not introspection:
+        extensions.append(DisableIntrospection)
+    return Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        federation_version="2.9",
+    )

@@ -1,0 +1,60 @@
+"""The context every resolver receives: who is asking, and the hub's services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from strawberry.dataloader import DataLoader
+
+from orgs.principal import Principal
+from store.errors import ErrorCode, HubError
+
+if TYPE_CHECKING:
+    from orgs.models import ApiClient, MembershipChange
+    from store.engine import Database
+
+
+@dataclass
+class Loaders:
+    """Dataloaders live for one operation, never longer."""
+
+    membership_history: DataLoader[str, list[MembershipChange]]
+    clients: DataLoader[str, list[ApiClient]]
+
+
+def make_loaders(db: Database) -> Loaders:
+    from orgs import service
+
+    async def history(ids: list[str]) -> list[list[MembershipChange]]:
+        found = await service.membership_history(db, ids)
+        return [found[i] for i in ids]
+
+    async def clients(ids: list[str]) -> list[list[ApiClient]]:
+        found = await service.list_clients(db, ids)
+        return [found[i] for i in ids]
+
+    return Loaders(membership_history=DataLoader(history), clients=DataLoader(clients))
+
+
+@dataclass
+class HubContext:
+    db: Database
+    request_id: str
+    principal: Principal | None = None
+    request: Any = None
+    response: Any = None
+    connection_params: dict[str, Any] | None = None
+    _loaders: Loaders | None = field(default=None, repr=False)
+
+    @property
+    def actor(self) -> Principal:
+        if self.principal is None:
+            raise HubError(ErrorCode.UNAUTHENTICATED, "a valid access token is required")
+        return self.principal
+
+    @property
+    def loaders(self) -> Loaders:
+        if self._loaders is None:
+            self._loaders = make_loaders(self.db)
+        return self._loaders

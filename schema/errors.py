@@ -1,0 +1,70 @@
+"""One schema extension that gives every error a documented code and masks the rest.
+
+Expected failures (``HubError``) keep their code and message. Errors from parsing and
+validation (unknown field, too deep, too many aliases, bad variables) are BAD_USER_INPUT.
+Anything else is a bug: the client sees INTERNAL with the request id, the server log gets
+the traceback (statement parameters are hidden by the engine, so no survivor data).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql.error import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.types.execution import ExecutionResult
+
+from store.errors import ErrorCode, HubError
+
+log = logging.getLogger("referral_hub.errors")
+
+_CODES = frozenset(code.value for code in ErrorCode)
+
+
+def _request_id(extension: SchemaExtension) -> str:
+    context = extension.execution_context.context
+    return str(getattr(context, "request_id", "") or "")
+
+
+class ErrorCodes(SchemaExtension):
+    def _convert(self, error: GraphQLError) -> GraphQLError:
+        original = error.original_error
+        if isinstance(original, HubError):
+            code, message = original.code.value, original.message
+        elif original is None and (error.extensions or {}).get("code") in _CODES:
+            code, message = str((error.extensions or {})["code"]), error.message
+        elif original is None and error.path is None:
+            code, message = ErrorCode.BAD_USER_INPUT.value, error.message
+        else:
+            request_id = _request_id(self)
+            log.error(
+                "internal error in GraphQL operation (request %s)",
+                request_id,
+                exc_info=original or error,
+            )
+            code = ErrorCode.INTERNAL.value
+            message = f"Internal error. Quote request id {request_id} to the hub operator."
+            return GraphQLError(
+                message,
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                path=error.path,
+                extensions={"code": code, "requestId": request_id},
+            )
+        return GraphQLError(
+            message,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            extensions={"code": code},
+        )
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if isinstance(result, (GraphQLExecutionResult, ExecutionResult)) and result.errors:
+            result.errors = [self._convert(error) for error in result.errors]

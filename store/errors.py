@@ -1,0 +1,37 @@
+"""The documented error codes, raised by rules and services, shown by the gateway.
+
+Kept apart from any I/O so pure rule modules can raise them too.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    NOT_FOUND = "NOT_FOUND"
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    CONFLICT = "CONFLICT"
+    INVALID_TRANSITION = "INVALID_TRANSITION"
+    CONSENT_REQUIRED = "CONSENT_REQUIRED"
+    RATE_LIMITED = "RATE_LIMITED"
+    INTERNAL = "INTERNAL"
+
+
+class HubError(Exception):
+    """An expected failure with a documented code and a message safe to show anyone.
+
+    Messages never contain survivor data: they name fields and rules, not values.
+    """
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def not_found(what: str = "object") -> HubError:
+    """The one answer for 'does not exist' and 'not yours': indistinguishable on purpose."""
+    return HubError(ErrorCode.NOT_FOUND, f"{what} not found")

@@ -1,0 +1,48 @@
+"""Running alembic migrations from code, on SQLite and PostgreSQL alike.
+
+Alembic's async template calls ``asyncio.run``, which fails inside a running loop; the
+migrations run instead on a connection lent through ``run_sync``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection
+
+from store.engine import standalone_engine
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+async def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the database at ``url`` to ``revision`` (the newest by default)."""
+    engine = standalone_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
+    finally:
+        await engine.dispose()
+
+
+async def autogenerate(url: str, message: str) -> None:
+    """Write a new revision from the models (a development tool)."""
+    engine = standalone_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(
+                lambda sync: command.revision(
+                    alembic_config(sync), message=message, autogenerate=True
+                )
+            )
+    finally:
+        await engine.dispose()

@@ -1,0 +1,24 @@
+"""Alembic environment. Runs on a connection handed over by ``store.migrate``."""
+
+from __future__ import annotations
+
+from alembic import context
+
+import gateway.oauth.models  # noqa: F401  (registers tables)
+import notifications.models  # noqa: F401
+import orgs.models  # noqa: F401
+import store.audit  # noqa: F401
+from store.base import Base
+
+connection = context.config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations through `referral-hub db upgrade`")
+
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()
