@@ -53,7 +53,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
         port=port,
         log_level=settings.log_level.lower(),
         proxy_headers=settings.is_production,
-        ws="websockets",
+        ws="websockets-sansio",
     )
 
 

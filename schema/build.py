@@ -32,13 +32,15 @@ class Mutation(OrganizationMutations):
 def build_schema(
     *, introspection: bool, max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 2000
 ) -> Schema:
+    # Factories, not instances: each operation gets fresh extensions; the parse and
+    # validation caches are shared at module level by strawberry itself.
     extensions: list[Any] = [
         ErrorCodes,
-        ParserCache(maxsize=256),
-        ValidationCache(maxsize=256),
-        QueryDepthLimiter(max_depth=max_depth),
-        MaxAliasesLimiter(max_alias_count=max_aliases),
-        MaxTokensLimiter(max_token_count=max_tokens),
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+        lambda: QueryDepthLimiter(max_depth=max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=max_tokens),
     ]
     if not introspection:
         extensions.append(DisableIntrospection)

@@ -1,0 +1,25 @@
+"""Fixtures: the demo network is built once per run; every test gets its own copy."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.network import RunningHub, Template, build_template, drop_template, serve_hub
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Template]:
+    workdir: Path = tmp_path_factory.mktemp("hub")
+    built = asyncio.run(build_template(workdir))
+    yield built
+    asyncio.run(drop_template(built))
+
+
+@pytest.fixture
+async def hub(template: Template) -> AsyncIterator[RunningHub]:
+    async with serve_hub(template) as running:
+        yield running
