@@ -22,7 +22,7 @@ DEMO_DATABASE = Path("var") / "demo.db"
 def _settings(host: str | None = None, port: int | None = None) -> Settings:
     env = dict(os.environ)
     if "HUB_PUBLIC_URL" not in env and host is not None and port is not None:
-        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
         env["HUB_PUBLIC_URL"] = f"http://{shown}:{port}"
     return load_settings(env)
 

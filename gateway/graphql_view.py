@@ -48,7 +48,7 @@ class HubGraphQL(GraphQL[HubContext, None]):
             response=response,
         )
 
-    async def on_ws_connect(self, context: HubContext) -> UnsetType | None | dict[str, object]:
+    async def on_ws_connect(self, context: HubContext) -> UnsetType | dict[str, object] | None:
         params = context.connection_params or {}
         raw = params.get("authorization") or params.get("Authorization")
         token = bearer_token(raw if isinstance(raw, str) else None)

@@ -33,7 +33,7 @@ async def emit(
     committed late. SQLite serialises writers already; on PostgreSQL the transaction takes
     an advisory lock that is held until it commits.
     """
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _OUTBOX_LOCK})
     event = Event(
         topic=topic,

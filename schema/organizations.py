@@ -18,8 +18,9 @@ from schema.context import HubContext
 from schema.permissions import requires
 from store.errors import ErrorCode, HubError, not_found
 
-OrganizationKindEnum = strawberry.enum(OrganizationKind, name="OrganizationKind")
-MembershipStatusEnum = strawberry.enum(MembershipStatus, name="MembershipStatus")
+# Registers the domain enums with GraphQL under the same names; the classes stay the same.
+strawberry.enum(OrganizationKind, name="OrganizationKind")
+strawberry.enum(MembershipStatus, name="MembershipStatus")
 
 
 def _may_see_internals(info: Info[HubContext, None], organization_id: str) -> bool:
@@ -29,8 +30,8 @@ def _may_see_internals(info: Info[HubContext, None], organization_id: str) -> bo
 
 @strawberry.type(description="One change of an organisation's membership status.")
 class MembershipChange:
-    from_status: MembershipStatusEnum | None
-    to_status: MembershipStatusEnum
+    from_status: MembershipStatus | None
+    to_status: MembershipStatus
     reason: str
     by_organization_id: strawberry.ID | None
     at: datetime
@@ -82,13 +83,13 @@ class ApiClient:
 class Organization:
     id: strawberry.ID
     name: str
-    kind: OrganizationKindEnum
+    kind: OrganizationKind
     country: str
     areas_served: list[str]
     contact_email: str | None
     contact_phone: str | None
     website: str | None
-    status: MembershipStatusEnum
+    status: MembershipStatus
     version: int
     created_at: datetime
     updated_at: datetime
@@ -152,7 +153,7 @@ class ClientCredentials:
 @strawberry.input
 class RegisterOrganizationInput:
     name: str
-    kind: OrganizationKindEnum
+    kind: OrganizationKind
     country: str = strawberry.field(description="ISO 3166-1 alpha-2 code, e.g. KH, TH, MY.")
     areas_served: list[str] = strawberry.field(default_factory=list)
     contact_email: str | None = strawberry.field(
@@ -188,8 +189,8 @@ class OrganizationQueries:
     async def organizations(
         self,
         info: Info[HubContext, None],
-        kind: OrganizationKindEnum | None = None,
-        status: MembershipStatusEnum | None = None,
+        kind: OrganizationKind | None = None,
+        status: MembershipStatus | None = None,
     ) -> list[Organization]:
         rows = await service.list_organizations(info.context.db, kind, status)
         return [Organization.from_row(row) for row in rows]
@@ -231,7 +232,7 @@ class OrganizationMutations:
             info.context.actor,
             service.NewOrganization(
                 name=input.name,
-                kind=OrganizationKind(input.kind),
+                kind=input.kind,
                 country=input.country,
                 areas_served=input.areas_served,
                 contact_email=input.contact_email,

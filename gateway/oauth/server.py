@@ -178,7 +178,8 @@ class HubClientAssertion(JWTBearerClientAssertion):  # type: ignore[misc]
         return self._audiences
 
     def resolve_client_public_key(self, client: HubClient) -> KeySet:
-        return KeySet.import_key_set(client.row.jwks or {"keys": []})
+        jwks: Any = client.row.jwks or {"keys": []}
+        return KeySet.import_key_set(jwks)
 
     def validate_jti(self, claims: dict[str, Any], jti: str) -> bool:
         ctx = _context.get()
