@@ -11,6 +11,8 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage
 from strawberry.types.unset import UnsetType
 
 from gateway.oauth.verify import TokenRejected, TokenVerifier
@@ -30,7 +32,35 @@ def bearer_token(value: str | None) -> str | None:
     return token.strip()
 
 
+class LegacyProtocolHandler(BaseGraphQLWSHandler[HubContext, None]):
+    """The legacy graphql-ws protocol, refusing a bad token with 4403 like the new one.
+
+    Strawberry's handler closes with 1011 (server error) on rejection, which tells a
+    partner system to retry rather than to fetch a new token.
+    """
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        payload = message.get("payload")
+        if payload is not None and not isinstance(payload, dict):
+            await self.send_message({"type": "connection_error"})
+            await self.websocket.close(code=4400, reason="Invalid connection init payload")
+            return
+        self.context.connection_params = payload
+        try:
+            ack = await self.view.on_ws_connect(self.context)
+        except ConnectionRejectionError:
+            await self.send_message({"type": "connection_error"})
+            await self.websocket.close(code=4403, reason="Forbidden")
+            return
+        if isinstance(ack, UnsetType) or ack is None:
+            await self.send_message({"type": "connection_ack"})
+        else:
+            await self.send_message({"type": "connection_ack", "payload": ack})
+        self.connection_acknowledged = True
+
+
 class HubGraphQL(GraphQL[HubContext, None]):
+    graphql_ws_handler_class = LegacyProtocolHandler
     def __init__(self, schema: Any, db: Database, verifier: TokenVerifier, **kwargs: Any) -> None:
         super().__init__(schema, **kwargs)
         self.db = db

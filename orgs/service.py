@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.outbox import emit
+from orgs.client_keys import check_public_jwks
 from orgs.models import ApiClient, MembershipChange, Organization
 from orgs.principal import Principal
 from orgs.rules import (
@@ -341,8 +342,6 @@ async def register_client_keys(
     db: Database, actor: Principal, client_id: str, jwks: dict[str, Any]
 ) -> ApiClient:
     """Register the public keys a client signs its ``private_key_jwt`` assertions with."""
-    from orgs.client_keys import check_public_jwks
-
     _require_admin(actor)
     checked = check_public_jwks(jwks)
     async with db.write() as session:
