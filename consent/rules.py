@@ -27,6 +27,17 @@ class DataCategory(StrEnum):
     LOCATION = "LOCATION"
 
 
+class Grantor(StrEnum):
+    SURVIVOR = "SURVIVOR"
+    GUARDIAN = "GUARDIAN"
+
+
+class ConsentMethod(StrEnum):
+    WRITTEN = "WRITTEN"
+    VERBAL = "VERBAL"
+    THUMBPRINT = "THUMBPRINT"
+
+
 class DenyReason(StrEnum):
     """Why a decision said no, from the least to the most specific."""
 

@@ -24,6 +24,7 @@ from gateway.oauth.verify import StandingCache, TokenVerifier
 from gateway.settings import Settings
 from schema.build import build_schema
 from store.engine import Database
+from store.sealed import FieldCipher
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,12 @@ class Hub:
     keyring: KeyRing
     standing: StandingCache
     verifier: TokenVerifier
+    cipher: FieldCipher
+
+
+def data_cipher(settings: Settings) -> FieldCipher:
+    current, keys = settings.data_key_ring
+    return FieldCipher(keys, current)
 
 
 def build_hub(settings: Settings, db: Database | None = None) -> Hub:
@@ -50,7 +57,7 @@ def build_hub(settings: Settings, db: Database | None = None) -> Hub:
         return await keyring.jwks()
 
     verifier = TokenVerifier(settings, database, published_keys, standing)
-    return Hub(settings, database, keyring, standing, verifier)
+    return Hub(settings, database, keyring, standing, verifier, data_cipher(settings))
 
 
 def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
@@ -66,6 +73,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
         schema,
         hub.db,
         hub.verifier,
+        hub.cipher,
         graphql_ide="graphiql" if development else None,
         allow_queries_via_get=False,
         keep_alive=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from typing import Any
@@ -18,6 +19,7 @@ from strawberry.types.unset import UnsetType
 from gateway.oauth.verify import TokenRejected, TokenVerifier
 from schema.context import HubContext
 from store.engine import Database
+from store.sealed import FieldCipher
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +59,23 @@ class LegacyProtocolHandler(BaseGraphQLWSHandler[HubContext, None]):
         else:
             await self.send_message({"type": "connection_ack", "payload": ack})
         self.connection_acknowledged = True
+        if self.keep_alive:
+            self.keep_alive_task = asyncio.create_task(self.handle_keep_alive())
 
 
 class HubGraphQL(GraphQL[HubContext, None]):
     graphql_ws_handler_class = LegacyProtocolHandler
-    def __init__(self, schema: Any, db: Database, verifier: TokenVerifier, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        schema: Any,
+        db: Database,
+        verifier: TokenVerifier,
+        cipher: FieldCipher,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(schema, **kwargs)
         self.db = db
+        self.cipher = cipher
         self.verifier = verifier
 
     async def get_context(
@@ -73,6 +85,7 @@ class HubGraphQL(GraphQL[HubContext, None]):
         return HubContext(
             db=self.db,
             request_id=state.get("request_id") or uuid.uuid4().hex,
+            cipher=self.cipher,
             principal=state.get("principal"),
             request=request,
             response=response,

@@ -19,6 +19,8 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/referral-hub.db"
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 # Encrypts the token-signing keys at rest. Published here, so only fit for development.
 DEVELOPMENT_SECRET_KEY = base64.urlsafe_b64encode(b"referral-hub-development-key-32b").decode()
+# Seals survivor data at rest. Published here, so only fit for development and tests.
+DEVELOPMENT_DATA_KEYS = "dev1:" + base64.urlsafe_b64encode(b"referral-hub-dev-survivor-data-k").decode()
 
 
 class SettingsError(Exception):
@@ -31,6 +33,7 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     public_url: str = DEFAULT_PUBLIC_URL
     secret_key: str = field(default=DEVELOPMENT_SECRET_KEY, repr=False)
+    data_keys: str = field(default=DEVELOPMENT_DATA_KEYS, repr=False)
     allowed_origins: tuple[str, ...] = ()
     access_token_ttl: int = 900
     key_publish_lead: int = 300
@@ -66,8 +69,34 @@ class Settings:
     def secret_key_bytes(self) -> bytes:
         return base64.urlsafe_b64decode(self.secret_key.encode())
 
+    @property
+    def data_key_ring(self) -> tuple[str, dict[str, bytes]]:
+        """The current data key id and every data key, from HUB_DATA_KEYS."""
+        return parse_data_keys(self.data_keys)
+
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
+
+
+def parse_data_keys(raw: str) -> tuple[str, dict[str, bytes]]:
+    """``kid:base64url-key`` entries separated by commas; the first one seals new values."""
+    keys: dict[str, bytes] = {}
+    current = ""
+    for entry in (part.strip() for part in raw.split(",")):
+        if not entry:
+            continue
+        kid, _, encoded = entry.partition(":")
+        try:
+            key = base64.urlsafe_b64decode(encoded.encode())
+        except (binascii.Error, ValueError) as exc:
+            raise SettingsError("HUB_DATA_KEYS: each key must be base64url") from exc
+        if not kid or "." in kid or len(kid) > 40 or len(key) != 32 or kid in keys:
+            raise SettingsError("HUB_DATA_KEYS: entries are unique 'id:key' with 32-byte keys")
+        keys[kid] = key
+        current = current or kid
+    if not keys:
+        raise SettingsError("HUB_DATA_KEYS holds no key")
+    return current, keys
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -98,12 +127,15 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             raise SettingsError("HUB_SECRET_KEY must be 32 bytes, base64url-encoded")
     except (binascii.Error, ValueError) as exc:
         raise SettingsError("HUB_SECRET_KEY must be 32 bytes, base64url-encoded") from exc
+    data_keys = env.get("HUB_DATA_KEYS", DEVELOPMENT_DATA_KEYS).strip()
+    parse_data_keys(data_keys)
     origins = tuple(o.strip() for o in env.get("HUB_ALLOWED_ORIGINS", "").split(",") if o.strip())
     settings = Settings(
         env=environment,
         database_url=env.get("HUB_DATABASE_URL", DEFAULT_DATABASE_URL).strip(),
         public_url=public_url,
         secret_key=secret_key,
+        data_keys=data_keys,
         allowed_origins=origins,
         access_token_ttl=_int(env, "HUB_ACCESS_TOKEN_TTL", 900, 60, 3600),
         key_publish_lead=_int(env, "HUB_KEY_PUBLISH_LEAD", 300, 0, 86_400),
@@ -125,5 +157,7 @@ def _refuse_development_defaults(env: Mapping[str, str], settings: Settings) -> 
         problems.append("HUB_PUBLIC_URL must use https")
     if "HUB_SECRET_KEY" not in env or settings.secret_key == DEVELOPMENT_SECRET_KEY:
         problems.append("HUB_SECRET_KEY is not set or is the development key")
+    if "HUB_DATA_KEYS" not in env or DEVELOPMENT_DATA_KEYS.split(":")[1] in settings.data_keys:
+        problems.append("HUB_DATA_KEYS is not set or holds the development key")
     if problems:
         raise SettingsError("refusing to start in production: " + "; ".join(problems))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import strawberry
+from graphql.error import GraphQLError
 from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -15,17 +17,34 @@ from strawberry.extensions import (
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.federation import Schema
 
+from schema.cases import CaseMutations, CaseQueries
 from schema.errors import ErrorCodes
 from schema.organizations import OrganizationMutations, OrganizationQueries
 
 
+class _ParserCache(ParserCache):
+    """strawberry's parser cache, but a syntax error (or too many tokens) is left to the
+    parse strawberry runs inside the operation, where ErrorCodes gives it its code.
+    Raised from this hook, the error would escape the operation and reach the client bare."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        try:
+            context.graphql_document = self.cached_parse_document(
+                context.query, **context.parse_options
+            )
+        except GraphQLError:
+            pass
+        yield
+
+
 @strawberry.type
-class Query(OrganizationQueries):
+class Query(OrganizationQueries, CaseQueries):
     pass
 
 
 @strawberry.type
-class Mutation(OrganizationMutations):
+class Mutation(OrganizationMutations, CaseMutations):
     pass
 
 
@@ -36,7 +55,7 @@ def build_schema(
     # validation caches are shared at module level by strawberry itself.
     extensions: list[Any] = [
         ErrorCodes,
-        lambda: ParserCache(maxsize=256),
+        lambda: _ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
         lambda: QueryDepthLimiter(max_depth=max_depth),
         lambda: MaxAliasesLimiter(max_alias_count=max_aliases),

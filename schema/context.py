@@ -11,8 +11,10 @@ from orgs.principal import Principal
 from store.errors import ErrorCode, HubError
 
 if TYPE_CHECKING:
+    from cases.models import CaseStatusChange
     from orgs.models import ApiClient, MembershipChange
     from store.engine import Database
+    from store.sealed import FieldCipher
 
 
 @dataclass
@@ -21,9 +23,11 @@ class Loaders:
 
     membership_history: DataLoader[str, list[MembershipChange]]
     clients: DataLoader[str, list[ApiClient]]
+    status_history: DataLoader[str, list[CaseStatusChange]]
 
 
 def make_loaders(db: Database) -> Loaders:
+    from cases import service as cases_service
     from orgs import service
 
     async def history(ids: list[str]) -> list[list[MembershipChange]]:
@@ -34,13 +38,22 @@ def make_loaders(db: Database) -> Loaders:
         found = await service.list_clients(db, ids)
         return [found[i] for i in ids]
 
-    return Loaders(membership_history=DataLoader(history), clients=DataLoader(clients))
+    async def status_history(ids: list[str]) -> list[list[CaseStatusChange]]:
+        found = await cases_service.status_history(db, ids)
+        return [found[i] for i in ids]
+
+    return Loaders(
+        membership_history=DataLoader(history),
+        clients=DataLoader(clients),
+        status_history=DataLoader(status_history),
+    )
 
 
 @dataclass
 class HubContext:
     db: Database
     request_id: str
+    cipher: FieldCipher
     principal: Principal | None = None
     request: Any = None
     response: Any = None

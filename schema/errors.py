@@ -35,12 +35,14 @@ class ErrorCodes(SchemaExtension):
             code, message = original.code.value, original.message
         elif original is None and (error.extensions or {}).get("code") in _CODES:
             code, message = str((error.extensions or {})["code"]), error.message
-        elif isinstance(original, GraphQLError) and (original.extensions or {}).get(
-            "code"
-        ) in _CODES:
+        elif (
+            isinstance(original, GraphQLError) and (original.extensions or {}).get("code") in _CODES
+        ):
             # Raised inside a resolver with a documented code, e.g. a permission class.
             code, message = str((original.extensions or {})["code"]), original.message
-        elif original is None and error.path is None:
+        elif error.path is None and (original is None or isinstance(original, GraphQLError)):
+            # graphql-core wraps a variable's coercion error (bad enum value, wrong type,
+            # missing required variable) in another path-less GraphQLError: bad input too.
             code, message = ErrorCode.BAD_USER_INPUT.value, error.message
         else:
             request_id = _request_id(self)

@@ -19,6 +19,7 @@ from typing import Any
 from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import (
     ClientMixin,
+    InvalidClientError,
     InvalidScopeError,
     OAuth2Request,
     TokenMixin,
@@ -178,7 +179,10 @@ class HubClientAssertion(JWTBearerClientAssertion):  # type: ignore[misc]
         return self._audiences
 
     def resolve_client_public_key(self, client: HubClient) -> KeySet:
-        jwks: Any = client.row.jwks or {"keys": []}
+        jwks: Any = client.row.jwks
+        if not jwks:
+            # authlib resolves the key before it checks the method; no keys is no entry.
+            raise InvalidClientError(description="the client has no registered keys")
         return KeySet.import_key_set(jwks)
 
     def validate_jti(self, claims: dict[str, Any], jti: str) -> bool:
@@ -257,6 +261,18 @@ class HubAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         # An unknown, disabled or non-member client is refused the same way.
         if client is None or not client.usable:
             return None
+        return client
+
+    def authenticate_client(
+        self, request: Any, methods: list[str], endpoint: str = "token"
+    ) -> HubClient:
+        try:
+            client: HubClient = super().authenticate_client(request, methods, endpoint)
+        except InvalidClientError as error:
+            # One answer (401) for an unknown, disabled or non-member client, a wrong secret
+            # and a bad assertion, whichever method the client used: no membership oracle.
+            error.status_code = 401
+            raise
         return client
 
     def save_token(self, token: dict[str, Any], request: Any) -> None:

@@ -1,0 +1,196 @@
+"""Who may see which case, and which of its fields: one filter and one read model.
+
+A case is visible to its owner and to organisations with a party relation in force. For
+anyone but the owner every sensitive field is decided by consent, for each purpose the
+viewer's relations serve; IDENTITY and CONTACT also need the ``pii:read`` scope. Fields are
+decided once per case when it loads, so GraphQL types only read plain attributes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cases.models import Case, CaseField, CaseParty
+from cases.rules import PII_CATEGORIES, SENSITIVE_FIELDS
+from consent.disclosure import DisclosureRecord
+from consent.models import ConsentGrant, ConsentWithdrawal
+from consent.rules import DataCategory, Decision, DenyReason, Grant, Purpose, Recipient, decide
+from orgs.principal import Principal
+from store.sealed import FieldCipher
+
+SCOPE_REQUIRED = "PII_SCOPE_REQUIRED"
+NO_RELATION = "NO_PURPOSE"
+
+
+def parties_in_force(at: datetime) -> ColumnElement[bool]:
+    return and_(
+        CaseParty.ended_at.is_(None),
+        CaseParty.valid_from <= at,
+        or_(CaseParty.valid_until.is_(None), CaseParty.valid_until > at),
+    )
+
+
+def visible_to(organization_id: str, at: datetime) -> ColumnElement[bool]:
+    """The row filter every case query applies: owner, or a party in force."""
+    party = (
+        select(CaseParty.case_id)
+        .where(CaseParty.organization_id == organization_id, parties_in_force(at))
+        .scalar_subquery()
+    )
+    return or_(Case.owner_organization_id == organization_id, Case.id.in_(party))
+
+
+@dataclass(frozen=True, slots=True)
+class Withheld:
+    field: str
+    category: DataCategory
+    reason: str
+
+
+@dataclass
+class CaseView:
+    """A case as one organisation may see it: withheld fields are None and listed."""
+
+    case: Case
+    viewer_is_owner: bool
+    values: dict[str, Any] = field(default_factory=dict)
+    withheld: list[Withheld] = field(default_factory=list)
+    disclosures: list[DisclosureRecord] = field(default_factory=list)
+
+
+def to_grant(row: ConsentGrant, withdrawn_at: datetime | None) -> Grant:
+    return Grant(
+        id=row.id,
+        version=row.version,
+        purposes=frozenset(Purpose(p) for p in row.purposes),
+        categories=frozenset(DataCategory(c) for c in row.categories),
+        valid_from=row.valid_from,
+        valid_until=row.valid_until,
+        recipient_organizations=frozenset(row.recipient_organization_ids),
+        recipient_kinds=frozenset(row.recipient_kinds),
+        withdrawn_at=withdrawn_at,
+    )
+
+
+async def load_grants(session: AsyncSession, case_ids: Sequence[str]) -> dict[str, list[Grant]]:
+    grants: dict[str, list[Grant]] = defaultdict(list)
+    rows = await session.execute(
+        select(ConsentGrant, ConsentWithdrawal.at)
+        .outerjoin(ConsentWithdrawal, ConsentWithdrawal.grant_id == ConsentGrant.id)
+        .where(ConsentGrant.case_id.in_(list(case_ids)))
+    )
+    for grant, withdrawn_at in rows:
+        grants[grant.case_id].append(to_grant(grant, withdrawn_at))
+    return grants
+
+
+async def party_purposes(
+    session: AsyncSession, case_ids: Sequence[str], organization_id: str, at: datetime
+) -> dict[str, set[Purpose]]:
+    purposes: dict[str, set[Purpose]] = defaultdict(set)
+    rows = await session.execute(
+        select(CaseParty.case_id, CaseParty.purpose).where(
+            CaseParty.case_id.in_(list(case_ids)),
+            CaseParty.organization_id == organization_id,
+            parties_in_force(at),
+        )
+    )
+    for case_id, purpose in rows:
+        purposes[case_id].add(Purpose(purpose))
+    return purposes
+
+
+def _best_denial(decisions: list[Decision]) -> str:
+    order = list(DenyReason)
+    reasons = [d.reason for d in decisions if d.reason is not None]
+    if not reasons:
+        return NO_RELATION
+    return max(reasons, key=order.index).value
+
+
+def decide_fields(
+    viewer: Principal,
+    is_owner: bool,
+    grants: list[Grant],
+    purposes: set[Purpose],
+    at: datetime,
+) -> tuple[dict[str, Decision | None], list[Withheld]]:
+    """For each sensitive field: the decision that allows it (None for the owner), or why not."""
+    allowed: dict[str, Decision | None] = {}
+    withheld: list[Withheld] = []
+    recipient = Recipient(viewer.organization_id or "", viewer.organization_kind or "")
+    for spec in SENSITIVE_FIELDS:
+        if spec.category in PII_CATEGORIES and not viewer.has("pii:read"):
+            withheld.append(Withheld(spec.name, spec.category, SCOPE_REQUIRED))
+            continue
+        if is_owner:
+            allowed[spec.name] = None
+            continue
+        decisions = [decide(grants, recipient, p, spec.category, at) for p in sorted(purposes)]
+        granted = [d for d in decisions if d.allowed]
+        if granted:
+            allowed[spec.name] = granted[0]
+        else:
+            withheld.append(Withheld(spec.name, spec.category, _best_denial(decisions)))
+    return allowed, withheld
+
+
+async def build_views(
+    session: AsyncSession,
+    viewer: Principal,
+    cases: Sequence[Case],
+    cipher: FieldCipher,
+    at: datetime,
+    channel: str,
+) -> list[CaseView]:
+    """Read models for ``cases`` (already filtered by ``visible_to``), with the disclosures
+    they amount to. Withheld fields are never decrypted."""
+    org = viewer.organization_id or ""
+    ids = [c.id for c in cases]
+    foreign = [c.id for c in cases if c.owner_organization_id != org]
+    grants = await load_grants(session, foreign) if foreign else {}
+    purposes = await party_purposes(session, foreign, org, at) if foreign else {}
+    sealed: dict[str, dict[str, CaseField]] = defaultdict(dict)
+    if ids:
+        for row in await session.scalars(select(CaseField).where(CaseField.case_id.in_(ids))):
+            sealed[row.case_id][row.field] = row
+    views = []
+    for case in cases:
+        is_owner = case.owner_organization_id == org
+        allowed, withheld = decide_fields(
+            viewer, is_owner, grants.get(case.id, []), purposes.get(case.id, set()), at
+        )
+        view = CaseView(case=case, viewer_is_owner=is_owner, withheld=withheld)
+        by_grant: dict[tuple[str, int], set[str]] = defaultdict(set)
+        for name, decision in allowed.items():
+            stored = sealed[case.id].get(name)
+            if stored is None:
+                view.values[name] = None
+                continue
+            plain = cipher.open(stored.sealed, table="case_fields", column=name, row_id=case.id)
+            view.values[name] = orjson.loads(plain)
+            if decision is not None and decision.grant_id is not None:
+                key = (decision.grant_id, decision.grant_version or 0)
+                by_grant[key].add(stored.category)
+        view.disclosures = [
+            DisclosureRecord(
+                organization_id=org,
+                case_id=case.id,
+                categories=tuple(sorted(categories)),
+                consent_grant_id=grant_id,
+                consent_version=version,
+                channel=channel,
+                request_id=viewer.request_id,
+            )
+            for (grant_id, version), categories in sorted(by_grant.items())
+        ]
+        views.append(view)
+    return views

@@ -1,0 +1,76 @@
+"""Tables for cases: the non-identifying record, sealed survivor fields, status history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from store.base import Base
+from store.types import UTCDateTime
+
+
+class Case(Base):
+    """One survivor's case, owned by the organisation that registered it.
+
+    Only non-identifying fields live here; survivor data is in ``case_fields``, sealed.
+    """
+
+    __tablename__ = "cases"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    owner_organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    status: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    age_band: Mapped[str] = mapped_column(String(16))
+    sex: Mapped[str] = mapped_column(String(32))
+    nationality: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    languages: Mapped[list[str]] = mapped_column(JSON)
+    needs: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CaseField(Base):
+    """One sealed survivor field: AES-GCM bound to (case_fields, field, case id)."""
+
+    __tablename__ = "case_fields"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    field: Mapped[str] = mapped_column(String(40), primary_key=True)
+    category: Mapped[str] = mapped_column(String(32))
+    key_id: Mapped[str] = mapped_column(String(40), index=True)
+    sealed: Mapped[str] = mapped_column(Text)
+
+
+class CaseStatusChange(Base):
+    __tablename__ = "case_status_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    status: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    by_organization_id: Mapped[str] = mapped_column(String(36))
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class CaseParty(Base):
+    """An organisation's standing relation to a case, and the purpose it serves.
+
+    Every way of becoming party (a named consent recipient, a referral, a repatriation
+    request) adds a row; access to cases is this one filter, applied where cases load.
+    """
+
+    __tablename__ = "case_parties"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    organization_id: Mapped[str] = mapped_column(String(36), index=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    source_type: Mapped[str] = mapped_column(String(16))
+    source_id: Mapped[str] = mapped_column(String(36), index=True)
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime())
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -1,0 +1,148 @@
+"""The disclosure log: every time survivor data reaches another organisation, one entry,
+chained by hash so an edited, deleted or reordered row shows.
+
+Entries name who, which case, which categories, under which consent version, when and by
+which channel; never the data itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import orjson
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from consent.models import Disclosure
+from store.types import utcnow
+
+GENESIS = "0" * 64
+_CHAIN_LOCK = 0x52484443  # "RHDC": one writer extends the chain at a time on PostgreSQL
+
+
+class Channel:
+    QUERY = "QUERY"
+    EVENT = "EVENT"
+    WEBHOOK = "WEBHOOK"
+    EXPORT = "EXPORT"
+
+
+@dataclass(frozen=True, slots=True)
+class DisclosureRecord:
+    organization_id: str
+    case_id: str
+    categories: tuple[str, ...]
+    consent_grant_id: str
+    consent_version: int
+    channel: str
+    request_id: str | None
+
+
+def entry_hash(
+    prev_hash: str,
+    entry_id: int,
+    at: datetime,
+    record: DisclosureRecord,
+) -> str:
+    """The hash of one entry: its content and position, and the hash before it."""
+    body = orjson.dumps(
+        [
+            prev_hash,
+            entry_id,
+            at.isoformat(timespec="microseconds"),
+            record.organization_id,
+            record.case_id,
+            sorted(record.categories),
+            record.consent_grant_id,
+            record.consent_version,
+            record.channel,
+            record.request_id,
+        ]
+    )
+    return hashlib.sha256(body).hexdigest()
+
+
+def _record_of(row: Disclosure) -> DisclosureRecord:
+    return DisclosureRecord(
+        organization_id=row.organization_id,
+        case_id=row.case_id,
+        categories=tuple(row.categories),
+        consent_grant_id=row.consent_grant_id,
+        consent_version=row.consent_version,
+        channel=row.channel,
+        request_id=row.request_id,
+    )
+
+
+async def append(session: AsyncSession, records: Sequence[DisclosureRecord]) -> list[Disclosure]:
+    """Extend the chain inside the caller's write transaction.
+
+    PostgreSQL writers take an advisory lock; SQLite write transactions are already
+    serialised (BEGIN IMMEDIATE). The unique ``prev_hash`` makes a fork impossible anyway.
+    """
+    if not records:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
+    last = (
+        await session.execute(
+            select(Disclosure.id, Disclosure.hash).order_by(Disclosure.id.desc()).limit(1)
+        )
+    ).first()
+    prev_id, prev_hash = (last[0], last[1]) if last is not None else (0, GENESIS)
+    at = utcnow()
+    rows = []
+    for offset, record in enumerate(records, start=1):
+        entry_id = prev_id + offset
+        digest = entry_hash(prev_hash, entry_id, at, record)
+        row = Disclosure(
+            id=entry_id,
+            at=at,
+            organization_id=record.organization_id,
+            case_id=record.case_id,
+            categories=sorted(record.categories),
+            consent_grant_id=record.consent_grant_id,
+            consent_version=record.consent_version,
+            channel=record.channel,
+            request_id=record.request_id,
+            prev_hash=prev_hash,
+            hash=digest,
+        )
+        session.add(row)
+        rows.append(row)
+        prev_hash = digest
+    await session.flush()
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    entries: int
+    first_broken: int | None
+    problem: str | None
+
+    @property
+    def intact(self) -> bool:
+        return self.first_broken is None
+
+
+async def verify(session: AsyncSession) -> ChainReport:
+    """Walk the chain in id order; name the first entry that does not fit."""
+    expected_prev = GENESIS
+    expected_id = 1
+    count = 0
+    result = await session.stream_scalars(select(Disclosure).order_by(Disclosure.id))
+    async for row in result:
+        count += 1
+        if row.id != expected_id:
+            return ChainReport(count, row.id, f"entry {expected_id} is missing")
+        if row.prev_hash != expected_prev:
+            return ChainReport(count, row.id, "does not follow the entry before it")
+        if entry_hash(row.prev_hash, row.id, row.at, _record_of(row)) != row.hash:
+            return ChainReport(count, row.id, "content does not match its hash")
+        expected_prev = row.hash
+        expected_id += 1
+    return ChainReport(count, None, None)
