@@ -227,6 +227,50 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _rotate_data(settings: Settings) -> int:
+    from cases.service import reseal_data
+    from gateway.app import data_cipher
+    from store.engine import Database
+
+    db = Database(settings.database_url)
+    try:
+        return await reseal_data(db, data_cipher(settings))
+    finally:
+        await db.dispose()
+
+
+def cmd_keys_rotate_data(args: argparse.Namespace) -> int:
+    settings = _settings()
+    current, _ = settings.data_key_ring
+    count = asyncio.run(_rotate_data(settings))
+    print(json.dumps({"current_key": current, "resealed": count}, indent=2))
+    return 0
+
+
+async def _verify(settings: Settings) -> Any:
+    from consent.disclosure import verify
+    from store.engine import Database
+
+    db = Database(settings.database_url)
+    try:
+        async with db.read() as session:
+            return await verify(session)
+    finally:
+        await db.dispose()
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    report = asyncio.run(_verify(_settings()))
+    if report.intact:
+        print(f"disclosure log intact: {report.entries} entries")
+        return 0
+    print(
+        f"disclosure log broken at entry {report.first_broken}: {report.problem}",
+        file=sys.stderr,
+    )
+    return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="referral-hub", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -257,6 +301,16 @@ def build_parser() -> argparse.ArgumentParser:
     key_commands.add_parser(
         "rotate", help="publish a new signing key; it signs after the publish lead"
     ).set_defaults(func=cmd_keys_rotate)
+    key_commands.add_parser(
+        "rotate-data",
+        help="re-seal survivor data under the first key of HUB_DATA_KEYS (safe to re-run)",
+    ).set_defaults(func=cmd_keys_rotate_data)
+
+    audit = commands.add_parser("audit", help="audit trail and disclosure log")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    audit_commands.add_parser(
+        "verify", help="check the disclosure log's hash chain; exit 1 at the first broken entry"
+    ).set_defaults(func=cmd_audit_verify)
     return parser
 
 
