@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.base import Base
@@ -74,3 +74,49 @@ class CaseParty(Base):
     valid_from: Mapped[datetime] = mapped_column(UTCDateTime())
     valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Referral(Base):
+    """A referral of a case from one organisation to another. Free text is sealed."""
+
+    __tablename__ = "referrals"
+    __table_args__ = (UniqueConstraint("sender_organization_id", "idempotency_key"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    sender_organization_id: Mapped[str] = mapped_column(String(36), index=True)
+    receiver_organization_id: Mapped[str] = mapped_column(String(36), index=True)
+    services: Mapped[list[str]] = mapped_column(JSON)
+    urgency: Mapped[str] = mapped_column(String(16))
+    purpose: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    reason_sealed: Mapped[str] = mapped_column(Text)
+    notes_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
+    outcome_services: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    outcome_note_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
+    acknowledge_by: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    respond_by: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    idempotency_key: Mapped[str] = mapped_column(String(100))
+    request_fingerprint: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ReferralChange(Base):
+    """One transition of a referral: who, when, why, and the version it produced."""
+
+    __tablename__ = "referral_changes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    referral_id: Mapped[str] = mapped_column(ForeignKey("referrals.id"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    from_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    to_status: Mapped[str] = mapped_column(String(16))
+    by_organization_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer)
+    reason_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)

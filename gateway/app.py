@@ -16,11 +16,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
+from cases.deadlines import DeadlinePolicy
 from gateway.graphql_view import HubGraphQL
 from gateway.middleware import BearerAuth, BodyLimit, RequestId
 from gateway.oauth.endpoints import OAuthEndpoints
 from gateway.oauth.keys import KeyRing, ensure_signing_key
 from gateway.oauth.verify import StandingCache, TokenVerifier
+from gateway.scheduler import Scheduler
 from gateway.settings import Settings
 from schema.build import build_schema
 from store.engine import Database
@@ -83,6 +85,15 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
         allowed_origins=settings.allowed_origins,
     )
     oauth = OAuthEndpoints(settings, hub.db, hub.keyring, hub.verifier)
+    scheduler = Scheduler(
+        hub.db,
+        hub.cipher,
+        settings.scheduler_interval,
+        DeadlinePolicy(
+            remind_before=timedelta(seconds=settings.remind_before),
+            expire_after=timedelta(seconds=settings.expire_after),
+        ),
+    )
 
     async def health(request: Request) -> Response:
         try:
@@ -97,8 +108,12 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await ensure_signing_key(hub.db, settings)
         await hub.keyring.refresh(force=True)
-        yield
-        await hub.db.dispose()
+        scheduler.start()
+        try:
+            yield
+        finally:
+            await scheduler.stop()
+            await hub.db.dispose()
 
     app = Starlette(
         routes=[

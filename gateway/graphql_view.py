@@ -65,6 +65,7 @@ class LegacyProtocolHandler(BaseGraphQLWSHandler[HubContext, None]):
 
 class HubGraphQL(GraphQL[HubContext, None]):
     graphql_ws_handler_class = LegacyProtocolHandler
+
     def __init__(
         self,
         schema: Any,

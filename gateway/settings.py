@@ -20,7 +20,9 @@ DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 # Encrypts the token-signing keys at rest. Published here, so only fit for development.
 DEVELOPMENT_SECRET_KEY = base64.urlsafe_b64encode(b"referral-hub-development-key-32b").decode()
 # Seals survivor data at rest. Published here, so only fit for development and tests.
-DEVELOPMENT_DATA_KEYS = "dev1:" + base64.urlsafe_b64encode(b"referral-hub-dev-survivor-data-k").decode()
+DEVELOPMENT_DATA_KEYS = (
+    "dev1:" + base64.urlsafe_b64encode(b"referral-hub-dev-survivor-data-k").decode()
+)
 
 
 class SettingsError(Exception):
@@ -43,6 +45,10 @@ class Settings:
     max_aliases: int = 30
     max_tokens: int = 2_000
     log_level: str = "INFO"
+    # Deadlines: a pass every `scheduler_interval` seconds (0 turns the scheduler off).
+    scheduler_interval: float = 30.0
+    remind_before: int = 3600
+    expire_after: int = 86_400
 
     @property
     def is_production(self) -> bool:
@@ -141,6 +147,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         key_publish_lead=_int(env, "HUB_KEY_PUBLISH_LEAD", 300, 0, 86_400),
         max_body_bytes=_int(env, "HUB_MAX_BODY_BYTES", 262_144, 1_024, 10_485_760),
         log_level=env.get("HUB_LOG_LEVEL", "INFO").upper(),
+        scheduler_interval=float(_int(env, "HUB_SCHEDULER_INTERVAL", 30, 0, 3600)),
+        remind_before=_int(env, "HUB_REMIND_BEFORE", 3600, 0, 604_800),
+        expire_after=_int(env, "HUB_EXPIRE_AFTER", 86_400, 0, 2_592_000),
     )
     if settings.is_production:
         _refuse_development_defaults(env, settings)

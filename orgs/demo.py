@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from orgs import service
+from orgs import directory, service
+from orgs.directory import CapacityStatus, OfferInput
 from orgs.principal import operator
-from orgs.rules import SCOPE_CEILING, MembershipAction, OrganizationKind
+from orgs.rules import SCOPE_CEILING, MembershipAction, OrganizationKind, ServiceCategory
 from store.engine import Database
 
 K = OrganizationKind
@@ -45,6 +46,36 @@ DEMO_NETWORK: list[tuple[str, str, OrganizationKind, str, list[str]]] = [
 ]
 
 
+SC = ServiceCategory
+ACCEPTING, WAITLIST = CapacityStatus.ACCEPTING, CapacityStatus.WAITLIST
+
+# What each demo member offers: (category, capacity status, available, maximum).
+DEMO_SERVICES: dict[str, list[tuple[ServiceCategory, CapacityStatus, int | None, int | None]]] = {
+    "ccpcr-koh-kong": [
+        (SC.EMERGENCY_SUPPORT, ACCEPTING, 6, 20),
+        (SC.MEDICAL, ACCEPTING, None, None),
+    ],
+    "ccpcr-svay-rieng": [(SC.EMERGENCY_SUPPORT, ACCEPTING, 4, 15)],
+    "ccpcr-shelter": [
+        (SC.SHELTER, WAITLIST, 0, 40),
+        (SC.PSYCHOSOCIAL, ACCEPTING, 5, 30),
+        (SC.VOCATIONAL_TRAINING, ACCEPTING, 10, 25),
+        (SC.EDUCATION, ACCEPTING, 8, 20),
+    ],
+    "adhoc": [(SC.LEGAL_AID, ACCEPTING, 12, 50)],
+    "mosavy": [
+        (SC.FAMILY_TRACING, ACCEPTING, None, None),
+        (SC.REINTEGRATION_FOLLOW_UP, ACCEPTING, None, None),
+        (SC.LIVELIHOOD_GRANT, ACCEPTING, 20, 100),
+    ],
+    "embassy-bangkok": [(SC.REPATRIATION_ASSISTANCE, ACCEPTING, None, None)],
+    "embassy-kuala-lumpur": [(SC.REPATRIATION_ASSISTANCE, ACCEPTING, None, None)],
+    "embassy-beijing": [(SC.REPATRIATION_ASSISTANCE, ACCEPTING, None, None)],
+    "ngo-thailand": [(SC.SHELTER, ACCEPTING, 3, 12), (SC.LEGAL_AID, ACCEPTING, 5, 10)],
+    "ngo-malaysia": [(SC.SHELTER, ACCEPTING, 2, 8), (SC.MEDICAL, ACCEPTING, None, None)],
+}
+
+
 @dataclass(frozen=True, slots=True)
 class DemoMember:
     key: str
@@ -71,6 +102,19 @@ async def seed_demo_network(db: Database) -> dict[str, DemoMember]:
         )
         scopes = sorted(SCOPE_CEILING[kind])
         issued = await service.create_client(db, actor, org.id, f"{name} case system", scopes)
+        for category, status, available, maximum in DEMO_SERVICES.get(key, []):
+            await directory.publish_service(
+                db,
+                actor,
+                org.id,
+                OfferInput(
+                    category=category,
+                    areas_served=areas,
+                    capacity_status=status,
+                    available=available,
+                    maximum=maximum,
+                ),
+            )
         members[key] = DemoMember(
             key=key,
             name=name,

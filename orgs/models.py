@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.base import Base
@@ -59,3 +59,25 @@ class ApiClient(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     secret_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class ServiceOffer(Base):
+    """A service an organisation offers in the directory, with its eligibility and capacity."""
+
+    __tablename__ = "service_offers"
+    __table_args__ = (UniqueConstraint("organization_id", "category"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    category: Mapped[str] = mapped_column(String(32), index=True)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    areas_served: Mapped[list[str]] = mapped_column(JSON)
+    min_age: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    max_age: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    sexes: Mapped[list[str]] = mapped_column(JSON)
+    languages: Mapped[list[str]] = mapped_column(JSON)
+    capacity_status: Mapped[str] = mapped_column(String(16))
+    available: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    maximum: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    capacity_updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -410,3 +410,9 @@ async def list_clients(db: Database, organization_ids: Sequence[str]) -> dict[st
 
 def scope_ceiling(kind: OrganizationKind) -> frozenset[str]:
     return SCOPE_CEILING[kind]
+
+
+async def organizations_by_id(db: Database, ids: Sequence[str]) -> dict[str, Organization]:
+    async with db.read() as session:
+        rows = await session.scalars(select(Organization).where(Organization.id.in_(list(ids))))
+        return {row.id: row for row in rows}

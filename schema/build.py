@@ -20,6 +20,7 @@ from strawberry.federation import Schema
 from schema.cases import CaseMutations, CaseQueries
 from schema.errors import ErrorCodes
 from schema.organizations import OrganizationMutations, OrganizationQueries
+from schema.referrals import ReferralMutations, ReferralQueries
 
 
 class _ParserCache(ParserCache):
@@ -39,12 +40,12 @@ class _ParserCache(ParserCache):
 
 
 @strawberry.type
-class Query(OrganizationQueries, CaseQueries):
+class Query(OrganizationQueries, CaseQueries, ReferralQueries):
     pass
 
 
 @strawberry.type
-class Mutation(OrganizationMutations, CaseMutations):
+class Mutation(OrganizationMutations, CaseMutations, ReferralMutations):
     pass
 
 

@@ -11,8 +11,9 @@ from orgs.principal import Principal
 from store.errors import ErrorCode, HubError
 
 if TYPE_CHECKING:
-    from cases.models import CaseStatusChange
-    from orgs.models import ApiClient, MembershipChange
+    from cases.access import CaseView
+    from cases.models import CaseStatusChange, ReferralChange
+    from orgs.models import ApiClient, MembershipChange, Organization
     from store.engine import Database
     from store.sealed import FieldCipher
 
@@ -24,9 +25,13 @@ class Loaders:
     membership_history: DataLoader[str, list[MembershipChange]]
     clients: DataLoader[str, list[ApiClient]]
     status_history: DataLoader[str, list[CaseStatusChange]]
+    organizations: DataLoader[str, Organization | None]
+    referral_history: DataLoader[str, list[ReferralChange]]
+    case_views: DataLoader[str, CaseView | None]
 
 
-def make_loaders(db: Database) -> Loaders:
+def make_loaders(db: Database, principal: Principal | None, cipher: FieldCipher) -> Loaders:
+    from cases import referrals as referrals_service
     from cases import service as cases_service
     from orgs import service
 
@@ -42,10 +47,29 @@ def make_loaders(db: Database) -> Loaders:
         found = await cases_service.status_history(db, ids)
         return [found[i] for i in ids]
 
+    async def organizations(ids: list[str]) -> list[Organization | None]:
+        found = await service.organizations_by_id(db, ids)
+        return [found.get(i) for i in ids]
+
+    async def referral_history(ids: list[str]) -> list[list[ReferralChange]]:
+        found = await referrals_service.referral_history(db, ids)
+        return [found[i] for i in ids]
+
+    async def case_views(ids: list[str]) -> list[CaseView | None]:
+        # One batch for a whole page: access, consent and disclosures decided together.
+        if principal is None:
+            return [None for _ in ids]
+        views = await cases_service.read_cases(db, principal, cipher, case_ids=ids, limit=500)
+        by_id = {v.case.id: v for v in views}
+        return [by_id.get(i) for i in ids]
+
     return Loaders(
         membership_history=DataLoader(history),
         clients=DataLoader(clients),
         status_history=DataLoader(status_history),
+        organizations=DataLoader(organizations),
+        referral_history=DataLoader(referral_history),
+        case_views=DataLoader(case_views),
     )
 
 
@@ -69,5 +93,5 @@ class HubContext:
     @property
     def loaders(self) -> Loaders:
         if self._loaders is None:
-            self._loaders = make_loaders(self.db)
+            self._loaders = make_loaders(self.db, self.principal, self.cipher)
         return self._loaders

@@ -45,6 +45,7 @@ def base_settings(database_url: str, public_url: str = "http://127.0.0.1:9") -> 
         public_url=public_url,
         status_cache_seconds=0.0,
         key_publish_lead=0,
+        scheduler_interval=0.0,
     )
 
 

@@ -9,7 +9,8 @@ import consent.models  # noqa: F401
 import gateway.oauth.models  # noqa: F401  (registers tables)
 import notifications.models  # noqa: F401
 import orgs.models  # noqa: F401
-import store.audit  # noqa: F401
+import store.audit
+import store.lease  # noqa: F401
 from store.base import Base
 
 connection = context.config.attributes.get("connection")

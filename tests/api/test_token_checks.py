@@ -44,9 +44,7 @@ def b64url(raw: bytes) -> str:
 
 def by_hand(header: dict[str, Any], claims: dict[str, Any], sign: Any) -> str:
     """A compact JWS assembled without a library, so any header at all can be sent."""
-    signing_input = (
-        b64url(json.dumps(header).encode()) + "." + b64url(json.dumps(claims).encode())
-    )
+    signing_input = b64url(json.dumps(header).encode()) + "." + b64url(json.dumps(claims).encode())
     return signing_input + "." + b64url(sign(signing_input.encode()))
 
 
@@ -56,9 +54,7 @@ async def real_token(hub: RunningHub, member: str = "ccpcr-shelter") -> tuple[st
     return token, pyjwt.decode(token, options={"verify_signature": False})
 
 
-async def hub_signed(
-    hub: RunningHub, claims: dict[str, Any], **header: Any
-) -> str:
+async def hub_signed(hub: RunningHub, claims: dict[str, Any], **header: Any) -> str:
     """Claims signed with the hub's own current private key: only the claims can be wrong."""
     key = await KeyRing(hub.db, hub.settings).signing_key()
     protected = {"alg": "ES256", "typ": "at+jwt", "kid": key.kid, **header}
@@ -198,11 +194,8 @@ async def test_an_hmac_token_keyed_with_the_hubs_public_key_is_refused(hub: Runn
     kid = await hub_kid(hub)
     jwks = (await hub.http.get("/.well-known/jwks.json")).json()
     public_jwk = next(k for k in jwks["keys"] if k["kid"] == kid)
-    pem = (
-        ECKey.import_key(public_jwk)
-        .public_key.public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
+    pem = ECKey.import_key(public_jwk).public_key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     for secret in (pem, json.dumps(public_jwk).encode()):
         token = by_hand(

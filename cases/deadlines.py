@@ -1,0 +1,160 @@
+"""Deadlines: remind, mark overdue, escalate to the coordinators, expire.
+
+``run_deadlines(now)`` does one pass and is driven by the hub's scheduler (one process at a
+time, through a lease) or, in tests, by a fake clock. Each referral's step is its own
+transaction, so a crash half-way loses nothing and a re-run finds what is left.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from cases.models import Referral
+from cases.referral_rules import ReferralAction, ReferralStatus
+from cases.referrals import apply_action, event_payload
+from cases.workflow import Role
+from notifications.outbox import emit
+from orgs.models import Organization
+from orgs.rules import MembershipStatus, OrganizationKind
+from store.audit import record_audit
+from store.engine import Database
+from store.sealed import FieldCipher
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlinePolicy:
+    remind_before: timedelta = timedelta(hours=1)
+    expire_after: timedelta = timedelta(hours=24)
+
+
+@dataclass
+class DeadlineReport:
+    reminded: int = 0
+    escalated: int = 0
+    expired: int = 0
+
+
+async def _coordinators(db: Database) -> list[str]:
+    async with db.read() as session:
+        return list(
+            await session.scalars(
+                select(Organization.id).where(
+                    Organization.kind == OrganizationKind.COORDINATOR.value,
+                    Organization.status == MembershipStatus.ACTIVE.value,
+                )
+            )
+        )
+
+
+async def _note(
+    db: Database,
+    referral_id: str,
+    event_type: str,
+    audience: list[str],
+    guard: object,
+    values: dict[str, object],
+) -> bool:
+    """Flag a referral and emit its event, once: the guard makes a re-run a no-op."""
+    async with db.write() as session:
+        result = await session.execute(
+            update(Referral)
+            .where(Referral.id == referral_id, guard)  # type: ignore[arg-type]
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return False
+        referral = await session.get(Referral, referral_id)
+        assert referral is not None
+        await emit(
+            session,
+            topic="REFERRAL",
+            type=event_type,
+            subject_id=referral_id,
+            actor_organization_id=None,
+            audience=audience,
+            payload=event_payload(referral),
+        )
+        await record_audit(
+            session,
+            actor_organization_id=None,
+            actor_client_id="scheduler",
+            action=f"referral.{event_type.lower()}",
+            subject_type="Referral",
+            subject_id=referral_id,
+            detail={"status": referral.status},
+        )
+    return True
+
+
+async def run_deadlines(
+    db: Database, cipher: FieldCipher, now: datetime, policy: DeadlinePolicy | None = None
+) -> DeadlineReport:
+    policy = policy or DeadlinePolicy()
+    report = DeadlineReport()
+    coordinators = await _coordinators(db)
+    async with db.read() as session:
+        waiting = list(
+            await session.scalars(
+                select(Referral).where(
+                    Referral.status.in_(
+                        [ReferralStatus.SENT, ReferralStatus.ACKNOWLEDGED, ReferralStatus.ON_HOLD]
+                    )
+                )
+            )
+        )
+    for referral in waiting:
+        parties = [referral.sender_organization_id, referral.receiver_organization_id]
+        if referral.status == ReferralStatus.SENT:
+            if referral.acknowledge_by + policy.expire_after <= now:
+                async with db.write() as session:
+                    fresh = await session.get(Referral, referral.id)
+                    if fresh is not None and fresh.status == ReferralStatus.SENT:
+                        await apply_action(
+                            session,
+                            cipher,
+                            fresh,
+                            ReferralAction.EXPIRE,
+                            Role.SYSTEM,
+                            None,
+                            None,
+                            None,
+                            None,
+                        )
+                        report.expired += 1
+                continue
+            if referral.acknowledge_by <= now:
+                if await _note(
+                    db,
+                    referral.id,
+                    "REFERRAL_ESCALATED",
+                    [*parties, *coordinators],
+                    Referral.escalated_at.is_(None),
+                    {"overdue": True, "escalated_at": now},
+                ):
+                    report.escalated += 1
+                continue
+            if referral.acknowledge_by - policy.remind_before <= now and await _note(
+                db,
+                referral.id,
+                "REFERRAL_REMINDER",
+                [referral.receiver_organization_id],
+                Referral.reminded_at.is_(None),
+                {"reminded_at": now},
+            ):
+                report.reminded += 1
+            continue
+        # Acknowledged or on hold: the receiver owes an answer by respond_by.
+        if referral.respond_by <= now and await _note(
+            db,
+            referral.id,
+            "REFERRAL_ESCALATED",
+            [*parties, *coordinators],
+            Referral.overdue.is_(False),
+            {"overdue": True, "escalated_at": now},
+        ):
+            report.escalated += 1
+    return report

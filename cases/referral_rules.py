@@ -1,0 +1,77 @@
+"""The referral lifecycle, after FHIR Task statuses, and its deadlines. Pure: no I/O."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+
+from cases.workflow import Role, Transition, Workflow
+from orgs.rules import ServiceCategory
+
+
+class ReferralStatus(StrEnum):
+    SENT = "SENT"
+    ACKNOWLEDGED = "ACKNOWLEDGED"
+    ACCEPTED = "ACCEPTED"
+    DECLINED = "DECLINED"
+    ON_HOLD = "ON_HOLD"
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"
+
+
+class ReferralAction(StrEnum):
+    ACKNOWLEDGE = "ACKNOWLEDGE"
+    ACCEPT = "ACCEPT"
+    DECLINE = "DECLINE"
+    HOLD = "HOLD"
+    START = "START"
+    COMPLETE = "COMPLETE"
+    FAIL = "FAIL"
+    CANCEL = "CANCEL"
+    EXPIRE = "EXPIRE"
+
+
+class Urgency(StrEnum):
+    ROUTINE = "ROUTINE"
+    URGENT = "URGENT"
+    EMERGENCY = "EMERGENCY"
+
+
+S = ReferralStatus
+A = ReferralAction
+RECEIVER = frozenset({Role.RECEIVER})
+SENDER = frozenset({Role.SENDER})
+SYSTEM = frozenset({Role.SYSTEM})
+
+OPEN = frozenset({S.SENT, S.ACKNOWLEDGED, S.ACCEPTED, S.ON_HOLD, S.IN_PROGRESS})
+
+REFERRAL_WORKFLOW = Workflow(
+    "referral",
+    [
+        Transition(A.ACKNOWLEDGE, RECEIVER, frozenset({S.SENT}), S.ACKNOWLEDGED),
+        Transition(A.ACCEPT, RECEIVER, frozenset({S.ACKNOWLEDGED, S.ON_HOLD}), S.ACCEPTED),
+        Transition(A.DECLINE, RECEIVER, frozenset({S.ACKNOWLEDGED, S.ON_HOLD}), S.DECLINED, True),
+        Transition(A.HOLD, RECEIVER, frozenset({S.ACKNOWLEDGED}), S.ON_HOLD, True),
+        Transition(A.START, RECEIVER, frozenset({S.ACCEPTED}), S.IN_PROGRESS),
+        Transition(A.COMPLETE, RECEIVER, frozenset({S.IN_PROGRESS}), S.COMPLETED),
+        Transition(A.FAIL, RECEIVER, frozenset({S.ACCEPTED, S.IN_PROGRESS}), S.FAILED, True),
+        Transition(A.CANCEL, SENDER, OPEN, S.CANCELLED, True),
+        Transition(A.EXPIRE, SYSTEM, frozenset({S.SENT}), S.EXPIRED),
+    ],
+    final={S.DECLINED, S.COMPLETED, S.FAILED, S.CANCELLED, S.EXPIRED},
+)
+
+# (acknowledge within, respond within) by urgency, when the sender gives no deadline.
+DEFAULT_DEADLINES: dict[Urgency, tuple[timedelta, timedelta]] = {
+    Urgency.EMERGENCY: (timedelta(hours=4), timedelta(hours=24)),
+    Urgency.URGENT: (timedelta(hours=24), timedelta(hours=72)),
+    Urgency.ROUTINE: (timedelta(hours=72), timedelta(days=7)),
+}
+
+
+def purpose_of(services: list[ServiceCategory]) -> str:
+    """The consent purpose a referral serves: legal aid, or service referral."""
+    return "LEGAL_AID" if ServiceCategory.LEGAL_AID in services else "SERVICE_REFERRAL"

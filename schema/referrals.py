@@ -1,0 +1,422 @@
+"""Referrals and the service directory in GraphQL: translation only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Self
+
+import strawberry
+from strawberry.types import Info
+
+from cases import referrals as service
+from cases.models import Referral as ReferralRow
+from cases.models import ReferralChange as ChangeRow
+from cases.referral_rules import ReferralAction, ReferralStatus, Urgency
+from orgs import directory
+from orgs.directory import CapacityStatus
+from orgs.models import ServiceOffer as OfferRow
+from orgs.rules import ServiceCategory
+from schema.cases import Case
+from schema.context import HubContext
+from schema.organizations import Organization
+from schema.permissions import requires, requires_any
+from store.errors import not_found
+
+strawberry.enum(ReferralStatus, name="ReferralStatus")
+strawberry.enum(Urgency, name="Urgency")
+strawberry.enum(ServiceCategory, name="ServiceCategory")
+strawberry.enum(CapacityStatus, name="CapacityStatus")
+
+
+@strawberry.enum
+class ReferralBox(StrEnum):
+    INBOX = "INBOX"
+    OUTBOX = "OUTBOX"
+
+
+@strawberry.type(description="A service a member offers, with eligibility and capacity.")
+class ServiceOffer:
+    id: strawberry.ID
+    organization_id: strawberry.ID
+    category: ServiceCategory
+    description: str | None
+    areas_served: list[str]
+    min_age: int | None
+    max_age: int | None
+    sexes: list[str]
+    languages: list[str]
+    capacity_status: CapacityStatus
+    available: int | None
+    maximum: int | None
+    capacity_updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: OfferRow) -> Self:
+        return cls(
+            id=strawberry.ID(row.id),
+            organization_id=strawberry.ID(row.organization_id),
+            category=ServiceCategory(row.category),
+            description=row.description,
+            areas_served=list(row.areas_served),
+            min_age=row.min_age,
+            max_age=row.max_age,
+            sexes=list(row.sexes),
+            languages=list(row.languages),
+            capacity_status=CapacityStatus(row.capacity_status),
+            available=row.available,
+            maximum=row.maximum,
+            capacity_updated_at=row.capacity_updated_at,
+        )
+
+    @strawberry.field
+    async def organization(self, info: Info[HubContext, None]) -> Organization | None:
+        row = await info.context.loaders.organizations.load(str(self.organization_id))
+        return Organization.from_row(row) if row else None
+
+
+@strawberry.type
+class ReferralChange:
+    action: str
+    from_status: ReferralStatus | None
+    to_status: ReferralStatus
+    by: strawberry.ID | None = strawberry.field(description="None when the hub acted (deadlines).")
+    at: datetime
+    version: int
+    reason: str | None
+
+
+@strawberry.type
+class ReferralOutcome:
+    services_delivered: list[ServiceCategory]
+    note: str | None
+
+
+@strawberry.type(description="A referral, seen by its sender and its receiver only.")
+class Referral:
+    id: strawberry.ID
+    case_id: strawberry.ID
+    sender_id: strawberry.ID
+    receiver_id: strawberry.ID
+    services: list[ServiceCategory]
+    urgency: Urgency
+    purpose: str
+    status: ReferralStatus
+    version: int
+    reason: str
+    notes: str | None
+    acknowledge_by: datetime
+    respond_by: datetime
+    overdue: bool
+    outcome: ReferralOutcome | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: ReferralRow, info: Info[HubContext, None]) -> Self:
+        cipher = info.context.cipher
+        outcome = None
+        if row.outcome_services is not None:
+            outcome = ReferralOutcome(
+                services_delivered=[ServiceCategory(s) for s in row.outcome_services],
+                note=service.open_text(cipher, row.outcome_note_sealed, "outcome_note", row.id),
+            )
+        return cls(
+            id=strawberry.ID(row.id),
+            case_id=strawberry.ID(row.case_id),
+            sender_id=strawberry.ID(row.sender_organization_id),
+            receiver_id=strawberry.ID(row.receiver_organization_id),
+            services=[ServiceCategory(s) for s in row.services],
+            urgency=Urgency(row.urgency),
+            purpose=row.purpose,
+            status=ReferralStatus(row.status),
+            version=row.version,
+            reason=service.open_text(cipher, row.reason_sealed, "reason", row.id) or "",
+            notes=service.open_text(cipher, row.notes_sealed, "notes", row.id),
+            acknowledge_by=row.acknowledge_by,
+            respond_by=row.respond_by,
+            overdue=row.overdue,
+            outcome=outcome,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+    @strawberry.field(description="The case as the caller may see it; null once it may not.")
+    async def case(self, info: Info[HubContext, None]) -> Case | None:
+        view = await info.context.loaders.case_views.load(str(self.case_id))
+        return Case.from_view(view) if view else None
+
+    @strawberry.field
+    async def sender(self, info: Info[HubContext, None]) -> Organization | None:
+        row = await info.context.loaders.organizations.load(str(self.sender_id))
+        return Organization.from_row(row) if row else None
+
+    @strawberry.field
+    async def receiver(self, info: Info[HubContext, None]) -> Organization | None:
+        row = await info.context.loaders.organizations.load(str(self.receiver_id))
+        return Organization.from_row(row) if row else None
+
+    @strawberry.field(description="Every transition: who, when, why, and the version it made.")
+    async def history(self, info: Info[HubContext, None]) -> list[ReferralChange]:
+        rows: list[ChangeRow] = await info.context.loaders.referral_history.load(str(self.id))
+        cipher = info.context.cipher
+        return [
+            ReferralChange(
+                action=r.action,
+                from_status=ReferralStatus(r.from_status) if r.from_status else None,
+                to_status=ReferralStatus(r.to_status),
+                by=strawberry.ID(r.by_organization_id) if r.by_organization_id else None,
+                at=r.at,
+                version=r.version,
+                reason=cipher.open(
+                    r.reason_sealed, table="referral_changes", column="reason", row_id=r.id
+                )
+                if r.reason_sealed
+                else None,
+            )
+            for r in rows
+        ]
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class ReferralEdge:
+    cursor: str
+    node: Referral
+
+
+@strawberry.type
+class ReferralConnection:
+    edges: list[ReferralEdge]
+    page_info: PageInfo
+
+
+@strawberry.input
+class SendReferralInput:
+    case_id: strawberry.ID
+    receiving_organization_id: strawberry.ID
+    services: list[ServiceCategory]
+    urgency: Urgency
+    reason: str
+    idempotency_key: str = strawberry.field(
+        description="Unique per sender; a retried send with the same key returns the same referral."
+    )
+    notes: str | None = None
+    acknowledge_by: datetime | None = None
+    respond_by: datetime | None = None
+
+
+@strawberry.input
+class OutcomeInput:
+    services_delivered: list[ServiceCategory]
+    note: str | None = None
+
+
+@strawberry.input
+class PublishServiceInput:
+    organization_id: strawberry.ID
+    category: ServiceCategory
+    areas_served: list[str]
+    capacity_status: CapacityStatus = CapacityStatus.ACCEPTING
+    description: str | None = None
+    min_age: int | None = None
+    max_age: int | None = None
+    sexes: list[str] = strawberry.field(default_factory=list)
+    languages: list[str] = strawberry.field(default_factory=list)
+    available: int | None = None
+    maximum: int | None = None
+
+
+_READ = [requires("referrals:read")]
+_WRITE = [requires("referrals:write")]
+
+
+@strawberry.type
+class ReferralQueries:
+    @strawberry.field(permission_classes=[requires("orgs:read")])
+    async def services(
+        self,
+        info: Info[HubContext, None],
+        category: ServiceCategory | None = None,
+        area: str | None = None,
+        accepting_referrals: bool | None = None,
+    ) -> list[ServiceOffer]:
+        rows = await directory.find_services(info.context.db, category, area, accepting_referrals)
+        return [ServiceOffer.from_row(r) for r in rows]
+
+    @strawberry.field(permission_classes=_READ)
+    async def referral(self, info: Info[HubContext, None], id: strawberry.ID) -> Referral | None:
+        row = await service.get_referral(info.context.db, info.context.actor, str(id))
+        if row is None:
+            raise not_found("referral")
+        return Referral.from_row(row, info)
+
+    @strawberry.field(permission_classes=_READ, description="Newest first.")
+    async def referrals(
+        self,
+        info: Info[HubContext, None],
+        box: ReferralBox,
+        status: ReferralStatus | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> ReferralConnection:
+        page = await service.list_referrals(
+            info.context.db, info.context.actor, box.value, status, first, after
+        )
+        edges = [
+            ReferralEdge(cursor=service.encode_cursor(r), node=Referral.from_row(r, info))
+            for r in page.referrals
+        ]
+        return ReferralConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
+            ),
+        )
+
+
+async def _act(
+    info: Info[HubContext, None],
+    id: strawberry.ID,
+    action: ReferralAction,
+    reason: str | None = None,
+    expected_version: int | None = None,
+    outcome: service.Outcome | None = None,
+) -> Referral:
+    ctx = info.context
+    row = await service.transition_referral(
+        ctx.db,
+        ctx.actor,
+        ctx.cipher,
+        str(id),
+        action,
+        reason=reason,
+        expected_version=expected_version,
+        outcome=outcome,
+    )
+    return Referral.from_row(row, info)
+
+
+@strawberry.type
+class ReferralMutations:
+    @strawberry.mutation(
+        permission_classes=[requires_any("referrals:write", "repatriation:write", "network:admin")]
+    )
+    async def publish_service(
+        self, info: Info[HubContext, None], input: PublishServiceInput
+    ) -> ServiceOffer:
+        row = await directory.publish_service(
+            info.context.db,
+            info.context.actor,
+            str(input.organization_id),
+            directory.OfferInput(
+                category=input.category,
+                areas_served=input.areas_served,
+                capacity_status=input.capacity_status,
+                description=input.description,
+                min_age=input.min_age,
+                max_age=input.max_age,
+                sexes=input.sexes,
+                languages=input.languages,
+                available=input.available,
+                maximum=input.maximum,
+            ),
+        )
+        return ServiceOffer.from_row(row)
+
+    @strawberry.mutation(permission_classes=_WRITE)
+    async def send_referral(
+        self, info: Info[HubContext, None], input: SendReferralInput
+    ) -> Referral:
+        ctx = info.context
+        row = await service.send_referral(
+            ctx.db,
+            ctx.actor,
+            ctx.cipher,
+            service.NewReferral(
+                case_id=str(input.case_id),
+                receiver_organization_id=str(input.receiving_organization_id),
+                services=input.services,
+                urgency=input.urgency,
+                reason=input.reason,
+                idempotency_key=input.idempotency_key,
+                notes=input.notes,
+                acknowledge_by=input.acknowledge_by,
+                respond_by=input.respond_by,
+            ),
+        )
+        return Referral.from_row(row, info)
+
+    @strawberry.mutation(permission_classes=_WRITE)
+    async def acknowledge_referral(
+        self, info: Info[HubContext, None], id: strawberry.ID, expected_version: int | None = None
+    ) -> Referral:
+        return await _act(info, id, ReferralAction.ACKNOWLEDGE, None, expected_version)
+
+    @strawberry.mutation(permission_classes=_WRITE)
+    async def accept_referral(
+        self, info: Info[HubContext, None], id: strawberry.ID, expected_version: int | None = None
+    ) -> Referral:
+        return await _act(info, id, ReferralAction.ACCEPT, None, expected_version)
+
+    @strawberry.mutation(permission_classes=_WRITE)
+    async def decline_referral(
+        self,
+        info: Info[HubContext, None],
+        id: strawberry.ID,
+        reason: str,
+        expected_version: int | None = None,
+    ) -> Referral:
+        return await _act(info, id, ReferralAction.DECLINE, reason, expected_version)
+
+    @strawberry.mutation(permission_classes=_WRITE, description="Put on hold (waitlist).")
+    async def hold_referral(
+        self,
+        info: Info[HubContext, None],
+        id: strawberry.ID,
+        reason: str,
+        expected_version: int | None = None,
+    ) -> Referral:
+        return await _act(info, id, ReferralAction.HOLD, reason, expected_version)
+
+    @strawberry.mutation(permission_classes=_WRITE)
+    async def start_referral(
+        self, info: Info[HubContext, None], id: strawberry.ID, expected_version: int | None = None
+    ) -> Referral:
+        return await _act(info, id, ReferralAction.START, None, expected_version)
+
+    @strawberry.mutation(permission_classes=_WRITE)
+    async def complete_referral(
+        self,
+        info: Info[HubContext, None],
+        id: strawberry.ID,
+        outcome: OutcomeInput,
+        expected_version: int | None = None,
+    ) -> Referral:
+        result = service.Outcome(services_delivered=outcome.services_delivered, note=outcome.note)
+        return await _act(info, id, ReferralAction.COMPLETE, None, expected_version, result)
+
+    @strawberry.mutation(permission_classes=_WRITE)
+    async def fail_referral(
+        self,
+        info: Info[HubContext, None],
+        id: strawberry.ID,
+        reason: str,
+        expected_version: int | None = None,
+    ) -> Referral:
+        return await _act(info, id, ReferralAction.FAIL, reason, expected_version)
+
+    @strawberry.mutation(permission_classes=_WRITE)
+    async def cancel_referral(
+        self,
+        info: Info[HubContext, None],
+        id: strawberry.ID,
+        reason: str,
+        expected_version: int | None = None,
+    ) -> Referral:
+        return await _act(info, id, ReferralAction.CANCEL, reason, expected_version)

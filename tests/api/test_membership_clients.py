@@ -1,0 +1,250 @@
+"""The secretariat issues, rotates and disables the API clients partner systems use.
+
+A secret is shown once, at creation or rotation, and the hub keeps only its hash.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from authlib.integrations.base_client.errors import OAuthError
+from authlib.integrations.httpx_client import AsyncOAuth2Client
+from sqlalchemy import text
+
+from tests.network import GraphQLResult, RunningHub
+
+TABLES = ("organizations", "membership_changes", "events", "audit", "api_clients")
+
+CREATE_CLIENT = """
+mutation Create($input: CreateClientInput!) {
+  createClient(input: $input) {
+    clientId clientSecret
+    client { clientId organizationId name scopes enabled tokenEndpointAuthMethods }
+  }
+}
+"""
+ROTATE = """
+mutation Rotate($c: String!) {
+  rotateClientSecret(clientId: $c) { clientId clientSecret client { enabled } }
+}
+"""
+REGISTER_KEYS = """
+mutation Keys($c: String!, $jwks: JSON!) { registerClientKeys(clientId: $c, jwks: $jwks) { name } }
+"""
+DISABLE = "mutation Disable($c: String!) { disableClient(clientId: $c) { clientId enabled } }"
+REVOKE = """
+mutation Revoke($id: ID!) { revokeMembership(id: $id, reason: "left the network") { status } }
+"""
+CLIENTS = """
+query Clients($id: ID!) {
+  organization(id: $id) {
+    clients { clientId organizationId name scopes enabled tokenEndpointAuthMethods
+              createdAt secretRotatedAt }
+  }
+}
+"""
+VIEWER = "{ viewer { organization { id } clientId scopes } }"
+
+
+async def counts(hub: RunningHub) -> dict[str, int]:
+    return {table: int(await hub.scalar(f"SELECT COUNT(*) FROM {table}")) for table in TABLES}
+
+
+async def refused(
+    hub: RunningHub, who: str, query: str, variables: dict[str, Any], code: str
+) -> GraphQLResult:
+    before = await counts(hub)
+    result = await hub.gql(who, query, variables)
+    assert result.codes == [code], result.body
+    assert result.data is None, result.body
+    assert await counts(hub) == before
+    return result
+
+
+async def token_for(hub: RunningHub, client_id: str, secret: str) -> dict[str, Any]:
+    async with AsyncOAuth2Client(client_id, secret) as client:
+        token: dict[str, Any] = await client.fetch_token(
+            hub.token_url, grant_type="client_credentials"
+        )
+    return token
+
+
+async def assert_no_token(hub: RunningHub, client_id: str, secret: str) -> None:
+    with pytest.raises(OAuthError) as refused_token:
+        await token_for(hub, client_id, secret)
+    assert refused_token.value.error == "invalid_client"
+
+
+async def create(hub: RunningHub, member: str, scopes: list[str]) -> dict[str, Any]:
+    org = hub.members[member].organization_id
+    result = await hub.gql(
+        "secretariat",
+        CREATE_CLIENT,
+        {"input": {"organizationId": org, "name": "Consular case system v2", "scopes": scopes}},
+    )
+    assert result.errors == [], result.body
+    issued: dict[str, Any] = result.data["createClient"]
+    return issued
+
+
+async def test_a_new_client_gets_its_secret_once_and_it_works(hub: RunningHub) -> None:
+    embassy = hub.members["embassy-bangkok"]
+    before = await counts(hub)
+
+    issued = await create(hub, "embassy-bangkok", ["repatriation:read", "orgs:read"])
+
+    secret = issued["clientSecret"]
+    assert len(secret) >= 40
+    assert issued["client"] == {
+        "clientId": issued["clientId"],
+        "organizationId": embassy.organization_id,
+        "name": "Consular case system v2",
+        "scopes": ["orgs:read", "repatriation:read"],
+        "enabled": True,
+        "tokenEndpointAuthMethods": ["client_secret_basic", "client_secret_post"],
+    }
+    after = await counts(hub)
+    assert {t: after[t] - before[t] for t in TABLES} == {
+        "organizations": 0,
+        "membership_changes": 0,
+        "events": 1,
+        "audit": 1,
+        "api_clients": 1,
+    }
+    # The embassy's new system gets a token with a standard OAuth client and uses it.
+    token = await token_for(hub, issued["clientId"], secret)
+    assert set(token["scope"].split()) == {"orgs:read", "repatriation:read"}
+    me = await hub.gql(None, VIEWER, token=token["access_token"])
+    assert me.errors == [], me.body
+    assert me.data["viewer"] == {
+        "organization": {"id": embassy.organization_id},
+        "clientId": issued["clientId"],
+        "scopes": ["orgs:read", "repatriation:read"],
+    }
+
+
+async def test_the_hub_keeps_only_a_hash_of_a_client_secret(hub: RunningHub) -> None:
+    issued = await create(hub, "ngo-thailand", ["orgs:read"])
+    secret = issued["clientSecret"]
+
+    async with hub.db.read() as session:
+        for table in ("api_clients", "events", "audit"):
+            rows = (await session.execute(text(f"SELECT * FROM {table}"))).all()
+            for row in rows:
+                for value in row:
+                    assert secret not in str(value), table
+        stored = await session.scalar(
+            text("SELECT secret_hash FROM api_clients WHERE client_id = :c"),
+            {"c": issued["clientId"]},
+        )
+    assert stored and stored != secret
+
+    listed = await hub.gql(
+        "secretariat", CLIENTS, {"id": hub.members["ngo-thailand"].organization_id}
+    )
+    assert listed.errors == [], listed.body
+    assert issued["clientId"] in [c["clientId"] for c in listed.data["organization"]["clients"]]
+    assert secret not in json.dumps(listed.body)
+    # There is no field to ask for a stored secret.
+    asked = await hub.gql(
+        "secretariat",
+        "query($id: ID!) { organization(id: $id) { clients { clientId clientSecret } } }",
+        {"id": hub.members["ngo-thailand"].organization_id},
+    )
+    assert asked.codes == ["BAD_USER_INPUT"], asked.body
+    assert asked.data is None
+
+
+@pytest.mark.parametrize(
+    ("member", "scopes"),
+    [
+        ("embassy-bangkok", ["orgs:read", "network:admin"]),
+        ("ccpcr-shelter", ["cases:read", "repatriation:write"]),
+        ("adhoc", ["cases:read", "cases:delete"]),
+        ("adhoc", []),
+    ],
+    ids=["embassy-admin", "shelter-repatriation-write", "unknown-scope", "no-scopes"],
+)
+async def test_a_client_cannot_get_scopes_its_organisation_may_not_hold(
+    hub: RunningHub, member: str, scopes: list[str]
+) -> None:
+    org = hub.members[member].organization_id
+    create_input = {"organizationId": org, "name": "wants more", "scopes": scopes}
+    await refused(hub, "secretariat", CREATE_CLIENT, {"input": create_input}, "BAD_USER_INPUT")
+
+
+async def test_rotating_a_secret_retires_the_old_one_at_once(hub: RunningHub) -> None:
+    shelter = hub.members["ccpcr-shelter"]
+    before = await counts(hub)
+
+    result = await hub.gql("secretariat", ROTATE, {"c": shelter.client_id})
+
+    assert result.errors == [], result.body
+    rotated = result.data["rotateClientSecret"]
+    assert rotated["clientId"] == shelter.client_id
+    assert rotated["client"] == {"enabled": True}
+    new_secret = rotated["clientSecret"]
+    assert new_secret != shelter.client_secret
+    after = await counts(hub)
+    assert (after["events"] - before["events"], after["audit"] - before["audit"]) == (1, 1)
+    await assert_no_token(hub, shelter.client_id, shelter.client_secret)
+    token = await token_for(hub, shelter.client_id, new_secret)
+    assert token["access_token"]
+
+
+async def test_a_disabled_client_gets_no_more_tokens(hub: RunningHub) -> None:
+    ngo = hub.members["ngo-malaysia"]
+    assert (await token_for(hub, ngo.client_id, ngo.client_secret))["access_token"]
+
+    result = await hub.gql("secretariat", DISABLE, {"c": ngo.client_id})
+
+    assert result.errors == [], result.body
+    assert result.data["disableClient"] == {"clientId": ngo.client_id, "enabled": False}
+    await assert_no_token(hub, ngo.client_id, ngo.client_secret)
+    # Disabling it again is not a change: refused, and nothing recorded.
+    await refused(hub, "secretariat", DISABLE, {"c": ngo.client_id}, "INVALID_TRANSITION")
+    # Nor can a disabled client be given a new secret.
+    await refused(hub, "secretariat", ROTATE, {"c": ngo.client_id}, "INVALID_TRANSITION")
+
+
+async def test_a_revoked_organisation_gets_no_new_client(hub: RunningHub) -> None:
+    beijing = hub.members["embassy-beijing"]
+    revoked = await hub.gql("secretariat", REVOKE, {"id": beijing.organization_id})
+    assert revoked.errors == [], revoked.body
+
+    create_input = {
+        "organizationId": beijing.organization_id,
+        "name": "comeback",
+        "scopes": ["orgs:read"],
+    }
+    await refused(hub, "secretariat", CREATE_CLIENT, {"input": create_input}, "INVALID_TRANSITION")
+
+
+async def test_clients_of_unknown_organisations_or_ids_are_not_found(hub: RunningHub) -> None:
+    create_input = {
+        "organizationId": "00000000-0000-0000-0000-000000000000",
+        "name": "ghost",
+        "scopes": ["orgs:read"],
+    }
+    await refused(hub, "secretariat", CREATE_CLIENT, {"input": create_input}, "NOT_FOUND")
+    await refused(hub, "secretariat", ROTATE, {"c": "rh_does-not-exist"}, "NOT_FOUND")
+    await refused(hub, "secretariat", DISABLE, {"c": "rh_does-not-exist"}, "NOT_FOUND")
+
+
+@pytest.mark.parametrize("caller", ["ccpcr-shelter", "embassy-kuala-lumpur"])
+async def test_only_the_coordinator_issues_rotates_or_disables_clients(
+    hub: RunningHub, caller: str
+) -> None:
+    own = hub.members[caller]
+    create_input = {"organizationId": own.organization_id, "name": "mine", "scopes": ["orgs:read"]}
+    await refused(hub, caller, CREATE_CLIENT, {"input": create_input}, "FORBIDDEN")
+    await refused(hub, caller, ROTATE, {"c": own.client_id}, "FORBIDDEN")
+    await refused(hub, caller, DISABLE, {"c": hub.members["adhoc"].client_id}, "FORBIDDEN")
+    await refused(hub, caller, REGISTER_KEYS, {"c": own.client_id, "jwks": {"keys": []}},
+                  "FORBIDDEN")  # fmt: skip
+    # Both secrets still work: nothing was rotated or disabled.
+    assert (await token_for(hub, own.client_id, own.client_secret))["access_token"]
+    adhoc = hub.members["adhoc"]
+    assert (await token_for(hub, adhoc.client_id, adhoc.client_secret))["access_token"]
