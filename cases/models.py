@@ -120,3 +120,62 @@ class ReferralChange(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(Integer)
     reason_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class RepatriationRequest(Base):
+    """A request to an embassy to bring a survivor home, and to a reception organisation."""
+
+    __tablename__ = "repatriation_requests"
+    __table_args__ = (UniqueConstraint("requester_organization_id", "idempotency_key"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    requester_organization_id: Mapped[str] = mapped_column(String(36), index=True)
+    embassy_organization_id: Mapped[str] = mapped_column(String(36), index=True)
+    reception_organization_id: Mapped[str] = mapped_column(String(36), index=True)
+    current_country: Mapped[str] = mapped_column(String(2))
+    situation: Mapped[str] = mapped_column(String(32))
+    documents_held: Mapped[list[str]] = mapped_column(JSON)
+    assistance_needed: Mapped[list[str]] = mapped_column(JSON)
+    urgency: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    held_from: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    notes_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
+    travel_plan: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
+    acknowledge_by: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    idempotency_key: Mapped[str] = mapped_column(String(100))
+    request_fingerprint: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RepatriationChange(Base):
+    __tablename__ = "repatriation_changes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("repatriation_requests.id"), index=True)
+    action: Mapped[str] = mapped_column(String(20))
+    from_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    to_status: Mapped[str] = mapped_column(String(20))
+    by_organization_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer)
+    note_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class RepatriationCost(Base):
+    """A cost recorded by whoever pays it. Amounts are decimal strings, never floats."""
+
+    __tablename__ = "repatriation_costs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("repatriation_requests.id"), index=True)
+    item: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[str] = mapped_column(String(32))
+    currency: Mapped[str] = mapped_column(String(3))
+    paid_by_organization_id: Mapped[str] = mapped_column(String(36))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())

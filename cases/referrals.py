@@ -3,20 +3,23 @@ with its history row, event and audit entry; the case's status follows."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import orjson
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.access import load_grants
-from cases.models import Case, CaseParty, CaseStatusChange, Referral, ReferralChange
+from cases.models import Case, CaseParty, Referral, ReferralChange
+from cases.paging import (
+    after_cursor,
+    check_idempotency_key,
+    check_page_size,
+    fingerprint,
+)
 from cases.referral_rules import (
     DEFAULT_DEADLINES,
     OPEN,
@@ -27,7 +30,7 @@ from cases.referral_rules import (
     purpose_of,
 )
 from cases.rules import CaseStatus
-from cases.service import load_owned_case
+from cases.service import load_owned_case, set_case_status
 from cases.workflow import Role, check_reason_text
 from consent.rules import DataCategory, Purpose, Recipient, decide
 from notifications.outbox import emit
@@ -93,7 +96,7 @@ def open_text(cipher: FieldCipher, sealed: str | None, column: str, row_id: str)
 
 
 def _fingerprint(new: NewReferral) -> str:
-    body = orjson.dumps(
+    return fingerprint(
         [
             new.case_id,
             new.receiver_organization_id,
@@ -105,7 +108,6 @@ def _fingerprint(new: NewReferral) -> str:
             new.respond_by.isoformat() if new.respond_by else None,
         ]
     )
-    return hashlib.sha256(body).hexdigest()
 
 
 def _check_new(new: NewReferral, now: datetime) -> tuple[datetime, datetime]:
@@ -114,9 +116,7 @@ def _check_new(new: NewReferral, now: datetime) -> tuple[datetime, datetime]:
     check_reason_text(new.reason, True)
     if new.notes is not None and len(new.notes) > MAX_NOTES:
         raise _bad(f"notes are longer than {MAX_NOTES} characters")
-    key = new.idempotency_key.strip()
-    if not 8 <= len(key) <= 100:
-        raise _bad("idempotencyKey must be 8 to 100 characters")
+    check_idempotency_key(new.idempotency_key)
     ack_in, respond_in = DEFAULT_DEADLINES[new.urgency]
     acknowledge_by = new.acknowledge_by or now + ack_in
     respond_by = new.respond_by or max(now + respond_in, acknowledge_by)
@@ -142,37 +142,6 @@ async def _existing(session: AsyncSession, sender: str, key: str) -> Referral | 
     return found
 
 
-async def _set_case_status(
-    session: AsyncSession, case: Case, status: CaseStatus, note: str, now: datetime
-) -> None:
-    if case.status == status.value:
-        return
-    await session.execute(
-        update(Case)
-        .where(Case.id == case.id)
-        .values(status=status.value, version=Case.version + 1, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    session.add(
-        CaseStatusChange(
-            case_id=case.id,
-            status=status.value,
-            at=now,
-            by_organization_id=case.owner_organization_id,
-            note=note,
-        )
-    )
-    await emit(
-        session,
-        topic="CASE",
-        type="CASE_STATUS_CHANGED",
-        subject_id=case.id,
-        actor_organization_id=case.owner_organization_id,
-        audience=[case.owner_organization_id],
-        payload={"caseId": case.id, "from": case.status, "to": status.value},
-    )
-
-
 async def send_referral(
     db: Database, actor: Principal, cipher: FieldCipher, new: NewReferral
 ) -> Referral:
@@ -182,21 +151,21 @@ async def send_referral(
         raise HubError(ErrorCode.FORBIDDEN, "referrals are sent by member organisations")
     now = utcnow()
     acknowledge_by, respond_by = _check_new(new, now)
-    fingerprint = _fingerprint(new)
-    key = new.idempotency_key.strip()
+    digest = _fingerprint(new)
+    key = check_idempotency_key(new.idempotency_key)
     async with db.write() as session:
         earlier = await _existing(session, sender, key)
         if earlier is not None:
-            if earlier.request_fingerprint != fingerprint:
+            if earlier.request_fingerprint != digest:
                 raise HubError(ErrorCode.CONFLICT, "idempotencyKey was used for another referral")
             return earlier
     try:
-        return await _send(db, actor, cipher, new, key, fingerprint, acknowledge_by, respond_by)
+        return await _send(db, actor, cipher, new, key, digest, acknowledge_by, respond_by)
     except IntegrityError:
         # Two retries raced: the other one won; answer with what it stored.
         async with db.read() as session:
             earlier = await _existing(session, sender, key)
-        if earlier is None or earlier.request_fingerprint != fingerprint:
+        if earlier is None or earlier.request_fingerprint != digest:
             raise HubError(
                 ErrorCode.CONFLICT, "idempotencyKey was used for another referral"
             ) from None
@@ -209,7 +178,7 @@ async def _send(
     cipher: FieldCipher,
     new: NewReferral,
     key: str,
-    fingerprint: str,
+    digest: str,
     acknowledge_by: datetime,
     respond_by: datetime,
 ) -> Referral:
@@ -253,7 +222,7 @@ async def _send(
             respond_by=respond_by,
             overdue=False,
             idempotency_key=key,
-            request_fingerprint=fingerprint,
+            request_fingerprint=digest,
             created_at=now,
             updated_at=now,
         )
@@ -281,7 +250,7 @@ async def _send(
                 valid_from=now,
             )
         )
-        await _set_case_status(
+        await set_case_status(
             session, case, CaseStatus.REFERRED, f"referral {referral_id} sent", now
         )
         await emit(
@@ -430,7 +399,7 @@ async def apply_action(
             .where(Referral.case_id == case.id, Referral.status.in_([s.value for s in OPEN]))
         )
         if not still_open:
-            await _set_case_status(
+            await set_case_status(
                 session, case, CaseStatus.IN_CARE, f"referral {referral.id} {step.target}", now
             )
     await emit(
@@ -466,19 +435,6 @@ class Page:
     has_next: bool
 
 
-def encode_cursor(referral: Referral) -> str:
-    raw = f"{referral.created_at.isoformat()}|{referral.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        at, _, rid = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(at), rid
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise _bad("after: not a cursor from this list") from exc
-
-
 async def list_referrals(
     db: Database,
     actor: Principal,
@@ -488,8 +444,7 @@ async def list_referrals(
     after: str | None = None,
 ) -> Page:
     """One page of the actor's inbox or outbox, newest first."""
-    if not 1 <= first <= 100:
-        raise _bad("first must be from 1 to 100")
+    check_page_size(first)
     column = (
         Referral.receiver_organization_id if box == Box.INBOX else Referral.sender_organization_id
     )
@@ -502,10 +457,7 @@ async def list_referrals(
     if status is not None:
         query = query.where(Referral.status == status.value)
     if after:
-        at, rid = _decode_cursor(after)
-        query = query.where(
-            or_(Referral.created_at < at, and_(Referral.created_at == at, Referral.id < rid))
-        )
+        query = query.where(after_cursor(after, Referral.created_at, Referral.id))
     async with db.read() as session:
         rows = list(await session.scalars(query))
     return Page(rows[:first], len(rows) > first)

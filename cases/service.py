@@ -10,6 +10,7 @@ import secrets
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -296,3 +297,35 @@ async def reseal_data(db: Database, cipher: FieldCipher, batch: int = 200) -> in
         done += len(rows)
         if len(rows) < batch:
             return done
+
+
+async def set_case_status(
+    session: AsyncSession, case: Case, status: CaseStatus, note: str, now: datetime
+) -> None:
+    """Move a case because of a hand-over (referral, repatriation), kept in its history."""
+    if case.status == status.value:
+        return
+    await session.execute(
+        update(Case)
+        .where(Case.id == case.id)
+        .values(status=status.value, version=Case.version + 1, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.add(
+        CaseStatusChange(
+            case_id=case.id,
+            status=status.value,
+            at=now,
+            by_organization_id=case.owner_organization_id,
+            note=note,
+        )
+    )
+    await emit(
+        session,
+        topic="CASE",
+        type="CASE_STATUS_CHANGED",
+        subject_id=case.id,
+        actor_organization_id=case.owner_organization_id,
+        audience=[case.owner_organization_id],
+        payload={"caseId": case.id, "from": case.status, "to": status.value},
+    )

@@ -12,6 +12,7 @@ from strawberry.types import Info
 from cases import referrals as service
 from cases.models import Referral as ReferralRow
 from cases.models import ReferralChange as ChangeRow
+from cases.paging import encode_cursor
 from cases.referral_rules import ReferralAction, ReferralStatus, Urgency
 from orgs import directory
 from orgs.directory import CapacityStatus
@@ -269,7 +270,7 @@ class ReferralQueries:
             info.context.db, info.context.actor, box.value, status, first, after
         )
         edges = [
-            ReferralEdge(cursor=service.encode_cursor(r), node=Referral.from_row(r, info))
+            ReferralEdge(cursor=encode_cursor(r), node=Referral.from_row(r, info))
             for r in page.referrals
         ]
         return ReferralConnection(

@@ -1,0 +1,59 @@
+"""Cursor pages, newest first, shared by every inbox and outbox, and request fingerprints
+for idempotent sends."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+import orjson
+from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy.orm import InstrumentedAttribute
+
+from store.errors import ErrorCode, HubError
+
+
+class Pageable(Protocol):
+    id: str
+    created_at: datetime
+
+
+def encode_cursor(row: Pageable) -> str:
+    raw = f"{row.created_at.isoformat()}|{row.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def after_cursor(
+    cursor: str,
+    created_at: InstrumentedAttribute[datetime],
+    id_column: InstrumentedAttribute[str],
+) -> ColumnElement[bool]:
+    """Rows strictly after ``cursor`` in (created_at desc, id desc) order."""
+    try:
+        at_text, _, row_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        at = datetime.fromisoformat(at_text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise HubError(ErrorCode.BAD_USER_INPUT, "after: not a cursor from this list") from exc
+    if at.tzinfo is None or not row_id:
+        raise HubError(ErrorCode.BAD_USER_INPUT, "after: not a cursor from this list")
+    return or_(created_at < at, and_(created_at == at, id_column < row_id))
+
+
+def check_page_size(first: int) -> None:
+    if not 1 <= first <= 100:
+        raise HubError(ErrorCode.BAD_USER_INPUT, "first must be from 1 to 100")
+
+
+def fingerprint(parts: Sequence[Any]) -> str:
+    """A stable digest of a request, to tell a retry from a different request with a reused key."""
+    return hashlib.sha256(orjson.dumps(list(parts))).hexdigest()
+
+
+def check_idempotency_key(key: str) -> str:
+    cleaned = key.strip()
+    if not 8 <= len(cleaned) <= 100:
+        raise HubError(ErrorCode.BAD_USER_INPUT, "idempotencyKey must be 8 to 100 characters")
+    return cleaned
