@@ -10,11 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 
-from cases.models import Referral
+from cases.models import Referral, RepatriationRequest
 from cases.referral_rules import ReferralAction, ReferralStatus
 from cases.referrals import apply_action, event_payload
+from cases.repatriation import repatriation_payload
+from cases.repatriation_rules import RepatriationStatus
 from cases.workflow import Role
 from notifications.outbox import emit
 from orgs.models import Organization
@@ -49,43 +51,52 @@ async def _coordinators(db: Database) -> list[str]:
         )
 
 
+Tracked = Referral | RepatriationRequest
+
+
 async def _note(
     db: Database,
-    referral_id: str,
+    row: Tracked,
     event_type: str,
     audience: list[str],
-    guard: object,
+    guard: ColumnElement[bool],
     values: dict[str, object],
 ) -> bool:
-    """Flag a referral and emit its event, once: the guard makes a re-run a no-op."""
+    """Flag a referral or request and emit its event, once: the guard makes a re-run a no-op."""
+    model = type(row)
+    topic, subject, payload = (
+        ("REFERRAL", "Referral", event_payload)
+        if isinstance(row, Referral)
+        else ("REPATRIATION", "RepatriationRequest", repatriation_payload)
+    )
     async with db.write() as session:
         result = await session.execute(
-            update(Referral)
-            .where(Referral.id == referral_id, guard)  # type: ignore[arg-type]
+            update(model)
+            .where(model.id == row.id, guard)
             .values(**values)
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             return False
-        referral = await session.get(Referral, referral_id)
-        assert referral is not None
+        fresh: Tracked | None = await session.get(model, row.id)
+        assert fresh is not None
         await emit(
             session,
-            topic="REFERRAL",
+            topic=topic,
             type=event_type,
-            subject_id=referral_id,
+            subject_id=row.id,
             actor_organization_id=None,
             audience=audience,
-            payload=event_payload(referral),
+            payload=payload(fresh),  # type: ignore[arg-type]
         )
         await record_audit(
             session,
             actor_organization_id=None,
             actor_client_id="scheduler",
-            action=f"referral.{event_type.lower()}",
-            subject_type="Referral",
-            subject_id=referral_id,
-            detail={"status": referral.status},
+            action=f"{topic.lower()}.{event_type.lower()}",
+            subject_type=subject,
+            subject_id=row.id,
+            detail={"status": fresh.status},
         )
     return True
 
@@ -129,7 +140,7 @@ async def run_deadlines(
             if referral.acknowledge_by <= now:
                 if await _note(
                     db,
-                    referral.id,
+                    referral,
                     "REFERRAL_ESCALATED",
                     [*parties, *coordinators],
                     Referral.escalated_at.is_(None),
@@ -139,7 +150,7 @@ async def run_deadlines(
                 continue
             if referral.acknowledge_by - policy.remind_before <= now and await _note(
                 db,
-                referral.id,
+                referral,
                 "REFERRAL_REMINDER",
                 [referral.receiver_organization_id],
                 Referral.reminded_at.is_(None),
@@ -150,11 +161,51 @@ async def run_deadlines(
         # Acknowledged or on hold: the receiver owes an answer by respond_by.
         if referral.respond_by <= now and await _note(
             db,
-            referral.id,
+            referral,
             "REFERRAL_ESCALATED",
             [*parties, *coordinators],
             Referral.overdue.is_(False),
             {"overdue": True, "escalated_at": now},
         ):
             report.escalated += 1
+    await _repatriation_deadlines(db, now, policy, coordinators, report)
     return report
+
+
+async def _repatriation_deadlines(
+    db: Database,
+    now: datetime,
+    policy: DeadlinePolicy,
+    coordinators: list[str],
+    report: DeadlineReport,
+) -> None:
+    """An embassy that has not acknowledged: reminded, then overdue and escalated."""
+    async with db.read() as session:
+        waiting = list(
+            await session.scalars(
+                select(RepatriationRequest).where(
+                    RepatriationRequest.status == RepatriationStatus.SUBMITTED.value
+                )
+            )
+        )
+    for request in waiting:
+        parties = sorted({request.requester_organization_id, request.embassy_organization_id})
+        if request.acknowledge_by <= now:
+            if await _note(
+                db,
+                request,
+                "REPATRIATION_ESCALATED",
+                [*parties, *coordinators],
+                RepatriationRequest.escalated_at.is_(None),
+                {"overdue": True, "escalated_at": now},
+            ):
+                report.escalated += 1
+        elif request.acknowledge_by - policy.remind_before <= now and await _note(
+            db,
+            request,
+            "REPATRIATION_REMINDER",
+            [request.embassy_organization_id],
+            RepatriationRequest.reminded_at.is_(None),
+            {"reminded_at": now},
+        ):
+            report.reminded += 1

@@ -16,11 +16,14 @@ from strawberry.extensions import (
 )
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.federation import Schema
+from strawberry.types import ExecutionContext
+from strawberry.utils.logging import StrawberryLogger
 
 from schema.cases import CaseMutations, CaseQueries
-from schema.errors import ErrorCodes
+from schema.errors import ErrorCodes, expected
 from schema.organizations import OrganizationMutations, OrganizationQueries
 from schema.referrals import ReferralMutations, ReferralQueries
+from schema.repatriation import RepatriationMutations, RepatriationQueries
 
 
 class _ParserCache(ParserCache):
@@ -40,13 +43,25 @@ class _ParserCache(ParserCache):
 
 
 @strawberry.type
-class Query(OrganizationQueries, CaseQueries, ReferralQueries):
+class Query(OrganizationQueries, CaseQueries, ReferralQueries, RepatriationQueries):
     pass
 
 
 @strawberry.type
-class Mutation(OrganizationMutations, CaseMutations, ReferralMutations):
+class Mutation(OrganizationMutations, CaseMutations, ReferralMutations, RepatriationMutations):
     pass
+
+
+class _Schema(Schema):
+    """strawberry logs every error with its message, and validation messages quote the
+    refused input, which may be survivor data. Refusals stay out of the log; bugs do not."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        for error in errors:
+            if not expected(error):
+                StrawberryLogger.error(error, execution_context)
 
 
 def build_schema(
@@ -64,7 +79,7 @@ def build_schema(
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return Schema(
+    return _Schema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,

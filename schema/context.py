@@ -12,7 +12,12 @@ from store.errors import ErrorCode, HubError
 
 if TYPE_CHECKING:
     from cases.access import CaseView
-    from cases.models import CaseStatusChange, ReferralChange
+    from cases.models import (
+        CaseStatusChange,
+        ReferralChange,
+        RepatriationChange,
+        RepatriationCost,
+    )
     from orgs.models import ApiClient, MembershipChange, Organization
     from store.engine import Database
     from store.sealed import FieldCipher
@@ -28,10 +33,13 @@ class Loaders:
     organizations: DataLoader[str, Organization | None]
     referral_history: DataLoader[str, list[ReferralChange]]
     case_views: DataLoader[str, CaseView | None]
+    repatriation_history: DataLoader[str, list[RepatriationChange]]
+    repatriation_costs: DataLoader[str, list[RepatriationCost]]
 
 
 def make_loaders(db: Database, principal: Principal | None, cipher: FieldCipher) -> Loaders:
     from cases import referrals as referrals_service
+    from cases import repatriation as repatriation_service
     from cases import service as cases_service
     from orgs import service
 
@@ -63,7 +71,17 @@ def make_loaders(db: Database, principal: Principal | None, cipher: FieldCipher)
         by_id = {v.case.id: v for v in views}
         return [by_id.get(i) for i in ids]
 
+    async def repatriation_history(ids: list[str]) -> list[list[RepatriationChange]]:
+        changes, _ = await repatriation_service.history_and_costs(db, ids)
+        return [changes[i] for i in ids]
+
+    async def repatriation_costs(ids: list[str]) -> list[list[RepatriationCost]]:
+        _, costs = await repatriation_service.history_and_costs(db, ids)
+        return [costs[i] for i in ids]
+
     return Loaders(
+        repatriation_history=DataLoader(repatriation_history),
+        repatriation_costs=DataLoader(repatriation_costs),
         membership_history=DataLoader(history),
         clients=DataLoader(clients),
         status_history=DataLoader(status_history),

@@ -9,6 +9,7 @@ the traceback (statement parameters are hidden by the engine, so no survivor dat
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 
 from graphql import ExecutionResult as GraphQLExecutionResult
@@ -28,6 +29,35 @@ def _request_id(extension: SchemaExtension) -> str:
     return str(getattr(context, "request_id", "") or "")
 
 
+# graphql-core quotes the value it refused ("found: {...}", "cannot represent ...: 'x'",
+# "Value 'x' does not exist in ..."); that value may be survivor data. Keep the type and
+# the path, drop the value.
+_FOUND = re.compile(r"[,.;]?\s*found:?\s.*$", re.IGNORECASE | re.DOTALL)
+_CANNOT_REPRESENT = re.compile(r"(cannot represent[^:]*):\s.*$", re.DOTALL)
+_NO_SUCH_ENUM_VALUE = re.compile(r"Value .* (does not exist in '\w+' enum)", re.DOTALL)
+
+
+def without_values(message: str) -> str:
+    """A validation or coercion message without the input value it quotes."""
+    message = _NO_SUCH_ENUM_VALUE.sub(r"Value \1", message)
+    message = _CANNOT_REPRESENT.sub(r"\1", message)
+    return _FOUND.sub("", message)
+
+
+def expected(error: GraphQLError) -> bool:
+    """A refusal with a documented code, not a bug: nothing for the server log (its message
+    may quote the refused input). The same cases ``ErrorCodes`` keeps apart from INTERNAL."""
+    original = error.original_error
+    return (
+        isinstance(original, HubError)
+        or (original is None and (error.extensions or {}).get("code") in _CODES)
+        or (
+            isinstance(original, GraphQLError) and (original.extensions or {}).get("code") in _CODES
+        )
+        or (error.path is None and (original is None or isinstance(original, GraphQLError)))
+    )
+
+
 class ErrorCodes(SchemaExtension):
     def _convert(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
@@ -43,7 +73,7 @@ class ErrorCodes(SchemaExtension):
         elif error.path is None and (original is None or isinstance(original, GraphQLError)):
             # graphql-core wraps a variable's coercion error (bad enum value, wrong type,
             # missing required variable) in another path-less GraphQLError: bad input too.
-            code, message = ErrorCode.BAD_USER_INPUT.value, error.message
+            code, message = ErrorCode.BAD_USER_INPUT.value, without_values(error.message)
         else:
             request_id = _request_id(self)
             log.error(
