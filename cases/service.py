@@ -329,3 +329,9 @@ async def set_case_status(
         audience=[case.owner_organization_id],
         payload={"caseId": case.id, "from": case.status, "to": status.value},
     )
+
+
+async def require_visible(db: Database, actor: Principal, case_id: str) -> None:
+    """NOT_FOUND unless the actor may see the case now."""
+    async with db.read() as session:
+        await load_visible_case(session, actor, case_id)

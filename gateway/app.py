@@ -24,6 +24,8 @@ from gateway.oauth.keys import KeyRing, ensure_signing_key
 from gateway.oauth.verify import StandingCache, TokenVerifier
 from gateway.scheduler import Scheduler
 from gateway.settings import Settings
+from notifications.pump import EventPump
+from notifications.stream import cut_off_on
 from schema.build import build_schema
 from store.engine import Database
 from store.sealed import FieldCipher
@@ -41,6 +43,7 @@ class Hub:
     standing: StandingCache
     verifier: TokenVerifier
     cipher: FieldCipher
+    pump: EventPump
 
 
 def data_cipher(settings: Settings) -> FieldCipher:
@@ -59,7 +62,9 @@ def build_hub(settings: Settings, db: Database | None = None) -> Hub:
         return await keyring.jwks()
 
     verifier = TokenVerifier(settings, database, published_keys, standing)
-    return Hub(settings, database, keyring, standing, verifier, data_cipher(settings))
+    pump = EventPump(database)
+    pump.observers.append(cut_off_on(pump, standing.forget))
+    return Hub(settings, database, keyring, standing, verifier, data_cipher(settings), pump)
 
 
 def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
@@ -76,6 +81,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
         hub.db,
         hub.verifier,
         hub.cipher,
+        hub.pump,
         graphql_ide="graphiql" if development else None,
         allow_queries_via_get=False,
         keep_alive=True,
@@ -108,11 +114,13 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await ensure_signing_key(hub.db, settings)
         await hub.keyring.refresh(force=True)
+        await hub.pump.start()
         scheduler.start()
         try:
             yield
         finally:
             await scheduler.stop()
+            await hub.pump.stop()
             await hub.db.dispose()
 
     app = Starlette(

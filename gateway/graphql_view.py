@@ -17,6 +17,7 @@ from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMe
 from strawberry.types.unset import UnsetType
 
 from gateway.oauth.verify import TokenRejected, TokenVerifier
+from notifications.pump import EventPump
 from schema.context import HubContext
 from store.engine import Database
 from store.sealed import FieldCipher
@@ -72,11 +73,13 @@ class HubGraphQL(GraphQL[HubContext, None]):
         db: Database,
         verifier: TokenVerifier,
         cipher: FieldCipher,
+        pump: EventPump,
         **kwargs: Any,
     ) -> None:
         super().__init__(schema, **kwargs)
         self.db = db
         self.cipher = cipher
+        self.pump = pump
         self.verifier = verifier
 
     async def get_context(
@@ -87,6 +90,8 @@ class HubGraphQL(GraphQL[HubContext, None]):
             db=self.db,
             request_id=state.get("request_id") or uuid.uuid4().hex,
             cipher=self.cipher,
+            pump=self.pump,
+            standing_check=self.verifier.still_in_good_standing,
             principal=state.get("principal"),
             request=request,
             response=response,

@@ -14,6 +14,7 @@ from store.types import utcnow
 
 # Any constant works; it only has to be the same for every writer of the outbox.
 _OUTBOX_LOCK = 0x52485542  # "RHUB"
+CHANNEL = "hub_events"
 
 
 async def emit(
@@ -33,7 +34,8 @@ async def emit(
     committed late. SQLite serialises writers already; on PostgreSQL the transaction takes
     an advisory lock that is held until it commits.
     """
-    if session.get_bind().dialect.name == "postgresql":
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _OUTBOX_LOCK})
     event = Event(
         topic=topic,
@@ -46,4 +48,9 @@ async def emit(
     )
     session.add(event)
     await session.flush()
+    # Wake the pumps: NOTIFY is delivered at commit (and dropped on rollback) to every
+    # process listening; this process's own pump is also woken by the commit hook.
+    session.info["events_emitted"] = True
+    if postgres:
+        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
     return event

@@ -18,6 +18,7 @@ class Principal:
     organization_kind: str | None = None
     token_id: str | None = None
     request_id: str | None = None
+    expires_at: int | None = None  # the token's `exp`, seconds since the epoch
 
     def has(self, scope: str) -> bool:
         return scope in self.scopes

@@ -21,6 +21,7 @@ from strawberry.utils.logging import StrawberryLogger
 
 from schema.cases import CaseMutations, CaseQueries
 from schema.errors import ErrorCodes, expected
+from schema.events import EventQueries, Subscription
 from schema.organizations import OrganizationMutations, OrganizationQueries
 from schema.referrals import ReferralMutations, ReferralQueries
 from schema.repatriation import RepatriationMutations, RepatriationQueries
@@ -43,7 +44,7 @@ class _ParserCache(ParserCache):
 
 
 @strawberry.type
-class Query(OrganizationQueries, CaseQueries, ReferralQueries, RepatriationQueries):
+class Query(OrganizationQueries, CaseQueries, ReferralQueries, RepatriationQueries, EventQueries):
     pass
 
 
@@ -82,6 +83,7 @@ def build_schema(
     return _Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,
         federation_version="2.9",
     )

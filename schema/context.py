@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
         RepatriationChange,
         RepatriationCost,
     )
+    from notifications.pump import EventPump
     from orgs.models import ApiClient, MembershipChange, Organization
     from store.engine import Database
     from store.sealed import FieldCipher
@@ -96,6 +98,8 @@ class HubContext:
     db: Database
     request_id: str
     cipher: FieldCipher
+    pump: EventPump | None = None
+    standing_check: Callable[[Principal], Awaitable[bool]] | None = None
     principal: Principal | None = None
     request: Any = None
     response: Any = None

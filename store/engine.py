@@ -7,13 +7,14 @@ transactions queue for the write lock instead of silently losing updates.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.orm import Session
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -67,12 +68,30 @@ class Database:
             self.write_engine = self.engine
         self._reads = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writes = async_sessionmaker(self.write_engine, expire_on_commit=False)
+        self._commit_listeners: list[Callable[[], None]] = []
+
+    def on_events_committed(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` after any write transaction of this process that added events
+        commits (the in-process wake-up of the event pump; PostgreSQL also NOTIFYs)."""
+        self._commit_listeners.append(callback)
+
+    def _after_commit(self, session: Session) -> None:
+        if session.info.pop("events_emitted", False):
+            for callback in self._commit_listeners:
+                callback()
+
+    def _after_rollback(self, session: Session) -> None:
+        session.info.pop("events_emitted", None)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """One write transaction: committed when the block ends, rolled back on error."""
-        async with self._writes() as session, session.begin():
-            yield session
+        async with self._writes() as session:
+            sync = session.sync_session
+            event.listen(sync, "after_commit", self._after_commit)
+            event.listen(sync, "after_soft_rollback", lambda s, _t: self._after_rollback(s))
+            async with session.begin():
+                yield session
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

@@ -153,6 +153,15 @@ class TokenVerifier:
             found = await session.scalar(select(RevokedToken.jti).where(RevokedToken.jti == jti))
         return found is not None
 
+    async def still_in_good_standing(self, principal: Principal) -> bool:
+        """Re-checked at every delivery of a live subscription (cached a few seconds)."""
+        if principal.client_id is None:
+            return False
+        standing = await self._standing.get(principal.client_id)
+        if standing is None or not standing.in_good_standing:
+            return False
+        return principal.token_id is None or not await self.is_revoked(principal.token_id)
+
     async def verify(self, token: str, request_id: str | None = None) -> Principal:
         """A principal for a usable token, or ``TokenRejected``."""
         claims = await self.decode(token)
@@ -173,4 +182,5 @@ class TokenVerifier:
             organization_kind=standing.organization_kind,
             token_id=claims["jti"],
             request_id=request_id,
+            expires_at=int(claims["exp"]),
         )

@@ -1,0 +1,203 @@
+"""Event streams for one organisation: replay from a cursor, then live, in id order, with no
+duplicates and no gaps; who may see each event is decided again at every delivery."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select
+
+from cases.access import visible_to
+from cases.models import Case
+from notifications.models import Event
+from notifications.pump import EventPump, SubscriberClosed
+from orgs.principal import Principal
+from store.engine import Database
+from store.errors import ErrorCode, HubError
+from store.types import utcnow
+
+REPLAY_BATCH = 200
+MAX_REPLAY = 10_000
+
+
+class EventTopic(StrEnum):
+    ORGANIZATION = "ORGANIZATION"
+    CASE = "CASE"
+    REFERRAL = "REFERRAL"
+    REPATRIATION = "REPATRIATION"
+    CONSENT = "CONSENT"
+
+
+class CloseCode:
+    """Websocket close codes a subscriber may meet, and what to do about each."""
+
+    FORBIDDEN = 4403  # organisation suspended, client disabled, token revoked: stop
+    TOKEN_EXPIRED = 4401  # fetch a new token and reconnect with the last event id
+    TOO_SLOW = 4499  # fell behind: reconnect with the last event id and replay
+    GOING_AWAY = 1001  # the hub is restarting: reconnect with the last event id
+
+
+class StreamEnded(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+def parse_cursor(after: str | None) -> int | None:
+    """An event cursor is the decimal id of the last event seen."""
+    if after is None:
+        return None
+    if not after.isdigit() or len(after) > 18:
+        raise HubError(ErrorCode.BAD_USER_INPUT, "after: not an event cursor")
+    return int(after)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamFilter:
+    topics: frozenset[str] | None = None
+    subject_id: str | None = None
+    matches: Callable[[Event], bool] | None = None
+
+    def wants(self, event: Event, organization_id: str) -> bool:
+        if organization_id not in event.audience:
+            return False
+        if self.topics is not None and event.topic not in self.topics:
+            return False
+        if self.subject_id is not None and event.subject_id != self.subject_id:
+            return False
+        return self.matches is None or self.matches(event)
+
+
+async def may_still_see(db: Database, organization_id: str, event: Event) -> bool:
+    """Checked at delivery: a case event reaches only organisations that may see the case now."""
+    if event.topic != EventTopic.CASE:
+        return True
+    async with db.read() as session:
+        found = await session.scalar(
+            select(Case.id).where(
+                Case.id == event.subject_id, visible_to(organization_id, utcnow())
+            )
+        )
+    return found is not None
+
+
+async def page(
+    db: Database,
+    principal: Principal,
+    after: int,
+    first: int,
+    stream_filter: StreamFilter,
+) -> tuple[list[Event], int]:
+    """Up to ``first`` visible events after ``after``, and the cursor to continue from."""
+    org = principal.organization_id or ""
+    found: list[Event] = []
+    cursor = after
+    scanned = 0
+    while len(found) < first and scanned < MAX_REPLAY:
+        async with db.read() as session:
+            rows = list(
+                await session.scalars(
+                    select(Event).where(Event.id > cursor).order_by(Event.id).limit(REPLAY_BATCH)
+                )
+            )
+        for row in rows:
+            cursor = row.id
+            if stream_filter.wants(row, org) and await may_still_see(db, org, row):
+                found.append(row)
+                if len(found) == first:
+                    break
+        scanned += len(rows)
+        if len(rows) < REPLAY_BATCH:
+            break
+    return found, cursor
+
+
+async def stream(
+    db: Database,
+    pump: EventPump,
+    principal: Principal,
+    after: int | None,
+    stream_filter: StreamFilter,
+    still_allowed: Callable[[], Awaitable[bool]],
+) -> AsyncIterator[Event]:
+    """Replay everything after ``after`` the principal may see, then go live.
+
+    The subscription registers with the pump before replaying, so an event committed during
+    replay is either read from the table or waits in the queue; ids already yielded are
+    skipped. ``still_allowed`` re-checks membership and client standing at every delivery.
+    """
+    org = principal.organization_id or ""
+    head = await pump.head()
+    if after is not None and after > head:
+        raise HubError(ErrorCode.BAD_USER_INPUT, "after: this cursor is ahead of the stream")
+    subscriber = pump.subscribe(lambda e: stream_filter.wants(e, org), principal)
+    last = head if after is None else after
+    try:
+        while after is not None:
+            batch, cursor = await page(db, principal, last, REPLAY_BATCH, stream_filter)
+            for event in batch:
+                await _check_standing(principal, still_allowed)
+                yield event
+            if cursor == last:
+                break
+            last = cursor
+        while True:
+            timeout = None
+            if principal.expires_at is not None:
+                timeout = max(0.0, principal.expires_at - time.time())
+            try:
+                event = await asyncio.wait_for(subscriber.next(), timeout=timeout)
+            except TimeoutError:
+                raise StreamEnded(CloseCode.TOKEN_EXPIRED, "token expired") from None
+            except SubscriberClosed as closed:
+                if closed.reason == "too slow":
+                    raise StreamEnded(CloseCode.TOO_SLOW, "subscriber too slow") from None
+                if closed.reason == "hub shutting down":
+                    raise StreamEnded(CloseCode.GOING_AWAY, closed.reason) from None
+                raise StreamEnded(CloseCode.FORBIDDEN, closed.reason) from None
+            if event.id <= last:
+                continue
+            last = event.id
+            await _check_standing(principal, still_allowed)
+            if await may_still_see(db, org, event):
+                yield event
+    finally:
+        pump.unsubscribe(subscriber)
+
+
+async def _check_standing(
+    principal: Principal, still_allowed: Callable[[], Awaitable[bool]]
+) -> None:
+    if principal.expires_at is not None and principal.expires_at <= time.time():
+        raise StreamEnded(CloseCode.TOKEN_EXPIRED, "token expired")
+    if not await still_allowed():
+        raise StreamEnded(CloseCode.FORBIDDEN, "no longer allowed")
+
+
+def cut_off_on(pump: EventPump, forget: Callable[[str | None], None]) -> Callable[[Event], None]:
+    """An observer that ends live subscriptions the moment membership or access changes."""
+
+    def observe(event: Event) -> None:
+        payload = event.payload or {}
+        if event.type in ("ORGANIZATION_SUSPENDED", "MEMBERSHIP_REVOKED"):
+            org = payload.get("organizationId")
+            forget(None)
+            pump.cut_off(lambda p: p.organization_id == org, "organisation suspended")
+        elif event.type == "CLIENT_DISABLED":
+            client = payload.get("clientId")
+            forget(str(client))
+            pump.cut_off(lambda p: p.client_id == client, "client disabled")
+        elif event.type == "TOKEN_REVOKED":
+            jti = payload.get("jti")
+            pump.cut_off(lambda p: p.token_id == jti, "token revoked")
+
+    return observe
+
+
+def topics_of(values: Collection[str] | None) -> frozenset[str] | None:
+    return frozenset(values) if values else None
