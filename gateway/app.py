@@ -26,6 +26,7 @@ from gateway.scheduler import Scheduler
 from gateway.settings import Settings
 from notifications.pump import EventPump
 from notifications.stream import cut_off_on
+from notifications.webhooks import WebhookDispatcher
 from schema.build import build_schema
 from store.engine import Database
 from store.sealed import FieldCipher
@@ -82,6 +83,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
         hub.verifier,
         hub.cipher,
         hub.pump,
+        settings.is_production,
         graphql_ide="graphiql" if development else None,
         allow_queries_via_get=False,
         keep_alive=True,
@@ -99,6 +101,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
             remind_before=timedelta(seconds=settings.remind_before),
             expire_after=timedelta(seconds=settings.expire_after),
         ),
+        WebhookDispatcher(hub.db, hub.cipher),
     )
 
     async def health(request: Request) -> Response:

@@ -74,12 +74,14 @@ class HubGraphQL(GraphQL[HubContext, None]):
         verifier: TokenVerifier,
         cipher: FieldCipher,
         pump: EventPump,
+        production: bool,
         **kwargs: Any,
     ) -> None:
         super().__init__(schema, **kwargs)
         self.db = db
         self.cipher = cipher
         self.pump = pump
+        self.production = production
         self.verifier = verifier
 
     async def get_context(
@@ -91,6 +93,7 @@ class HubGraphQL(GraphQL[HubContext, None]):
             request_id=state.get("request_id") or uuid.uuid4().hex,
             cipher=self.cipher,
             pump=self.pump,
+            production=self.production,
             standing_check=self.verifier.still_in_good_standing,
             principal=state.get("principal"),
             request=request,

@@ -1,4 +1,4 @@
-"""The hub's scheduler: runs deadline passes in exactly one process at a time."""
+"""The hub's scheduler: deadline passes and webhook deliveries, in one process at a time."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import uuid
 from datetime import timedelta
 
 from cases.deadlines import DeadlinePolicy, run_deadlines
+from notifications.webhooks import WebhookDispatcher
 from store.engine import Database
 from store.lease import acquire
 from store.sealed import FieldCipher
@@ -18,12 +19,18 @@ log = logging.getLogger(__name__)
 
 class Scheduler:
     def __init__(
-        self, db: Database, cipher: FieldCipher, interval: float, policy: DeadlinePolicy
+        self,
+        db: Database,
+        cipher: FieldCipher,
+        interval: float,
+        policy: DeadlinePolicy,
+        webhooks: WebhookDispatcher | None = None,
     ) -> None:
         self.db = db
         self.cipher = cipher
         self.interval = interval
         self.policy = policy
+        self.webhooks = webhooks
         self.holder = uuid.uuid4().hex
         self._task: asyncio.Task[None] | None = None
 
@@ -34,6 +41,8 @@ class Scheduler:
         if not await acquire(self.db, "deadlines", self.holder, now, ttl):
             return False
         await run_deadlines(self.db, self.cipher, now, self.policy)
+        if self.webhooks is not None:
+            await self.webhooks.run_once(now)
         return True
 
     async def _loop(self) -> None:
@@ -58,3 +67,5 @@ class Scheduler:
             except asyncio.CancelledError:
                 pass
             self._task = None
+        if self.webhooks is not None:
+            await self.webhooks.close()

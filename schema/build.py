@@ -25,6 +25,7 @@ from schema.events import EventQueries, Subscription
 from schema.organizations import OrganizationMutations, OrganizationQueries
 from schema.referrals import ReferralMutations, ReferralQueries
 from schema.repatriation import RepatriationMutations, RepatriationQueries
+from schema.webhooks import WebhookMutations, WebhookQueries
 
 
 class _ParserCache(ParserCache):
@@ -44,12 +45,25 @@ class _ParserCache(ParserCache):
 
 
 @strawberry.type
-class Query(OrganizationQueries, CaseQueries, ReferralQueries, RepatriationQueries, EventQueries):
+class Query(
+    OrganizationQueries,
+    CaseQueries,
+    ReferralQueries,
+    RepatriationQueries,
+    EventQueries,
+    WebhookQueries,
+):
     pass
 
 
 @strawberry.type
-class Mutation(OrganizationMutations, CaseMutations, ReferralMutations, RepatriationMutations):
+class Mutation(
+    OrganizationMutations,
+    CaseMutations,
+    ReferralMutations,
+    RepatriationMutations,
+    WebhookMutations,
+):
     pass
 
 

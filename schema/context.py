@@ -99,6 +99,7 @@ class HubContext:
     request_id: str
     cipher: FieldCipher
     pump: EventPump | None = None
+    production: bool = False
     standing_check: Callable[[Principal], Awaitable[bool]] | None = None
     principal: Principal | None = None
     request: Any = None
