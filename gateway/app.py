@@ -63,7 +63,11 @@ def build_hub(settings: Settings, db: Database | None = None) -> Hub:
         return await keyring.jwks()
 
     verifier = TokenVerifier(settings, database, published_keys, standing)
-    pump = EventPump(database)
+    pump = EventPump(
+        database,
+        poll_interval=settings.event_poll_interval,
+        queue_capacity=settings.subscriber_queue,
+    )
     pump.observers.append(cut_off_on(pump, standing.forget))
     return Hub(settings, database, keyring, standing, verifier, data_cipher(settings), pump)
 

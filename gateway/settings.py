@@ -47,6 +47,10 @@ class Settings:
     log_level: str = "INFO"
     # Deadlines: a pass every `scheduler_interval` seconds (0 turns the scheduler off).
     scheduler_interval: float = 30.0
+    # Live events: the slow poll behind LISTEN/NOTIFY and commit hooks, and how many
+    # undelivered events a subscriber may have queued before it is cut off.
+    event_poll_interval: float = 2.0
+    subscriber_queue: int = 1000
     remind_before: int = 3600
     expire_after: int = 86_400
 
