@@ -20,6 +20,7 @@ from strawberry.types import ExecutionContext
 from strawberry.utils.logging import StrawberryLogger
 
 from schema.cases import CaseMutations, CaseQueries
+from schema.context import PerOperationLoaders
 from schema.errors import ErrorCodes, expected
 from schema.events import EventQueries, Subscription
 from schema.organizations import OrganizationMutations, OrganizationQueries
@@ -86,6 +87,7 @@ def build_schema(
     # validation caches are shared at module level by strawberry itself.
     extensions: list[Any] = [
         ErrorCodes,
+        PerOperationLoaders,
         lambda: _ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
         lambda: QueryDepthLimiter(max_depth=max_depth),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from strawberry.dataloader import DataLoader
+from strawberry.extensions import SchemaExtension
 
 from orgs.principal import Principal
 from store.errors import ErrorCode, HubError
@@ -105,7 +107,6 @@ class HubContext:
     request: Any = None
     response: Any = None
     connection_params: dict[str, Any] | None = None
-    _loaders: Loaders | None = field(default=None, repr=False)
 
     @property
     def actor(self) -> Principal:
@@ -115,6 +116,25 @@ class HubContext:
 
     @property
     def loaders(self) -> Loaders:
-        if self._loaders is None:
-            self._loaders = make_loaders(self.db, self.principal, self.cipher)
-        return self._loaders
+        """Loaders for the current operation. A websocket keeps one context for its whole
+        life, so loaders hang off the operation (see ``PerOperationLoaders``), never the
+        context: a cached row must not outlive the operation that loaded it."""
+        current = _operation_loaders.get()
+        if current is None:
+            current = make_loaders(self.db, self.principal, self.cipher)
+            _operation_loaders.set(current)
+        return current
+
+
+_operation_loaders: ContextVar[Loaders | None] = ContextVar("operation_loaders", default=None)
+
+
+class PerOperationLoaders(SchemaExtension):
+    """Fresh dataloaders for every operation, HTTP or websocket."""
+
+    def on_operation(self) -> Iterator[None]:
+        token = _operation_loaders.set(None)
+        try:
+            yield
+        finally:
+            _operation_loaders.reset(token)
