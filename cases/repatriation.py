@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 import pycountry
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -340,8 +340,13 @@ async def act(
             values["held_from"] = previous
         now = utcnow()
         values.update(status=target, version=request.version + 1, updated_at=now)
-        if target != S.SUBMITTED:
+        if target == S.SUBMITTED:
+            # Back from hold before the embassy acknowledged: still owed, maybe late.
+            values["overdue"] = request.acknowledge_by <= now
+        elif target != S.ON_HOLD:
             values["overdue"] = False
+        if target in REPATRIATION_WORKFLOW.final:
+            values["held_from"] = None
         result = await session.execute(
             update(RepatriationRequest)
             .where(
@@ -385,7 +390,18 @@ async def act(
                 .values(ended_at=now)
                 .execution_options(synchronize_session=False)
             )
-            if case.status == CaseStatus.AWAITING_REPATRIATION:
+            others = await session.scalar(
+                select(func.count())
+                .select_from(RepatriationRequest)
+                .where(
+                    RepatriationRequest.case_id == case.id,
+                    RepatriationRequest.id != request.id,
+                    RepatriationRequest.status.not_in(
+                        [*REPATRIATION_WORKFLOW.final, S.HANDED_OVER.value]
+                    ),
+                )
+            )
+            if case.status == CaseStatus.AWAITING_REPATRIATION and not others:
                 await set_case_status(
                     session, case, CaseStatus.IN_CARE, f"repatriation {request.id} {target}", now
                 )
