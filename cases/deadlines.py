@@ -93,7 +93,7 @@ async def _note(
             session,
             actor_organization_id=None,
             actor_client_id="scheduler",
-            action=f"{topic.lower()}.{event_type.lower()}",
+            action=f"{topic.lower()}.{event_type.lower().removeprefix(topic.lower() + '_')}",
             subject_type=subject,
             subject_id=row.id,
             detail={"status": fresh.status},

@@ -119,21 +119,27 @@ class HubContext:
         """Loaders for the current operation. A websocket keeps one context for its whole
         life, so loaders hang off the operation (see ``PerOperationLoaders``), never the
         context: a cached row must not outlive the operation that loaded it."""
-        current = _operation_loaders.get()
-        if current is None:
-            current = make_loaders(self.db, self.principal, self.cipher)
-            _operation_loaders.set(current)
-        return current
+        holder = _operation_loaders.get()
+        if holder is None:  # outside an operation: nothing to share
+            return make_loaders(self.db, self.principal, self.cipher)
+        # graphql-core resolves list items in tasks, each with a copy of the context: they
+        # must share the operation's one holder, or every item gets its own loaders and
+        # nothing is batched.
+        if "loaders" not in holder:
+            holder["loaders"] = make_loaders(self.db, self.principal, self.cipher)
+        return holder["loaders"]
 
 
-_operation_loaders: ContextVar[Loaders | None] = ContextVar("operation_loaders", default=None)
+_operation_loaders: ContextVar[dict[str, Loaders] | None] = ContextVar(
+    "operation_loaders", default=None
+)
 
 
 class PerOperationLoaders(SchemaExtension):
     """Fresh dataloaders for every operation, HTTP or websocket."""
 
     def on_operation(self) -> Iterator[None]:
-        token = _operation_loaders.set(None)
+        token = _operation_loaders.set({})
         try:
             yield
         finally:
