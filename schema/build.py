@@ -23,6 +23,7 @@ from schema.cases import CaseMutations, CaseQueries
 from schema.context import PerOperationLoaders
 from schema.errors import ErrorCodes, expected
 from schema.events import EventQueries, Subscription
+from schema.executor import FlatMemoryExecutor
 from schema.organizations import OrganizationMutations, OrganizationQueries
 from schema.referrals import ReferralMutations, ReferralQueries
 from schema.repatriation import RepatriationMutations, RepatriationQueries
@@ -101,5 +102,6 @@ def build_schema(
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
+        execution_context_class=FlatMemoryExecutor,
         federation_version="2.9",
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.error import GraphQLError
@@ -103,3 +104,10 @@ class ErrorCodes(SchemaExtension):
         result = self.execution_context.result
         if isinstance(result, (GraphQLExecutionResult, ExecutionResult)) and result.errors:
             result.errors = [self._convert(error) for error in result.errors]
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        # Over websockets every result is sent while the operation is still running, so
+        # on_operation comes too late: convert each one before it goes out.
+        if isinstance(result, (GraphQLExecutionResult, ExecutionResult)) and result.errors:
+            result.errors = [self._convert(error) for error in result.errors]
+        yield
