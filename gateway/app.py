@@ -68,7 +68,7 @@ def build_hub(settings: Settings, db: Database | None = None) -> Hub:
         poll_interval=settings.event_poll_interval,
         queue_capacity=settings.subscriber_queue,
     )
-    pump.observers.append(cut_off_on(pump, standing.forget))
+    pump.observers.append(cut_off_on(pump, standing))
     return Hub(settings, database, keyring, standing, verifier, data_cipher(settings), pump)
 
 

@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from sqlalchemy import select
 
@@ -39,6 +40,10 @@ class CloseCode:
     TOKEN_EXPIRED = 4401  # fetch a new token and reconnect with the last event id
     TOO_SLOW = 4499  # fell behind: reconnect with the last event id and replay
     GOING_AWAY = 1001  # the hub is restarting: reconnect with the last event id
+
+
+class StandingForget(Protocol):
+    def forget(self, client_id: str | None = None, organization_id: str | None = None) -> None: ...
 
 
 class StreamEnded(Exception):
@@ -179,18 +184,18 @@ async def _check_standing(
         raise StreamEnded(CloseCode.FORBIDDEN, "no longer allowed")
 
 
-def cut_off_on(pump: EventPump, forget: Callable[[str | None], None]) -> Callable[[Event], None]:
+def cut_off_on(pump: EventPump, standing: StandingForget) -> Callable[[Event], None]:
     """An observer that ends live subscriptions the moment membership or access changes."""
 
     def observe(event: Event) -> None:
         payload = event.payload or {}
         if event.type in ("ORGANIZATION_SUSPENDED", "MEMBERSHIP_REVOKED"):
             org = payload.get("organizationId")
-            forget(None)
+            standing.forget(organization_id=str(org))
             pump.cut_off(lambda p: p.organization_id == org, "organisation suspended")
         elif event.type == "CLIENT_DISABLED":
             client = payload.get("clientId")
-            forget(str(client))
+            standing.forget(client_id=str(client))
             pump.cut_off(lambda p: p.client_id == client, "client disabled")
         elif event.type == "TOKEN_REVOKED":
             jti = payload.get("jti")

@@ -7,6 +7,7 @@ built-in one by swapping the key source.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -56,12 +57,35 @@ class StandingCache:
         self._db = db
         self._ttl = ttl
         self._entries: dict[str, tuple[float, ClientStanding | None]] = {}
+        self._pending: dict[str, asyncio.Future[ClientStanding | None]] = {}
 
     async def get(self, client_id: str) -> ClientStanding | None:
         now = time.monotonic()
         hit = self._entries.get(client_id)
         if hit is not None and hit[0] > now:
             return hit[1]
+        # One lookup per client at a time: a thousand subscribers of one partner asking
+        # together after a cache expiry cost one query, not a thousand.
+        pending = self._pending.get(client_id)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[ClientStanding | None] = asyncio.get_running_loop().create_future()
+        self._pending[client_id] = future
+        try:
+            standing = await self._load(client_id)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters re-raise it, nobody logs it twice
+            raise
+        finally:
+            self._pending.pop(client_id, None)
+        future.set_result(standing)
+        if len(self._entries) > 10_000:
+            self._entries.clear()
+        self._entries[client_id] = (time.monotonic() + self._ttl, standing)
+        return standing
+
+    async def _load(self, client_id: str) -> ClientStanding | None:
         async with self._db.read() as session:
             row = (
                 await session.execute(
@@ -76,21 +100,20 @@ class StandingCache:
                     .where(ApiClient.client_id == client_id)
                 )
             ).first()
-        standing = (
-            None
-            if row is None
-            else ClientStanding(row[0], row[1], row[2], bool(row[3]), frozenset(row[4].split()))
-        )
-        if len(self._entries) > 10_000:
-            self._entries.clear()
-        self._entries[client_id] = (now + self._ttl, standing)
-        return standing
+        if row is None:
+            return None
+        return ClientStanding(row[0], row[1], row[2], bool(row[3]), frozenset(row[4].split()))
 
-    def forget(self, client_id: str | None = None) -> None:
-        if client_id is None:
-            self._entries.clear()
-        else:
+    def forget(self, client_id: str | None = None, organization_id: str | None = None) -> None:
+        """Drop cached standing: of one client, of every client of one organisation, or all."""
+        if client_id is not None:
             self._entries.pop(client_id, None)
+        elif organization_id is not None:
+            for key, (_, standing) in list(self._entries.items()):
+                if standing is not None and standing.organization_id == organization_id:
+                    self._entries.pop(key, None)
+        else:
+            self._entries.clear()
 
 
 class TokenVerifier:
@@ -154,13 +177,15 @@ class TokenVerifier:
         return found is not None
 
     async def still_in_good_standing(self, principal: Principal) -> bool:
-        """Re-checked at every delivery of a live subscription (cached a few seconds)."""
+        """Re-checked at every delivery of a live subscription, from the standing cache.
+
+        Revocation is not looked up per delivery: a revoked token's TOKEN_REVOKED event
+        reaches every process's pump, which cuts its subscriptions off at once.
+        """
         if principal.client_id is None:
             return False
         standing = await self._standing.get(principal.client_id)
-        if standing is None or not standing.in_good_standing:
-            return False
-        return principal.token_id is None or not await self.is_revoked(principal.token_id)
+        return standing is not None and standing.in_good_standing
 
     async def verify(self, token: str, request_id: str | None = None) -> Principal:
         """A principal for a usable token, or ``TokenRejected``."""
