@@ -251,7 +251,7 @@ async def _send(
             )
         )
         await set_case_status(
-            session, case, CaseStatus.REFERRED, f"referral {referral_id} sent", now
+            session, cipher, case, CaseStatus.REFERRED, f"referral {referral_id} sent", now
         )
         await emit(
             session,
@@ -400,7 +400,12 @@ async def apply_action(
         )
         if not still_open:
             await set_case_status(
-                session, case, CaseStatus.IN_CARE, f"referral {referral.id} {step.target}", now
+                session,
+                cipher,
+                case,
+                CaseStatus.IN_CARE,
+                f"referral {referral.id} {step.target}",
+                now,
             )
     await emit(
         session,

@@ -276,7 +276,12 @@ async def _submit(
                 )
             )
         await set_case_status(
-            session, case, CaseStatus.AWAITING_REPATRIATION, f"repatriation {request_id}", now
+            session,
+            cipher,
+            case,
+            CaseStatus.AWAITING_REPATRIATION,
+            f"repatriation {request_id}",
+            now,
         )
         await emit(
             session,
@@ -381,7 +386,12 @@ async def act(
         assert case is not None
         if target == S.HANDED_OVER:
             await set_case_status(
-                session, case, CaseStatus.REPATRIATED, f"repatriation {request.id} handed over", now
+                session,
+                cipher,
+                case,
+                CaseStatus.REPATRIATED,
+                f"repatriation {request.id} handed over",
+                now,
             )
         elif target in (S.REJECTED, S.CANCELLED):
             await session.execute(
@@ -403,7 +413,12 @@ async def act(
             )
             if case.status == CaseStatus.AWAITING_REPATRIATION and not others:
                 await set_case_status(
-                    session, case, CaseStatus.IN_CARE, f"repatriation {request.id} {target}", now
+                    session,
+                    cipher,
+                    case,
+                    CaseStatus.IN_CARE,
+                    f"repatriation {request.id} {target}",
+                    now,
                 )
         await emit(
             session,

@@ -146,7 +146,7 @@ async def create_case(
                 status=case.status,
                 at=now,
                 by_organization_id=owner,
-                note=note,
+                note=seal_note(cipher, note, case_id),
             )
         )
         await emit(
@@ -204,7 +204,7 @@ async def update_case_status(
                 status=status.value,
                 at=now,
                 by_organization_id=case.owner_organization_id,
-                note=clean_note,
+                note=seal_note(cipher, clean_note, case.id),
             )
         )
         await session.refresh(case)
@@ -274,33 +274,34 @@ async def status_history(
 
 
 async def reseal_data(db: Database, cipher: FieldCipher, batch: int = 200) -> int:
-    """Re-seal every survivor field under the newest key, a batch per transaction.
+    """Re-seal every survivor field, note and secret under the newest key, a batch per
+    transaction. Safe to interrupt and run again: only values under an older key are picked."""
+    from cases.reseal import reseal_all
 
-    Safe to interrupt and run again: each batch commits on its own and only rows still
-    under an older key are picked up.
-    """
-    done = 0
-    while True:
-        async with db.write() as session:
-            rows = list(
-                await session.scalars(
-                    select(CaseField)
-                    .where(CaseField.key_id != cipher.current)
-                    .order_by(CaseField.case_id, CaseField.field)
-                    .limit(batch)
-                )
-            )
-            for row in rows:
-                place = {"table": "case_fields", "column": row.field, "row_id": row.case_id}
-                row.sealed = cipher.seal(cipher.open(row.sealed, **place), **place)
-                row.key_id = cipher.current
-        done += len(rows)
-        if len(rows) < batch:
-            return done
+    return await reseal_all(db, cipher, batch)
+
+
+def seal_note(cipher: FieldCipher, note: str | None, case_id: str) -> str | None:
+    """Status notes are free text a caseworker may fill with anything: sealed like survivor
+    data, bound to the case (the row id is not known before the insert)."""
+    if note is None:
+        return None
+    return cipher.seal(note, table="case_status_changes", column="note", row_id=case_id)
+
+
+def open_note(cipher: FieldCipher, sealed: str | None, case_id: str) -> str | None:
+    if sealed is None:
+        return None
+    return cipher.open(sealed, table="case_status_changes", column="note", row_id=case_id)
 
 
 async def set_case_status(
-    session: AsyncSession, case: Case, status: CaseStatus, note: str, now: datetime
+    session: AsyncSession,
+    cipher: FieldCipher,
+    case: Case,
+    status: CaseStatus,
+    note: str,
+    now: datetime,
 ) -> None:
     """Move a case because of a hand-over (referral, repatriation), kept in its history."""
     if case.status == status.value:
@@ -317,7 +318,7 @@ async def set_case_status(
             status=status.value,
             at=now,
             by_organization_id=case.owner_organization_id,
-            note=note,
+            note=seal_note(cipher, note, case.id),
         )
     )
     await emit(

@@ -172,7 +172,9 @@ class Case:
                 status=CaseStatus(r.status),
                 at=r.at,
                 by=strawberry.ID(r.by_organization_id),
-                note=r.note if self.viewer_is_owner else None,
+                note=cases.open_note(info.context.cipher, r.note, r.case_id)
+                if self.viewer_is_owner
+                else None,
             )
             for r in rows
         ]

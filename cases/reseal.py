@@ -1,0 +1,89 @@
+"""Re-sealing everything sealed at rest under the newest data key, a batch at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import InstrumentedAttribute
+
+from cases.models import (
+    CaseField,
+    CaseStatusChange,
+    Referral,
+    ReferralChange,
+    RepatriationChange,
+    RepatriationRequest,
+)
+from notifications.models import Webhook
+from store.engine import Database
+from store.sealed import FieldCipher
+
+
+@dataclass(frozen=True, slots=True)
+class SealedColumn:
+    """A column of envelopes and how each value is bound to its place."""
+
+    column: InstrumentedAttribute[Any]
+    table: str
+    label: Callable[[Any], str]
+    row_id: Callable[[Any], str]
+
+
+SEALED_COLUMNS: tuple[SealedColumn, ...] = (
+    SealedColumn(CaseField.sealed, "case_fields", lambda r: r.field, lambda r: r.case_id),
+    SealedColumn(
+        CaseStatusChange.note, "case_status_changes", lambda r: "note", lambda r: r.case_id
+    ),
+    SealedColumn(Referral.reason_sealed, "referrals", lambda r: "reason", lambda r: r.id),
+    SealedColumn(Referral.notes_sealed, "referrals", lambda r: "notes", lambda r: r.id),
+    SealedColumn(
+        Referral.outcome_note_sealed, "referrals", lambda r: "outcome_note", lambda r: r.id
+    ),
+    SealedColumn(
+        ReferralChange.reason_sealed, "referral_changes", lambda r: "reason", lambda r: r.id
+    ),
+    SealedColumn(
+        RepatriationRequest.notes_sealed, "repatriation_requests", lambda r: "notes", lambda r: r.id
+    ),
+    SealedColumn(
+        RepatriationChange.note_sealed, "repatriation_changes", lambda r: "note", lambda r: r.id
+    ),
+    SealedColumn(Webhook.secret_sealed, "webhooks", lambda r: "secret", lambda r: r.id),
+)
+
+
+async def reseal_column(db: Database, cipher: FieldCipher, spec: SealedColumn, batch: int) -> int:
+    """Re-seal one column's values still under an older key; each batch commits alone."""
+    model = spec.column.class_
+    current = f"v1.{cipher.current}.%"
+    key = spec.column.key
+    done = 0
+    while True:
+        async with db.write() as session:
+            rows = list(
+                await session.scalars(
+                    select(model)
+                    .where(spec.column.is_not(None), spec.column.not_like(current))
+                    .order_by(*model.__table__.primary_key.columns)
+                    .limit(batch)
+                )
+            )
+            for row in rows:
+                place = {"table": spec.table, "column": spec.label(row), "row_id": spec.row_id(row)}
+                setattr(row, key, cipher.seal(cipher.open(getattr(row, key), **place), **place))
+                if isinstance(row, CaseField):
+                    row.key_id = cipher.current
+        done += len(rows)
+        if len(rows) < batch:
+            return done
+
+
+async def reseal_all(db: Database, cipher: FieldCipher, batch: int = 200) -> int:
+    """Everything sealed, survivor fields first. Safe to interrupt and run again."""
+    total = 0
+    for spec in SEALED_COLUMNS:
+        total += await reseal_column(db, cipher, spec, batch)
+    return total
