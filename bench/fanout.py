@@ -1,0 +1,405 @@
+"""Fan-out benchmark: one change to N websocket subscribers, next to an in-process baseline.
+
+Run from the repository root (loopback only; stops by itself, within --time-limit seconds):
+
+    .venv/bin/python bench/fanout.py [--subscribers 1000] [--events 20] [--clients 2]
+                                     [--flat-events 10000] [--compression deflate|none]
+
+On a fresh SQLite database with the demo network (tests/network.py), a real hub (uvicorn) runs
+in its own process, with the standing cache at its production value (2 s). Then:
+1. baseline: in the hub process, N ``Subscriber`` queues on the hub's own ``EventPump`` receive E
+   membership changes made by ``orgs.service.change_membership`` (no websockets, no GraphQL);
+2. websockets: N graphql-transport-ws subscriptions ``events(topics: [ORGANIZATION])`` as the
+   secretariat, spread over --clients processes; the driver alternates suspendOrganization and
+   reinstateOrganization of ccpcr-shelter over HTTP, waiting for each change to arrive everywhere;
+3. flatness: on a second, fresh hub, one subscription receives --flat-events outbox rows.
+
+Reading it. Latency = receive time in the receiving process minus commit time taken in the hub's
+after-commit hook (time.time() on both sides of one machine). "lost" = N x E expected deliveries
+minus distinct deliveries received. "hub CPU µs" = hub user+system time in the phase per delivery.
+"memory per idle subscriber" = hub RSS growth (after gc) from opening N subscriptions, over N.
+Flatness rows: hub RSS and live allocated blocks (sys.getallocatedblocks, after gc) at 0, 1/4 ...
+all events; a flat line means nothing is kept per delivered event, a rising one is a leak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import math
+import multiprocessing as mp
+import os
+import resource
+import signal
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.pop("HUB_TEST_DATABASE_URL", None)  # this benchmark runs on SQLite
+
+SUBSCRIPTION = "subscription { events(topics: [ORGANIZATION]) { id type } }"
+SUSPEND = 'mutation($id: ID!) { suspendOrganization(id: $id, reason: "bench") { status } }'
+REINSTATE = 'mutation($id: ID!) { reinstateOrganization(id: $id, reason: "bench") { status } }'
+Delivery = tuple[int, int, float]  # (subscriber index, event id, receive time)
+
+
+def rss_kib(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(ln for ln in status.splitlines() if ln.startswith("VmRSS:")).split()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pct(values: list[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] if ordered else math.nan
+
+
+async def until(ready: Callable[[], bool], limit: float) -> bool:
+    """Poll a cheap in-memory condition until it holds or ``limit`` seconds pass."""
+    deadline = time.monotonic() + limit
+    while not ready() and time.monotonic() < deadline:  # noqa: ASYNC110 - plain counters
+        await asyncio.sleep(0.002)
+    return ready()
+
+
+# --- the hub process: serves, and answers the driver's commands over a pipe ----------------
+
+
+def hub_main(conn: Connection) -> None:
+    import authlib.deprecate  # noqa: F401 - it adds an "always" filter; ours goes in front
+
+    warnings.filterwarnings("ignore", message="The httpx module is deprecated")
+    asyncio.run(_hub(conn))
+
+
+async def _hub(conn: Connection) -> None:
+    from notifications.models import Event
+    from notifications.outbox import emit
+    from notifications.pump import Subscriber
+    from notifications.stream import StreamFilter
+    from orgs.principal import operator
+    from orgs.rules import MembershipAction
+    from orgs.service import change_membership
+    from tests.network import build_template, serve_hub
+
+    loop = asyncio.get_running_loop()
+    with tempfile.TemporaryDirectory(prefix="fanout-") as tmp:
+        template = await build_template(Path(tmp))
+        async with serve_hub(template, status_cache_seconds=2.0) as hub:
+            db, pump = hub.app.state.hub.db, hub.app.state.hub.pump
+            sec = hub.members["secretariat"].organization_id
+            shelter = hub.members["ccpcr-shelter"].organization_id
+            last_commit, commits, recording = [0.0], dict[int, float](), [True]
+            db.on_events_committed(lambda: last_commit.__setitem__(0, time.time()))
+
+            def observe(row: Event) -> None:  # changes are serial: the last commit made this row
+                if recording[0]:
+                    commits[row.id] = last_commit[0]
+
+            pump.observers.append(observe)
+            organization = StreamFilter(topics=frozenset({"ORGANIZATION"}))
+
+            async def baseline(n: int, e: int) -> list[Delivery]:
+                subs = [pump.subscribe(lambda ev: organization.wants(ev, sec)) for _ in range(n)]
+                got: list[Delivery] = []
+
+                async def consume(i: int, sub: Subscriber) -> None:
+                    while True:
+                        event = await sub.next()
+                        got.append((i, event.id, time.time()))
+
+                tasks = [asyncio.create_task(consume(i, s)) for i, s in enumerate(subs)]
+                for k in range(e):
+                    action = MembershipAction.SUSPEND if k % 2 == 0 else MembershipAction.REINSTATE
+                    await change_membership(db, operator(), shelter, action, "bench baseline")
+                    await until(lambda: len(got) >= n * (k + 1), 15)  # noqa: B023 - awaited here
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                for sub in subs:
+                    pump.unsubscribe(sub)
+                return got
+
+            async def emit_rows(count: int) -> None:
+                for start in range(0, count, 100):
+                    async with db.write() as session:
+                        for _ in range(min(100, count - start)):
+                            await emit(session, topic="ORGANIZATION", type="BENCH_TICK",
+                                       subject_id=shelter, actor_organization_id=sec,
+                                       audience=[sec])
+
+            conn.send({"pid": os.getpid(), "base_url": hub.base_url, "ws_url": hub.ws_url,
+                       "token": await hub.token("secretariat"), "shelter": shelter})
+            while True:
+                cmd, *args = await loop.run_in_executor(None, conn.recv)
+                reply: Any = None
+                if cmd == "baseline":
+                    reply = await baseline(*args)
+                elif cmd == "gc":
+                    gc.collect()
+                    reply = sys.getallocatedblocks()
+                elif cmd == "subscribers":
+                    reply = pump.subscriber_count
+                elif cmd == "commits":
+                    reply, recording[0] = dict(commits), False
+                elif cmd == "emit":
+                    await emit_rows(args[0])
+                conn.send(reply)
+                if cmd == "stop":
+                    break
+
+
+# --- websocket clients ---------------------------------------------------------------------
+
+
+async def open_subscription(ws_url: str, token: str, deflate: bool) -> Any:
+    from websockets.asyncio.client import connect
+    from websockets.typing import Subprotocol
+
+    ws = await connect(ws_url, subprotocols=[Subprotocol("graphql-transport-ws")],
+                       compression="deflate" if deflate else None, open_timeout=60)
+    init = {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}
+    await ws.send(json.dumps(init))
+    ack = json.loads(await asyncio.wait_for(ws.recv(), 60))
+    assert ack["type"] == "connection_ack", ack
+    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION}}))
+    return ws
+
+
+def client_main(conn: Connection, *args: Any) -> None:
+    asyncio.run(_client(conn, *args))
+
+
+async def _client(conn: Connection, url: str, token: str, first: int, count: int,
+                  deflate: bool) -> None:
+    """``count`` subscriptions; reports deliveries as (first + index, event id, time)."""
+    loop = asyncio.get_running_loop()
+    counts, got, problems = [0] * count, list[Delivery](), list[str]()
+    gate = asyncio.Semaphore(50)
+
+    async def one() -> Any:
+        async with gate:
+            return await open_subscription(url, token, deflate)
+
+    async def read(i: int, ws: Any) -> None:
+        try:
+            async for raw in ws:
+                now = time.time()
+                msg = json.loads(raw)
+                if msg["type"] == "next" and (msg["payload"].get("data") or {}).get("events"):
+                    got.append((first + i, int(msg["payload"]["data"]["events"]["id"]), now))
+                    counts[i] += 1
+                else:
+                    problems.append(str(msg)[:200])
+        except Exception as exc:  # a benchmark reports, it does not crash
+            problems.append(f"{type(exc).__name__}: {exc}"[:200])
+
+    opened = await asyncio.gather(*(one() for _ in range(count)), return_exceptions=True)
+    sockets = [ws for ws in opened if not isinstance(ws, BaseException)]
+    problems += [f"open failed: {ws!r}"[:200] for ws in opened if isinstance(ws, BaseException)]
+    readers = [asyncio.create_task(read(i, ws)) for i, ws in enumerate(opened) if ws in sockets]
+    conn.send(len(sockets))
+    while True:
+        cmd, *args = await loop.run_in_executor(None, conn.recv)
+        if cmd == "wait":
+            await until(lambda: min(counts) >= args[0], args[1])  # noqa: B023 - awaited here
+            conn.send(min(counts))
+        else:  # "close": hand over what arrived, then close
+            conn.send((list(got), list(problems)))
+            await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+            await asyncio.gather(*readers, return_exceptions=True)
+            return
+
+
+# --- the driver ----------------------------------------------------------------------------
+
+
+class Hub:
+    """The driver's handle on a hub process."""
+
+    def __init__(self, ctx: Any, procs: list[Any]) -> None:
+        self.conn, there = ctx.Pipe()
+        self.proc = ctx.Process(target=hub_main, args=(there,), daemon=True, name="hub")
+        self.proc.start()
+        procs.append(self.proc)
+        self.info: dict[str, Any] = self.conn.recv()
+        self.pid = int(self.info["pid"])
+
+    def call(self, cmd: str, *args: Any) -> Any:
+        self.conn.send((cmd, *args))
+        return self.conn.recv()
+
+    def stop(self) -> None:
+        self.call("stop")
+        self.proc.join(30)
+
+    def wait_subscribers(self, want: int, limit: float = 60) -> int:
+        deadline = time.monotonic() + limit
+        while (have := int(self.call("subscribers"))) != want and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return have
+
+    def memory(self) -> tuple[int, int]:  # RSS KiB, live allocated blocks; after gc
+        blocks = int(self.call("gc"))
+        return rss_kib(self.pid), blocks
+
+
+def start_client(ctx: Any, procs: list[Any], hub: Hub, first: int, count: int,
+                 deflate: bool) -> Connection:
+    mine, theirs = ctx.Pipe()
+    procs.append(ctx.Process(target=client_main, daemon=True, args=(
+        theirs, hub.info["ws_url"], hub.info["token"], first, count, deflate)))
+    procs[-1].start()
+    return mine  # type: ignore[no-any-return]
+
+
+def flatness(hub: Hub, client: Connection, total: int) -> list[tuple[int, ...]]:
+    """(events received, RSS KiB, blocks) at 0, 1/4 ... ``total`` events on one subscription."""
+    rows: list[tuple[int, ...]] = []
+    marks, done = [round(total * q / 4) for q in range(5)], 0
+    while True:
+        if marks and done >= marks[0]:
+            client.send(("wait", marks.pop(0), 0))
+            rows.append((client.recv(), *hub.memory()))
+        if done >= total:
+            return rows
+        step = min(500, (marks[0] if marks else total) - done)
+        hub.call("emit", step)
+        done += step
+        client.send(("wait", done, 30))
+        client.recv()
+
+
+def stats(got: list[Delivery], commits: dict[int, float], expected: int, cpu: float) -> list[float]:
+    """p50, p99, max latency (ms), deliveries lost, hub CPU µs per delivery."""
+    lat = [(ts - commits[eid]) * 1000 for _, eid, ts in got if eid in commits]
+    lost = expected - len({(i, eid) for i, eid, _ in got if eid in commits})
+    per_delivery = cpu / max(1, len(lat)) * 1e6
+    return [pct(lat, 50), pct(lat, 99), max(lat, default=math.nan), lost, per_delivery]
+
+
+def run(args: argparse.Namespace, ctx: Any, procs: list[Any]) -> dict[str, Any]:
+    n, e, deflate = args.subscribers, args.events, args.compression == "deflate"
+    r: dict[str, Any] = {"started": time.monotonic(), "problems": []}
+    hub = Hub(ctx, procs)
+    cpu0 = cpu_seconds(hub.pid)
+    base_got: list[Delivery] = hub.call("baseline", n, e)
+    cpu_base, base_ids = cpu_seconds(hub.pid) - cpu0, {eid for _, eid, _ in base_got}
+    r["before"] = hub.memory()
+    r["k"] = k = max(1, min(args.clients, n))
+    clients = [start_client(ctx, procs, hub, c * n // k, (c + 1) * n // k - c * n // k, deflate)
+               for c in range(k)]
+    r["opened"] = sum(int(client.recv()) for client in clients)
+    r["registered"] = hub.wait_subscribers(r["opened"])
+    time.sleep(0.5)
+    r["after"] = hub.memory()
+
+    cpu0 = cpu_seconds(hub.pid)
+    headers = {"Authorization": f"Bearer {hub.info['token']}"}
+    with httpx.Client(base_url=hub.info["base_url"], headers=headers, timeout=30) as http:
+        for i in range(e):
+            body = http.post("/graphql", json={"query": REINSTATE if i % 2 else SUSPEND,
+                                               "variables": {"id": hub.info["shelter"]}}).json()
+            assert not body.get("errors"), body
+            for client in clients:
+                client.send(("wait", i + 1, 15.0))
+            for client in clients:
+                client.recv()
+    cpu_ws = cpu_seconds(hub.pid) - cpu0
+    commits: dict[int, float] = hub.call("commits")
+    ws_got: list[Delivery] = []
+    for client in clients:
+        client.send(("close",))
+        got, trouble = client.recv()
+        ws_got, r["problems"] = ws_got + got, r["problems"] + trouble
+    hub.stop()
+    r["base"] = stats(base_got, {i: commits[i] for i in base_ids}, n * e, cpu_base)
+    r["ws"] = stats(ws_got, {i: t for i, t in commits.items() if i not in base_ids}, n * e, cpu_ws)
+    fresh = Hub(ctx, procs)  # memory freed by the N sockets would hide growth on the first hub
+    client = start_client(ctx, procs, fresh, 0, 1, deflate)
+    client.recv()
+    fresh.wait_subscribers(1)
+    r["flat"] = flatness(fresh, client, args.flat_events)
+    client.send(("close",))
+    client.recv()
+    fresh.stop()
+    return r
+
+
+def report(args: argparse.Namespace, r: dict[str, Any]) -> None:
+    print(f"\nfan-out: {args.subscribers} subscribers x {args.events} changes, {r['k']} client "
+          f"process(es), compression {args.compression}, SQLite, {os.cpu_count()} CPUs")
+    print(f"{'path':<22}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'lost':>8}{'hub CPU µs':>12}")
+    for name, row in (("in-process baseline", r["base"]), ("websocket+GraphQL", r["ws"])):
+        print(f"{name:<22}{row[0]:>9.1f}{row[1]:>9.1f}{row[2]:>9.1f}{row[3]:>8.0f}{row[4]:>12.0f}")
+    print(f"{'ratio ws/baseline':<22}{r['ws'][0] / r['base'][0]:>9.1f}"
+          f"{r['ws'][1] / r['base'][1]:>9.1f}{r['ws'][2] / r['base'][2]:>9.1f}"
+          f"{'':>8}{r['ws'][4] / r['base'][4]:>12.1f}")
+    opened, (rss0, blk0), (rss1, blk1) = max(1, r["opened"]), r["before"], r["after"]
+    print(f"\nsubscriptions opened {r['opened']}/{args.subscribers}, at the pump {r['registered']}"
+          f"; hub RSS {rss0 / 1024:.1f} -> {rss1 / 1024:.1f} MiB")
+    print(f"memory per idle subscriber: {(rss1 - rss0) / opened:.1f} KiB RSS, "
+          f"{(blk1 - blk0) / opened:.0f} allocated blocks")
+    flat = r["flat"]
+    print(f"\nmemory flatness: one subscription on a fresh hub, {args.flat_events} events")
+    print(f"{'events':>8}{'RSS MiB':>10}{'Δ KiB':>9}{'blocks':>10}{'Δ blocks':>10}")
+    for got, rss, blk in flat:
+        print(f"{got:>8}{rss / 1024:>10.1f}{rss - flat[0][1]:>9}{blk:>10}{blk - flat[0][2]:>10}")
+    if flat[-1][0]:
+        print(f"growth per delivered event: {(flat[-1][1] - flat[0][1]) * 1024 / flat[-1][0]:.0f}"
+              f" bytes RSS, {(flat[-1][2] - flat[0][2]) / flat[-1][0]:.1f} allocated blocks")
+    if r["problems"]:
+        print(f"\nclient problems ({len(r['problems'])}): "
+              + "; ".join(sorted(set(r["problems"]))[:5]))
+    print(f"\ntotal time {time.monotonic() - r['started']:.0f} s")
+
+
+def _alarm(_signum: int, _frame: FrameType | None) -> None:
+    raise TimeoutError("benchmark time limit reached")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--subscribers", type=int, default=1000)
+    parser.add_argument("--events", type=int, default=20)
+    parser.add_argument("--clients", type=int, default=2, help="client processes")
+    parser.add_argument("--flat-events", type=int, default=10_000)
+    parser.add_argument("--compression", choices=["deflate", "none"], default="deflate")
+    parser.add_argument("--time-limit", type=int, default=290, help="seconds")
+    args = parser.parse_args()
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 2 * args.subscribers + 1024
+    soft = want if hard == resource.RLIM_INFINITY else min(hard, want)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))  # the children inherit it
+    signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(args.time_limit)
+    procs: list[Any] = []
+    try:
+        report(args, run(args, mp.get_context("spawn"), procs))
+        return 0
+    finally:
+        signal.alarm(0)
+        for proc in procs:  # only the processes this benchmark started
+            if proc.is_alive():
+                proc.terminate()
+                proc.join(5)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
