@@ -139,8 +139,10 @@ class PerOperationLoaders(SchemaExtension):
     """Fresh dataloaders for every operation, HTTP or websocket."""
 
     def on_operation(self) -> Iterator[None]:
-        token = _operation_loaders.set({})
+        # Not ContextVar.reset: a subscription may finish in another context than it began.
+        previous = _operation_loaders.get()
+        _operation_loaders.set({})
         try:
             yield
         finally:
-            _operation_loaders.reset(token)
+            _operation_loaders.set(previous)
