@@ -327,7 +327,7 @@ async def set_case_status(
         type="CASE_STATUS_CHANGED",
         subject_id=case.id,
         actor_organization_id=case.owner_organization_id,
-        audience=[case.owner_organization_id],
+        audience=await case_audience(session, case),
         payload={"caseId": case.id, "from": case.status, "to": status.value},
     )
 

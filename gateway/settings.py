@@ -153,6 +153,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         log_level=env.get("HUB_LOG_LEVEL", "INFO").upper(),
         scheduler_interval=float(_int(env, "HUB_SCHEDULER_INTERVAL", 30, 0, 3600)),
         subscriber_queue=_int(env, "HUB_SUBSCRIBER_QUEUE", 1000, 10, 100_000),
+        event_poll_interval=float(_int(env, "HUB_EVENT_POLL_INTERVAL", 2, 1, 60)),
         remind_before=_int(env, "HUB_REMIND_BEFORE", 3600, 0, 604_800),
         expire_after=_int(env, "HUB_EXPIRE_AFTER", 86_400, 0, 2_592_000),
     )

@@ -16,7 +16,7 @@ from typing import Any
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.error import GraphQLError
 from strawberry.extensions import SchemaExtension
-from strawberry.types.execution import ExecutionResult
+from strawberry.types.execution import ExecutionResult, PreExecutionError
 
 from store.errors import ErrorCode, HubError
 
@@ -107,7 +107,12 @@ class ErrorCodes(SchemaExtension):
 
     def on_stream_result(self, result: Any) -> Iterator[None]:
         # Over websockets every result is sent while the operation is still running, so
-        # on_operation comes too late: convert each one before it goes out.
+        # on_operation comes too late: convert each one before it goes out. Errors before
+        # execution (syntax, wrong operation type) are left as they are: the protocol
+        # handlers read them to decide how to refuse (close 4400, connection error).
+        if isinstance(result, PreExecutionError):
+            yield
+            return
         if isinstance(result, (GraphQLExecutionResult, ExecutionResult)) and result.errors:
             result.errors = [self._convert(error) for error in result.errors]
         yield
