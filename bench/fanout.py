@@ -140,12 +140,24 @@ async def _hub(conn: Connection) -> None:
                 for start in range(0, count, 100):
                     async with db.write() as session:
                         for _ in range(min(100, count - start)):
-                            await emit(session, topic="ORGANIZATION", type="BENCH_TICK",
-                                       subject_id=shelter, actor_organization_id=sec,
-                                       audience=[sec])
+                            await emit(
+                                session,
+                                topic="ORGANIZATION",
+                                type="BENCH_TICK",
+                                subject_id=shelter,
+                                actor_organization_id=sec,
+                                audience=[sec],
+                            )
 
-            conn.send({"pid": os.getpid(), "base_url": hub.base_url, "ws_url": hub.ws_url,
-                       "token": await hub.token("secretariat"), "shelter": shelter})
+            conn.send(
+                {
+                    "pid": os.getpid(),
+                    "base_url": hub.base_url,
+                    "ws_url": hub.ws_url,
+                    "token": await hub.token("secretariat"),
+                    "shelter": shelter,
+                }
+            )
             while True:
                 cmd, *args = await loop.run_in_executor(None, conn.recv)
                 reply: Any = None
@@ -172,8 +184,12 @@ async def open_subscription(ws_url: str, token: str, deflate: bool) -> Any:
     from websockets.asyncio.client import connect
     from websockets.typing import Subprotocol
 
-    ws = await connect(ws_url, subprotocols=[Subprotocol("graphql-transport-ws")],
-                       compression="deflate" if deflate else None, open_timeout=60)
+    ws = await connect(
+        ws_url,
+        subprotocols=[Subprotocol("graphql-transport-ws")],
+        compression="deflate" if deflate else None,
+        open_timeout=60,
+    )
     init = {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}
     await ws.send(json.dumps(init))
     ack = json.loads(await asyncio.wait_for(ws.recv(), 60))
@@ -186,8 +202,9 @@ def client_main(conn: Connection, *args: Any) -> None:
     asyncio.run(_client(conn, *args))
 
 
-async def _client(conn: Connection, url: str, token: str, first: int, count: int,
-                  deflate: bool) -> None:
+async def _client(
+    conn: Connection, url: str, token: str, first: int, count: int, deflate: bool
+) -> None:
     """``count`` subscriptions; reports deliveries as (first + index, event id, time)."""
     loop = asyncio.get_running_loop()
     counts, got, problems = [0] * count, list[Delivery](), list[str]()
@@ -260,11 +277,17 @@ class Hub:
         return rss_kib(self.pid), blocks
 
 
-def start_client(ctx: Any, procs: list[Any], hub: Hub, first: int, count: int,
-                 deflate: bool) -> Connection:
+def start_client(
+    ctx: Any, procs: list[Any], hub: Hub, first: int, count: int, deflate: bool
+) -> Connection:
     mine, theirs = ctx.Pipe()
-    procs.append(ctx.Process(target=client_main, daemon=True, args=(
-        theirs, hub.info["ws_url"], hub.info["token"], first, count, deflate)))
+    procs.append(
+        ctx.Process(
+            target=client_main,
+            daemon=True,
+            args=(theirs, hub.info["ws_url"], hub.info["token"], first, count, deflate),
+        )
+    )
     procs[-1].start()
     return mine  # type: ignore[no-any-return]
 
@@ -303,8 +326,10 @@ def run(args: argparse.Namespace, ctx: Any, procs: list[Any]) -> dict[str, Any]:
     cpu_base, base_ids = cpu_seconds(hub.pid) - cpu0, {eid for _, eid, _ in base_got}
     r["before"] = hub.memory()
     r["k"] = k = max(1, min(args.clients, n))
-    clients = [start_client(ctx, procs, hub, c * n // k, (c + 1) * n // k - c * n // k, deflate)
-               for c in range(k)]
+    clients = [
+        start_client(ctx, procs, hub, c * n // k, (c + 1) * n // k - c * n // k, deflate)
+        for c in range(k)
+    ]
     r["opened"] = sum(int(client.recv()) for client in clients)
     r["registered"] = hub.wait_subscribers(r["opened"])
     time.sleep(0.5)
@@ -314,8 +339,13 @@ def run(args: argparse.Namespace, ctx: Any, procs: list[Any]) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {hub.info['token']}"}
     with httpx.Client(base_url=hub.info["base_url"], headers=headers, timeout=30) as http:
         for i in range(e):
-            body = http.post("/graphql", json={"query": REINSTATE if i % 2 else SUSPEND,
-                                               "variables": {"id": hub.info["shelter"]}}).json()
+            body = http.post(
+                "/graphql",
+                json={
+                    "query": REINSTATE if i % 2 else SUSPEND,
+                    "variables": {"id": hub.info["shelter"]},
+                },
+            ).json()
             assert not body.get("errors"), body
             for client in clients:
                 client.send(("wait", i + 1, 15.0))
@@ -343,30 +373,42 @@ def run(args: argparse.Namespace, ctx: Any, procs: list[Any]) -> dict[str, Any]:
 
 
 def report(args: argparse.Namespace, r: dict[str, Any]) -> None:
-    print(f"\nfan-out: {args.subscribers} subscribers x {args.events} changes, {r['k']} client "
-          f"process(es), compression {args.compression}, SQLite, {os.cpu_count()} CPUs")
+    print(
+        f"\nfan-out: {args.subscribers} subscribers x {args.events} changes, {r['k']} client "
+        f"process(es), compression {args.compression}, SQLite, {os.cpu_count()} CPUs"
+    )
     print(f"{'path':<22}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'lost':>8}{'hub CPU µs':>12}")
     for name, row in (("in-process baseline", r["base"]), ("websocket+GraphQL", r["ws"])):
         print(f"{name:<22}{row[0]:>9.1f}{row[1]:>9.1f}{row[2]:>9.1f}{row[3]:>8.0f}{row[4]:>12.0f}")
-    print(f"{'ratio ws/baseline':<22}{r['ws'][0] / r['base'][0]:>9.1f}"
-          f"{r['ws'][1] / r['base'][1]:>9.1f}{r['ws'][2] / r['base'][2]:>9.1f}"
-          f"{'':>8}{r['ws'][4] / r['base'][4]:>12.1f}")
+    print(
+        f"{'ratio ws/baseline':<22}{r['ws'][0] / r['base'][0]:>9.1f}"
+        f"{r['ws'][1] / r['base'][1]:>9.1f}{r['ws'][2] / r['base'][2]:>9.1f}"
+        f"{'':>8}{r['ws'][4] / r['base'][4]:>12.1f}"
+    )
     opened, (rss0, blk0), (rss1, blk1) = max(1, r["opened"]), r["before"], r["after"]
-    print(f"\nsubscriptions opened {r['opened']}/{args.subscribers}, at the pump {r['registered']}"
-          f"; hub RSS {rss0 / 1024:.1f} -> {rss1 / 1024:.1f} MiB")
-    print(f"memory per idle subscriber: {(rss1 - rss0) / opened:.1f} KiB RSS, "
-          f"{(blk1 - blk0) / opened:.0f} allocated blocks")
+    print(
+        f"\nsubscriptions opened {r['opened']}/{args.subscribers}, at the pump {r['registered']}"
+        f"; hub RSS {rss0 / 1024:.1f} -> {rss1 / 1024:.1f} MiB"
+    )
+    print(
+        f"memory per idle subscriber: {(rss1 - rss0) / opened:.1f} KiB RSS, "
+        f"{(blk1 - blk0) / opened:.0f} allocated blocks"
+    )
     flat = r["flat"]
     print(f"\nmemory flatness: one subscription on a fresh hub, {args.flat_events} events")
     print(f"{'events':>8}{'RSS MiB':>10}{'Δ KiB':>9}{'blocks':>10}{'Δ blocks':>10}")
     for got, rss, blk in flat:
         print(f"{got:>8}{rss / 1024:>10.1f}{rss - flat[0][1]:>9}{blk:>10}{blk - flat[0][2]:>10}")
     if flat[-1][0]:
-        print(f"growth per delivered event: {(flat[-1][1] - flat[0][1]) * 1024 / flat[-1][0]:.0f}"
-              f" bytes RSS, {(flat[-1][2] - flat[0][2]) / flat[-1][0]:.1f} allocated blocks")
+        print(
+            f"growth per delivered event: {(flat[-1][1] - flat[0][1]) * 1024 / flat[-1][0]:.0f}"
+            f" bytes RSS, {(flat[-1][2] - flat[0][2]) / flat[-1][0]:.1f} allocated blocks"
+        )
     if r["problems"]:
-        print(f"\nclient problems ({len(r['problems'])}): "
-              + "; ".join(sorted(set(r["problems"]))[:5]))
+        print(
+            f"\nclient problems ({len(r['problems'])}): "
+            + "; ".join(sorted(set(r["problems"]))[:5])
+        )
     print(f"\ntotal time {time.monotonic() - r['started']:.0f} s")
 
 

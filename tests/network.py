@@ -190,9 +190,11 @@ class RunningHub:
         response = await self.http.post(
             "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
         )
-        body = response.json() if response.headers.get("content-type", "").startswith(
-            "application/json"
-        ) else {}
+        body = (
+            response.json()
+            if response.headers.get("content-type", "").startswith("application/json")
+            else {}
+        )
         return GraphQLResult(response.status_code, body)
 
     async def scalar(self, sql: str, **params: Any) -> Any:
@@ -208,9 +210,7 @@ def _free_socket() -> socket.socket:
 
 
 @asynccontextmanager
-async def serve_hub(
-    template: Template, **overrides: Any
-) -> AsyncIterator[RunningHub]:
+async def serve_hub(template: Template, **overrides: Any) -> AsyncIterator[RunningHub]:
     url = await template.copy()
     sock = _free_socket()
     port = sock.getsockname()[1]

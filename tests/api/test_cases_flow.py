@@ -111,7 +111,7 @@ async def test_legal_aid_sees_only_what_the_survivor_consented_to(hub: RunningHu
 
     withdrawn = await hub.gql(
         "ccpcr-koh-kong",
-        "mutation($id: ID!) { withdrawConsent(consentId: $id, reason: \"survivor asked\") "
+        'mutation($id: ID!) { withdrawConsent(consentId: $id, reason: "survivor asked") '
         "{ withdrawal { reason } holders { organizationId acknowledgedAt } } }",
         {"id": grant["id"]},
     )
@@ -123,7 +123,9 @@ async def test_legal_aid_sees_only_what_the_survivor_consented_to(hub: RunningHu
     assert after.codes == ["NOT_FOUND"]
 
     notices = await hub.gql("adhoc", "{ consentWithdrawalNotices { consentId caseId } }")
-    assert notices.data["consentWithdrawalNotices"] == [{"consentId": grant["id"], "caseId": case_id}]
+    assert notices.data["consentWithdrawalNotices"] == [
+        {"consentId": grant["id"], "caseId": case_id}
+    ]
     ack = await hub.gql(
         "adhoc",
         "mutation($id: ID!) { acknowledgeConsentWithdrawal(consentId: $id) { acknowledgedAt } }",

@@ -19,11 +19,19 @@ async def subscribe(
 ) -> ClientConnection:
     token = await hub.token(member)
     ws = await connect(hub.ws_url, subprotocols=["graphql-transport-ws"])  # type: ignore[list-item]
-    await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
+    await ws.send(
+        json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
+    )
     ack = json.loads(await asyncio.wait_for(ws.recv(), 10))
     assert ack["type"] == "connection_ack"
     await ws.send(
-        json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables or {}}})
+        json.dumps(
+            {
+                "id": "1",
+                "type": "subscribe",
+                "payload": {"query": query, "variables": variables or {}},
+            }
+        )
     )
     return ws
 
@@ -41,7 +49,9 @@ async def test_the_secretariat_sees_membership_changes_live_and_after_reconnecti
     hub: RunningHub,
 ) -> None:
     shelter = hub.members["ccpcr-shelter"].organization_id
-    ws = await subscribe(hub, "secretariat", "subscription { events(topics: [ORGANIZATION]) { id type subjectId } }")
+    ws = await subscribe(
+        hub, "secretariat", "subscription { events(topics: [ORGANIZATION]) { id type subjectId } }"
+    )
     await asyncio.sleep(0.2)
     done = await hub.gql("secretariat", SUSPEND, {"id": shelter})
     assert not done.errors

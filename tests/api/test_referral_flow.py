@@ -62,12 +62,18 @@ async def test_legal_aid_referral_accepted_and_completed(hub: RunningHub) -> Non
         ("startReferral", ""),
         ("completeReferral", ', outcome: {servicesDelivered: [LEGAL_AID], note: "case filed"}'),
     ]:
-        done = await hub.gql("adhoc", f'mutation {{ {mutation}(id: "{rid}"{extra}) {{ {FIELDS} }} }}')
+        done = await hub.gql(
+            "adhoc", f'mutation {{ {mutation}(id: "{rid}"{extra}) {{ {FIELDS} }} }}'
+        )
         assert not done.errors, (mutation, done.errors)
     final = done.data["completeReferral"]
     assert final["status"] == "COMPLETED" and final["version"] == 5
     assert [h["toStatus"] for h in final["history"]] == [
-        "SENT", "ACKNOWLEDGED", "ACCEPTED", "IN_PROGRESS", "COMPLETED",
+        "SENT",
+        "ACKNOWLEDGED",
+        "ACCEPTED",
+        "IN_PROGRESS",
+        "COMPLETED",
     ]
     inbox = await hub.gql(
         "adhoc",
@@ -77,5 +83,13 @@ async def test_legal_aid_referral_accepted_and_completed(hub: RunningHub) -> Non
     assert not inbox.errors, inbox.errors
     node = inbox.data["referrals"]["edges"][0]["node"]
     assert node["id"] == rid and node["case"]["fullName"] == "Sok Dara"
-    case = await hub.gql("ccpcr-koh-kong", 'query($id: ID!) { case(id: $id) { status statusHistory { status } } }', {"id": case_id})
-    assert [s["status"] for s in case.data["case"]["statusHistory"]] == ["OPEN", "REFERRED", "IN_CARE"]
+    case = await hub.gql(
+        "ccpcr-koh-kong",
+        "query($id: ID!) { case(id: $id) { status statusHistory { status } } }",
+        {"id": case_id},
+    )
+    assert [s["status"] for s in case.data["case"]["statusHistory"]] == [
+        "OPEN",
+        "REFERRED",
+        "IN_CARE",
+    ]

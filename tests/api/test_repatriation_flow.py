@@ -86,7 +86,5 @@ async def test_embassy_brings_a_survivor_home(hub: RunningHub) -> None:
     assert final["status"] == "HANDED_OVER" and final["version"] == 7
     assert final["case"]["status"] == "REPATRIATED"
 
-    outsider = await hub.gql(
-        "ngo-malaysia", f'{{ repatriationRequest(id: "{rid}") {{ id }} }}'
-    )
+    outsider = await hub.gql("ngo-malaysia", f'{{ repatriationRequest(id: "{rid}") {{ id }} }}')
     assert outsider.codes == ["NOT_FOUND"]

@@ -27,18 +27,26 @@ async def test_a_membership_change_reaches_the_partner_signed(hub: RunningHub) -
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(Starlette(routes=[Route("/hook", receive, methods=["POST"])]), log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            Starlette(routes=[Route("/hook", receive, methods=["POST"])]), log_level="warning"
+        )
+    )
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         created = await hub.gql(
             "secretariat",
-            'mutation($url: String!) { createWebhook(input: {url: $url, topics: [ORGANIZATION]}) { webhook { id } signingSecret } }',
+            "mutation($url: String!) { createWebhook(input: {url: $url, topics: [ORGANIZATION]}) { webhook { id } signingSecret } }",
             {"url": f"http://127.0.0.1:{port}/hook"},
         )
         assert not created.errors, created.errors
         secret = created.data["createWebhook"]["signingSecret"]
         shelter = hub.members["ccpcr-shelter"].organization_id
-        await hub.gql("secretariat", 'mutation($id: ID!) { suspendOrganization(id: $id, reason: "audit") { status } }', {"id": shelter})
+        await hub.gql(
+            "secretariat",
+            'mutation($id: ID!) { suspendOrganization(id: $id, reason: "audit") { status } }',
+            {"id": shelter},
+        )
         dispatcher = WebhookDispatcher(hub.db, hub.app.state.hub.cipher)
         try:
             enqueued, tried = await dispatcher.run_once()
@@ -50,10 +58,12 @@ async def test_a_membership_change_reaches_the_partner_signed(hub: RunningHub) -
         assert payload["type"] == "ORGANIZATION_SUSPENDED"
         deliveries = await hub.gql(
             "secretariat",
-            'query($id: ID!) { webhookDeliveries(webhookId: $id) { status attempts { statusCode } } }',
+            "query($id: ID!) { webhookDeliveries(webhookId: $id) { status attempts { statusCode } } }",
             {"id": created.data["createWebhook"]["webhook"]["id"]},
         )
-        assert deliveries.data["webhookDeliveries"] == [{"status": "DELIVERED", "attempts": [{"statusCode": 204}]}]
+        assert deliveries.data["webhookDeliveries"] == [
+            {"status": "DELIVERED", "attempts": [{"statusCode": 204}]}
+        ]
     finally:
         server.should_exit = True
         await task

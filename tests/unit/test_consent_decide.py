@@ -96,9 +96,7 @@ def test_withdrawal_takes_effect_from_its_moment_not_before() -> None:
 def test_withdrawal_is_reported_before_a_mere_miss_of_another_grant() -> None:
     withdrawn = grant(id="g1", withdrawn_at=NOW - timedelta(hours=1))
     other_purpose = grant(id="g2", purposes={Purpose.FOLLOW_UP})
-    decision = decide(
-        [other_purpose, withdrawn], ADHOC, Purpose.LEGAL_AID, DataCategory.LEGAL, NOW
-    )
+    decision = decide([other_purpose, withdrawn], ADHOC, Purpose.LEGAL_AID, DataCategory.LEGAL, NOW)
     assert decision.reason is DenyReason.WITHDRAWN
 
 
