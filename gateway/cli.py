@@ -54,6 +54,9 @@ def _serve(settings: Settings, host: str, port: int) -> None:
         log_level=settings.log_level.lower(),
         proxy_headers=settings.is_production,
         ws="websockets-sansio",
+        # Heartbeats: protocol pings find dead sockets, whatever the GraphQL sub-protocol.
+        ws_ping_interval=20.0,
+        ws_ping_timeout=20.0,
     )
 
 
