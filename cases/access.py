@@ -150,9 +150,11 @@ async def build_views(
     cipher: FieldCipher,
     at: datetime,
     channel: str,
+    fields: frozenset[str] | None = None,
 ) -> list[CaseView]:
     """Read models for ``cases`` (already filtered by ``visible_to``), with the disclosures
-    they amount to. Withheld fields are never decrypted."""
+    they amount to. Withheld fields are never decrypted; with ``fields``, neither is
+    anything the caller did not ask for, so the disclosure log records what was shown."""
     org = viewer.organization_id or ""
     ids = [c.id for c in cases]
     foreign = [c.id for c in cases if c.owner_organization_id != org]
@@ -171,6 +173,8 @@ async def build_views(
         view = CaseView(case=case, viewer_is_owner=is_owner, withheld=withheld)
         by_grant: dict[tuple[str, int], set[str]] = defaultdict(set)
         for name, decision in allowed.items():
+            if fields is not None and name not in fields:
+                continue
             stored = sealed[case.id].get(name)
             if stored is None:
                 view.values[name] = None

@@ -239,9 +239,11 @@ async def read_cases(
     case_ids: Sequence[str] | None = None,
     status: CaseStatus | None = None,
     limit: int = 100,
+    fields: frozenset[str] | None = None,
 ) -> list[CaseView]:
     """Cases the actor may see, as it may see them, newest first. Disclosures are logged
-    in the same transaction, before anything is returned."""
+    in the same transaction, before anything is returned; ``fields`` limits what is opened
+    (and so disclosed) to the survivor fields the caller asked for (None: all)."""
     org = _owner_of(actor)
     now = utcnow()
     query = select(Case).where(visible_to(org, now)).order_by(Case.created_at.desc(), Case.id)
@@ -251,7 +253,7 @@ async def read_cases(
         query = query.where(Case.status == status.value)
     async with db.write() as session:
         cases = list(await session.scalars(query.limit(max(1, min(limit, 500)))))
-        views = await build_views(session, actor, cases, cipher, now, Channel.QUERY)
+        views = await build_views(session, actor, cases, cipher, now, Channel.QUERY, fields)
         records = [record for view in views for record in view.disclosures]
         await disclosure.append(session, records)
     return views

@@ -11,6 +11,7 @@ from typing import Any, Self
 
 import strawberry
 from strawberry.types import Info
+from strawberry.types.nodes import SelectedField, Selection
 
 from cases import service as cases
 from cases.access import CaseView
@@ -72,6 +73,27 @@ class StatusChange:
     at: datetime
     by: strawberry.ID
     note: str | None = strawberry.field(description="Seen by the owner only.")
+
+
+_SENSITIVE_NAMES = frozenset(f.name for f in SENSITIVE_FIELDS)
+
+
+def _selected_names(selections: list[Selection]) -> set[str]:
+    names: set[str] = set()
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            names.add(selection.name)
+        else:
+            names |= _selected_names(selection.selections)
+    return names
+
+
+def requested_survivor_fields(info: Info[HubContext, None]) -> frozenset[str]:
+    """The survivor fields this case selection asks for: only these are opened and logged."""
+    names: set[str] = set()
+    for selected in info.selected_fields:
+        names |= _selected_names(selected.selections)
+    return frozenset(names & _SENSITIVE_NAMES)
 
 
 def _date(value: Any) -> date | None:
@@ -364,7 +386,13 @@ class CaseQueries:
     @strawberry.field(permission_classes=_READ)
     async def case(self, info: Info[HubContext, None], id: strawberry.ID) -> Case | None:
         ctx = info.context
-        views = await cases.read_cases(ctx.db, ctx.actor, ctx.cipher, case_ids=[str(id)])
+        views = await cases.read_cases(
+            ctx.db,
+            ctx.actor,
+            ctx.cipher,
+            case_ids=[str(id)],
+            fields=requested_survivor_fields(info),
+        )
         if not views:
             raise not_found("case")
         return Case.from_view(views[0])
@@ -376,7 +404,14 @@ class CaseQueries:
         self, info: Info[HubContext, None], status: CaseStatus | None = None, first: int = 50
     ) -> list[Case]:
         ctx = info.context
-        views = await cases.read_cases(ctx.db, ctx.actor, ctx.cipher, status=status, limit=first)
+        views = await cases.read_cases(
+            ctx.db,
+            ctx.actor,
+            ctx.cipher,
+            status=status,
+            limit=first,
+            fields=requested_survivor_fields(info),
+        )
         return [Case.from_view(v) for v in views]
 
     @strawberry.field(

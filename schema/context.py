@@ -36,7 +36,7 @@ class Loaders:
     status_history: DataLoader[str, list[CaseStatusChange]]
     organizations: DataLoader[str, Organization | None]
     referral_history: DataLoader[str, list[ReferralChange]]
-    case_views: DataLoader[str, CaseView | None]
+    case_views: DataLoader[tuple[str, frozenset[str]], CaseView | None]
     repatriation_history: DataLoader[str, list[RepatriationChange]]
     repatriation_costs: DataLoader[str, list[RepatriationCost]]
 
@@ -67,13 +67,18 @@ def make_loaders(db: Database, principal: Principal | None, cipher: FieldCipher)
         found = await referrals_service.referral_history(db, ids)
         return [found[i] for i in ids]
 
-    async def case_views(ids: list[str]) -> list[CaseView | None]:
-        # One batch for a whole page: access, consent and disclosures decided together.
+    async def case_views(keys: list[tuple[str, frozenset[str]]]) -> list[CaseView | None]:
+        # One batch for a whole page: access, consent and disclosures decided together,
+        # opening only the survivor fields the operation asked for.
         if principal is None:
-            return [None for _ in ids]
-        views = await cases_service.read_cases(db, principal, cipher, case_ids=ids, limit=500)
+            return [None for _ in keys]
+        ids = sorted({case_id for case_id, _ in keys})
+        fields = frozenset().union(*(wanted for _, wanted in keys))
+        views = await cases_service.read_cases(
+            db, principal, cipher, case_ids=ids, limit=500, fields=fields
+        )
         by_id = {v.case.id: v for v in views}
-        return [by_id.get(i) for i in ids]
+        return [by_id.get(case_id) for case_id, _ in keys]
 
     async def repatriation_history(ids: list[str]) -> list[list[RepatriationChange]]:
         changes, _ = await repatriation_service.history_and_costs(db, ids)

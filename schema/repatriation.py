@@ -20,7 +20,7 @@ from cases.repatriation_rules import (
     RepatriationStatus,
     Situation,
 )
-from schema.cases import Case
+from schema.cases import Case, requested_survivor_fields
 from schema.context import HubContext
 from schema.organizations import Organization
 from schema.permissions import requires
@@ -122,7 +122,8 @@ class RepatriationRequest:
 
     @strawberry.field(description="The case as the caller may see it; null once it may not.")
     async def case(self, info: Info[HubContext, None]) -> Case | None:
-        view = await info.context.loaders.case_views.load(str(self.case_id))
+        wanted = requested_survivor_fields(info)
+        view = await info.context.loaders.case_views.load((str(self.case_id), wanted))
         return Case.from_view(view) if view else None
 
     @strawberry.field

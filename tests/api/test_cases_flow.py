@@ -132,3 +132,37 @@ async def test_legal_aid_sees_only_what_the_survivor_consented_to(hub: RunningHu
         {"id": grant["id"]},
     )
     assert ack.data["acknowledgeConsentWithdrawal"]["acknowledgedAt"] is not None
+
+
+async def test_only_the_survivor_fields_asked_for_are_opened_and_logged(hub: RunningHub) -> None:
+    case_id = await open_case(hub)
+    adhoc = hub.members["adhoc"].organization_id
+    granted = await hub.gql(
+        "ccpcr-koh-kong",
+        CONSENT,
+        {
+            "input": {
+                "caseId": case_id,
+                "grantor": "SURVIVOR",
+                "method": "WRITTEN",
+                "purposes": ["LEGAL_AID"],
+                "categories": ["IDENTITY", "LEGAL"],
+                "recipientOrganizationIds": [adhoc],
+            }
+        },
+    )
+    assert not granted.errors, granted.errors
+    count = "SELECT COUNT(*) FROM disclosures WHERE case_id = :id"
+
+    bare = await hub.gql(
+        "adhoc", "query($id: ID!) { case(id: $id) { reference ageBand } }", {"id": case_id}
+    )
+    assert not bare.errors and await hub.scalar(count, id=case_id) == 0
+
+    named = await hub.gql(
+        "adhoc", "query($id: ID!) { case(id: $id) { ... on Case { fullName } } }", {"id": case_id}
+    )
+    assert named.data["case"]["fullName"] == "Sok Dara"
+    assert await hub.scalar(count, id=case_id) == 1
+    logged = await hub.scalar("SELECT categories FROM disclosures WHERE case_id = :id", id=case_id)
+    assert "LEGAL" not in str(logged) and "IDENTITY" in str(logged)
