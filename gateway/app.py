@@ -22,6 +22,7 @@ from gateway.middleware import BearerAuth, BodyLimit, RequestId
 from gateway.oauth.endpoints import OAuthEndpoints
 from gateway.oauth.keys import KeyRing, ensure_signing_key
 from gateway.oauth.verify import StandingCache, TokenVerifier
+from gateway.ratelimit import RateLimits, TokenEndpointLimit
 from gateway.scheduler import Scheduler
 from gateway.settings import Settings
 from notifications.pump import EventPump
@@ -97,6 +98,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
         allowed_origins=settings.allowed_origins,
     )
     oauth = OAuthEndpoints(settings, hub.db, hub.keyring, hub.verifier)
+    limits = RateLimits(settings.rate_limit_graphql, settings.rate_limit_oauth)
     scheduler = Scheduler(
         hub.db,
         hub.cipher,
@@ -140,7 +142,8 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
         middleware=[
             Middleware(RequestId),
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
-            Middleware(BearerAuth, verifier=hub.verifier, serve_ide=development),
+            Middleware(TokenEndpointLimit, limits=limits),
+            Middleware(BearerAuth, verifier=hub.verifier, serve_ide=development, limits=limits),
         ],
         lifespan=lifespan,
     )

@@ -8,6 +8,7 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.oauth.verify import TokenRejected, TokenVerifier
+from gateway.ratelimit import GRAPHQL_REFUSAL, RateLimits, refuse
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +100,18 @@ _CHALLENGE = (b"www-authenticate", b'Bearer error="invalid_token"')
 class BearerAuth:
     """Every HTTP request to /graphql needs a valid access token, or gets 401."""
 
-    def __init__(self, app: ASGIApp, verifier: TokenVerifier, *, serve_ide: bool) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        verifier: TokenVerifier,
+        *,
+        serve_ide: bool,
+        limits: RateLimits | None = None,
+    ) -> None:
         self.app = app
         self.verifier = verifier
         self.serve_ide = serve_ide
+        self.limits = limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != "/graphql":
@@ -123,9 +132,15 @@ class BearerAuth:
             await _plain(send, 401, b'{"error":"invalid_token"}', [_CHALLENGE])
             return
         try:
-            state["principal"] = await self.verifier.verify(token.strip(), state.get("request_id"))
+            principal = await self.verifier.verify(token.strip(), state.get("request_id"))
         except TokenRejected as exc:
             log.info("token refused: %s (request %s)", exc, state.get("request_id"))
             await _plain(send, 401, b'{"error":"invalid_token"}', [_CHALLENGE])
             return
+        if self.limits is not None:
+            wait = await self.limits.allow(self.limits.graphql, f"client:{principal.client_id}")
+            if wait is not None:
+                await refuse(send, wait, GRAPHQL_REFUSAL)
+                return
+        state["principal"] = principal
         await self.app(scope, receive, send)

@@ -49,6 +49,9 @@ class Settings:
     scheduler_interval: float = 30.0
     # Live events: the slow poll behind LISTEN/NOTIFY and commit hooks, and how many
     # undelivered events a subscriber may have queued before it is cut off.
+    # Moving-window rate limits (the `limits` library's notation).
+    rate_limit_graphql: str = "600/minute"
+    rate_limit_oauth: str = "60/minute"
     event_poll_interval: float = 2.0
     subscriber_queue: int = 1000
     remind_before: int = 3600
@@ -109,6 +112,17 @@ def parse_data_keys(raw: str) -> tuple[str, dict[str, bytes]]:
     return current, keys
 
 
+def _rate(env: Mapping[str, str], name: str, default: str) -> str:
+    from limits import parse
+
+    value = env.get(name, default).strip()
+    try:
+        parse(value)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must read like '600/minute'") from exc
+    return value
+
+
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -154,6 +168,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         scheduler_interval=float(_int(env, "HUB_SCHEDULER_INTERVAL", 30, 0, 3600)),
         subscriber_queue=_int(env, "HUB_SUBSCRIBER_QUEUE", 1000, 10, 100_000),
         event_poll_interval=float(_int(env, "HUB_EVENT_POLL_INTERVAL", 2, 1, 60)),
+        rate_limit_graphql=_rate(env, "HUB_RATE_LIMIT_GRAPHQL", "600/minute"),
+        rate_limit_oauth=_rate(env, "HUB_RATE_LIMIT_TOKEN", "60/minute"),
         remind_before=_int(env, "HUB_REMIND_BEFORE", 3600, 0, 604_800),
         expire_after=_int(env, "HUB_EXPIRE_AFTER", 86_400, 0, 2_592_000),
     )

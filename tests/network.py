@@ -46,6 +46,9 @@ def base_settings(database_url: str, public_url: str = "http://127.0.0.1:9") -> 
         status_cache_seconds=0.0,
         key_publish_lead=0,
         scheduler_interval=0.0,
+        # Tests hammer one hub from one address; limits get tests of their own.
+        rate_limit_graphql="100000/minute",
+        rate_limit_oauth="100000/minute",
     )
 
 

@@ -1,0 +1,75 @@
+"""Rate limits: per OAuth client on /graphql, per address on the token endpoint.
+
+Moving windows from the `limits` library, kept in this process's memory: each hub process
+limits on its own, which bounds what one client can make any one process do.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import orjson
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+
+class RateLimits:
+    def __init__(self, graphql: str, token: str) -> None:
+        self.graphql: RateLimitItem = parse(graphql)
+        self.token: RateLimitItem = parse(token)
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    async def allow(self, item: RateLimitItem, who: str) -> float | None:
+        """None when allowed; otherwise the seconds to wait before trying again."""
+        if await self._limiter.hit(item, who):
+            return None
+        stats = await self._limiter.get_window_stats(item, who)
+        return max(1.0, stats.reset_time - time.time())
+
+
+async def refuse(send: Send, retry_after: float, body: dict[str, object]) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 429,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"retry-after", str(math.ceil(retry_after)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": orjson.dumps(body)})
+
+
+GRAPHQL_REFUSAL: dict[str, object] = {
+    "errors": [
+        {
+            "message": "too many requests: slow down and retry after the Retry-After delay",
+            "extensions": {"code": "RATE_LIMITED"},
+        }
+    ]
+}
+
+
+class TokenEndpointLimit:
+    """Token requests per client address: credential guessing gets nowhere fast."""
+
+    def __init__(self, app: ASGIApp, limits: RateLimits) -> None:
+        self.app = app
+        self.limits = limits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in ("/oauth/token", "/oauth/introspect"):
+            address = (scope.get("client") or ("unknown", 0))[0]
+            wait = await self.limits.allow(self.limits.token, f"token:{address}")
+            if wait is not None:
+                await refuse(
+                    send,
+                    wait,
+                    {"error": "temporarily_unavailable", "error_description": "too many requests"},
+                )
+                return
+        await self.app(scope, receive, send)
