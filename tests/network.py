@@ -213,7 +213,9 @@ def _free_socket() -> socket.socket:
 
 
 @asynccontextmanager
-async def serve_hub(template: Template, **overrides: Any) -> AsyncIterator[RunningHub]:
+async def serve_hub(
+    template: Template, *, ws_ping: float | None = None, **overrides: Any
+) -> AsyncIterator[RunningHub]:
     url = await template.copy()
     sock = _free_socket()
     port = sock.getsockname()[1]
@@ -221,7 +223,14 @@ async def serve_hub(template: Template, **overrides: Any) -> AsyncIterator[Runni
     settings = base_settings(url, base_url).with_overrides(**overrides)
     hub = build_hub(settings)
     app = create_app(settings, hub)
-    config = uvicorn.Config(app, log_level="warning", ws="websockets-sansio", lifespan="on")
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        ws="websockets-sansio",
+        lifespan="on",
+        ws_ping_interval=ws_ping or 20.0,
+        ws_ping_timeout=ws_ping or 20.0,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
