@@ -185,7 +185,12 @@ async def test_a_sealed_value_moved_to_another_case_does_not_open(hub: RunningHu
             ),
             {"id": first},
         )
-    moved = await hub.gql(OWNER, READ, {"id": first})
+    # (only a query that asks for the moved field opens it)
+    untouched = await hub.gql(OWNER, READ, {"id": first})
+    assert not untouched.errors and untouched.data["case"]["fullName"] == NAME
+    moved = await hub.gql(
+        OWNER, "query($id: ID!) { case(id: $id) { id familyContact } }", {"id": first}
+    )
     assert moved.codes == ["INTERNAL"] and NAME not in str(moved.body)
 
 
