@@ -1,18 +1,21 @@
-"""Cursor pages, newest first, shared by every inbox and outbox, and request fingerprints
-for idempotent sends."""
+"""Cursor pages, newest first, shared by every inbox and outbox, and idempotent sends:
+request fingerprints and the retry-returns-the-same-object rule."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import orjson
 from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from store.engine import Database
 from store.errors import ErrorCode, HubError
 
 
@@ -57,3 +60,35 @@ def check_idempotency_key(key: str) -> str:
     if not 8 <= len(cleaned) <= 100:
         raise HubError(ErrorCode.BAD_USER_INPUT, "idempotencyKey must be 8 to 100 characters")
     return cleaned
+
+
+class Idempotent(Protocol):
+    request_fingerprint: str
+
+
+T = TypeVar("T", bound=Idempotent)
+
+
+async def once(
+    db: Database,
+    find: Callable[[AsyncSession], Awaitable[T | None]],
+    create: Callable[[], Awaitable[T]],
+    digest: str,
+    what: str,
+) -> T:
+    """Create at most one object per idempotency key: a retry of the same request returns
+    what the first stored, the key reused for a different request is CONFLICT, and of two
+    retries racing, the loser answers with what the winner stored."""
+    async with db.read() as session:
+        earlier = await find(session)
+    if earlier is None:
+        try:
+            return await create()
+        except IntegrityError:
+            async with db.read() as session:
+                earlier = await find(session)
+            if earlier is None:
+                raise  # another constraint failed: a bug, not a retry
+    if earlier.request_fingerprint != digest:
+        raise HubError(ErrorCode.CONFLICT, f"idempotencyKey was used for another {what}")
+    return earlier

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.access import load_grants
@@ -19,6 +18,7 @@ from cases.paging import (
     check_idempotency_key,
     check_page_size,
     fingerprint,
+    once,
 )
 from cases.referral_rules import (
     DEFAULT_DEADLINES,
@@ -153,23 +153,13 @@ async def send_referral(
     acknowledge_by, respond_by = _check_new(new, now)
     digest = _fingerprint(new)
     key = check_idempotency_key(new.idempotency_key)
-    async with db.write() as session:
-        earlier = await _existing(session, sender, key)
-        if earlier is not None:
-            if earlier.request_fingerprint != digest:
-                raise HubError(ErrorCode.CONFLICT, "idempotencyKey was used for another referral")
-            return earlier
-    try:
-        return await _send(db, actor, cipher, new, key, digest, acknowledge_by, respond_by)
-    except IntegrityError:
-        # Two retries raced: the other one won; answer with what it stored.
-        async with db.read() as session:
-            earlier = await _existing(session, sender, key)
-        if earlier is None or earlier.request_fingerprint != digest:
-            raise HubError(
-                ErrorCode.CONFLICT, "idempotencyKey was used for another referral"
-            ) from None
-        return earlier
+    return await once(
+        db,
+        lambda session: _existing(session, sender, key),
+        lambda: _send(db, actor, cipher, new, key, digest, acknowledge_by, respond_by),
+        digest,
+        "referral",
+    )
 
 
 async def _send(

@@ -12,7 +12,6 @@ from decimal import Decimal, InvalidOperation
 
 import pycountry
 from sqlalchemy import ColumnElement, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.access import load_grants
@@ -22,6 +21,7 @@ from cases.paging import (
     check_idempotency_key,
     check_page_size,
     fingerprint,
+    once,
 )
 from cases.referral_rules import DEFAULT_DEADLINES, Urgency
 from cases.repatriation_rules import (
@@ -149,22 +149,13 @@ async def request_repatriation(
         raise HubError(ErrorCode.FORBIDDEN, "requests are made by member organisations")
     key = check_idempotency_key(new.idempotency_key)
     digest = _fingerprint(new)
-    async with db.read() as session:
-        earlier = await _existing(session, requester, key)
-    if earlier is not None:
-        if earlier.request_fingerprint != digest:
-            raise HubError(ErrorCode.CONFLICT, "idempotencyKey was used for another request")
-        return earlier
-    try:
-        return await _submit(db, actor, cipher, new, key, digest)
-    except IntegrityError:
-        async with db.read() as session:
-            earlier = await _existing(session, requester, key)
-        if earlier is None or earlier.request_fingerprint != digest:
-            raise HubError(
-                ErrorCode.CONFLICT, "idempotencyKey was used for another request"
-            ) from None
-        return earlier
+    return await once(
+        db,
+        lambda session: _existing(session, requester, key),
+        lambda: _submit(db, actor, cipher, new, key, digest),
+        digest,
+        "request",
+    )
 
 
 def _check_new(new: NewRepatriation, now: datetime) -> tuple[str, datetime]:
