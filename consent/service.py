@@ -197,7 +197,8 @@ async def withdraw_consent(
             action="consent.withdraw",
             subject_type="ConsentGrant",
             subject_id=grant.id,
-            detail={"caseId": case.id, "holdersNotified": holders, "reason": why},
+            # The reason stays in consent_withdrawals: it is free text about the survivor.
+            detail={"caseId": case.id, "holdersNotified": holders},
             request_id=actor.request_id,
         )
     return grant

@@ -27,6 +27,7 @@ from sqlalchemy import select, update
 from standardwebhooks import Webhook as Signer
 
 from notifications.models import Event, Webhook, WebhookAttempt, WebhookDelivery
+from notifications.outbox import emit
 from notifications.stream import EventTopic, may_still_see
 from orgs.principal import Principal
 from store.audit import record_audit
@@ -119,6 +120,17 @@ async def create_webhook(
         )
         session.add(webhook)
         await session.flush()
+        created = await emit(
+            session,
+            topic="ORGANIZATION",
+            type="WEBHOOK_CREATED",
+            subject_id=webhook_id,
+            actor_organization_id=org,
+            audience=[org],
+            payload={"webhookId": webhook_id, "topics": webhook.topics},
+        )
+        # Deliveries start after the webhook's own creation.
+        webhook.last_event_id = created.id
         await record_audit(
             session,
             actor_organization_id=org,

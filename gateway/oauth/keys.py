@@ -22,6 +22,8 @@ from sqlalchemy import delete, or_, select
 
 from gateway.oauth.models import SigningKey
 from gateway.settings import Settings
+from notifications.outbox import emit
+from store.audit import record_audit
 from store.engine import Database
 from store.types import utcnow
 
@@ -81,6 +83,26 @@ async def rotate_signing_key(db: Database, settings: Settings) -> SigningKey:
         # Keys whose tokens have all expired are deleted, private half included.
         await session.execute(delete(SigningKey).where(SigningKey.published_until < now))
         session.add(new)
+        await session.flush()
+        detail = {"kid": new.kid, "signsFrom": new.signs_from.isoformat()}
+        await emit(
+            session,
+            topic="ORGANIZATION",
+            type="SIGNING_KEY_ROTATED",
+            subject_id=new.kid,
+            actor_organization_id=None,
+            audience=[],
+            payload=detail,
+        )
+        await record_audit(
+            session,
+            actor_organization_id=None,
+            actor_client_id="cli",
+            action="signing_key.rotate",
+            subject_type="SigningKey",
+            subject_id=new.kid,
+            detail=detail,
+        )
     return new
 
 

@@ -124,3 +124,22 @@ async def test_with_a_publish_lead_the_new_key_is_published_before_it_signs(
         assert await viewer_status(hub, token) == 200
         assert await viewer_status(hub, old_token) == 200
         assert new_key.signs_from >= utcnow() + timedelta(seconds=290)
+
+
+async def test_a_rotation_is_recorded_in_the_outbox_and_the_audit_trail(hub: RunningHub) -> None:
+    from gateway.oauth.keys import rotate_signing_key
+
+    events = await hub.scalar("SELECT COUNT(*) FROM events WHERE type = 'SIGNING_KEY_ROTATED'")
+    audits = await hub.scalar("SELECT COUNT(*) FROM audit WHERE action = 'signing_key.rotate'")
+    key = await rotate_signing_key(hub.db, hub.settings)
+    assert (
+        await hub.scalar(
+            "SELECT COUNT(*) FROM events WHERE type = 'SIGNING_KEY_ROTATED' AND subject_id = :kid",
+            kid=key.kid,
+        )
+        == events + 1
+    )
+    assert (
+        await hub.scalar("SELECT COUNT(*) FROM audit WHERE action = 'signing_key.rotate'")
+        == audits + 1
+    )
