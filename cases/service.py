@@ -31,7 +31,7 @@ from cases.rules import (
     check_status_change,
 )
 from consent import disclosure
-from consent.disclosure import Channel
+from consent.disclosure import Channel, DisclosureSink
 from notifications.outbox import emit
 from orgs.principal import Principal
 from orgs.rules import check_country
@@ -240,10 +240,15 @@ async def read_cases(
     status: CaseStatus | None = None,
     limit: int = 100,
     fields: frozenset[str] | None = None,
+    disclose: DisclosureSink | None = None,
 ) -> list[CaseView]:
-    """Cases the actor may see, as it may see them, newest first. Disclosures are logged
-    in the same transaction, before anything is returned; ``fields`` limits what is opened
-    (and so disclosed) to the survivor fields the caller asked for (None: all)."""
+    """Cases the actor may see, as it may see them, newest first; ``fields`` limits what
+    is opened (and so disclosed) to the survivor fields the caller asked for (None: all).
+
+    Reading takes a read transaction only. The disclosures the views amount to go to
+    ``disclose`` when given (a GraphQL request collects them and writes them once, after
+    execution and before it answers: a field task that graphql-core may cancel never holds
+    a write transaction); without it they are written here, before anything is returned."""
     org = _owner_of(actor)
     now = utcnow()
     query = select(Case).where(visible_to(org, now)).order_by(Case.created_at.desc(), Case.id)
@@ -251,11 +256,14 @@ async def read_cases(
         query = query.where(Case.id.in_(list(case_ids)))
     if status is not None:
         query = query.where(Case.status == status.value)
-    async with db.write() as session:
+    async with db.read() as session:
         cases = list(await session.scalars(query.limit(max(1, min(limit, 500)))))
         views = await build_views(session, actor, cases, cipher, now, Channel.QUERY, fields)
-        records = [record for view in views for record in view.disclosures]
-        await disclosure.append(session, records)
+    records = [record for view in views for record in view.disclosures]
+    if disclose is not None:
+        disclose(records)
+    else:
+        await disclosure.record(db, records)
     return views
 
 

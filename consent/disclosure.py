@@ -8,7 +8,7 @@ which channel; never the data itself.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,6 +17,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from consent.models import Disclosure
+from store.engine import Database
 from store.types import utcnow
 
 GENESIS = "0" * 64
@@ -75,6 +76,17 @@ def _record_of(row: Disclosure) -> DisclosureRecord:
         channel=row.channel,
         request_id=row.request_id,
     )
+
+
+DisclosureSink = Callable[[Sequence[DisclosureRecord]], None]
+"""Where a read hands the disclosures it amounts to, to be written by the request."""
+
+
+async def record(db: Database, records: Sequence[DisclosureRecord]) -> None:
+    """Write ``records`` in one short write transaction of their own (nothing if none)."""
+    if records:
+        async with db.write() as session:
+            await append(session, records)
 
 
 async def append(session: AsyncSession, records: Sequence[DisclosureRecord]) -> list[Disclosure]:

@@ -21,6 +21,7 @@ from strawberry.utils.logging import StrawberryLogger
 
 from schema.cases import CaseMutations, CaseQueries
 from schema.context import PerOperationLoaders
+from schema.disclosures import DisclosureWrites
 from schema.errors import ErrorCodes, expected
 from schema.events import EventQueries, Subscription
 from schema.executor import FlatMemoryExecutor
@@ -88,6 +89,7 @@ def build_schema(
     # validation caches are shared at module level by strawberry itself.
     extensions: list[Any] = [
         ErrorCodes,
+        DisclosureWrites,
         PerOperationLoaders,
         lambda: _ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),

@@ -32,6 +32,7 @@ from consent.models import WithdrawalNotice as NoticeRow
 from consent.rules import ConsentMethod, DataCategory, Grantor, Purpose
 from orgs.rules import OrganizationKind
 from schema.context import HubContext
+from schema.disclosures import collector
 from schema.permissions import requires
 from store.errors import not_found
 
@@ -392,6 +393,7 @@ class CaseQueries:
             ctx.cipher,
             case_ids=[str(id)],
             fields=requested_survivor_fields(info),
+            disclose=collector(),
         )
         if not views:
             raise not_found("case")
@@ -411,6 +413,7 @@ class CaseQueries:
             status=status,
             limit=first,
             fields=requested_survivor_fields(info),
+            disclose=collector(),
         )
         return [Case.from_view(v) for v in views]
 

@@ -18,6 +18,8 @@ class ErrorCode(StrEnum):
     CONSENT_REQUIRED = "CONSENT_REQUIRED"
     RATE_LIMITED = "RATE_LIMITED"
     INTERNAL = "INTERNAL"
+    # The database (or another dependency) is unreachable for now: HTTP 503 with Retry-After.
+    UNAVAILABLE = "UNAVAILABLE"
 
 
 class HubError(Exception):
