@@ -9,15 +9,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from cases.deadlines import DeadlinePolicy
 from gateway.graphql_view import HubGraphQL
+from gateway.health import health_routes
 from gateway.middleware import BearerAuth, BodyLimit, RequestId
 from gateway.oauth.endpoints import OAuthEndpoints
 from gateway.oauth.keys import KeyRing, ensure_signing_key
@@ -54,7 +52,7 @@ def data_cipher(settings: Settings) -> FieldCipher:
 
 
 def build_hub(settings: Settings, db: Database | None = None) -> Hub:
-    database = db or Database(settings.database_url)
+    database = db or Database(settings.database_url, transaction_limit=settings.transaction_limit)
     keyring = KeyRing(database, settings)
     standing = StandingCache(database, settings.status_cache_seconds)
 
@@ -110,32 +108,25 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
         WebhookDispatcher(hub.db, hub.cipher),
     )
 
-    async def health(request: Request) -> Response:
-        try:
-            async with hub.db.read() as session:
-                await session.execute(text("SELECT 1"))
-        except Exception:
-            log.exception("health check: database unreachable")
-            return JSONResponse({"status": "unavailable"}, status_code=503)
-        return JSONResponse({"status": "ok"})
-
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await ensure_signing_key(hub.db, settings)
         await hub.keyring.refresh(force=True)
         await hub.pump.start()
+        hub.db.watchdog.start()
         scheduler.start()
         try:
             yield
         finally:
             await scheduler.stop()
             await hub.pump.stop()
+            await hub.db.watchdog.stop()
             await hub.db.dispose()
 
     app = Starlette(
         routes=[
             *oauth.routes(),
-            Route("/healthz", health, methods=["GET"]),
+            *health_routes(hub.db, hub.pump),
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
         ],

@@ -12,14 +12,28 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage as TransportInitMessage,
+)
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage
 from strawberry.types.unset import UnsetType
 
 from gateway.oauth.verify import TokenRejected, TokenVerifier
+from gateway.outage import (
+    WS_TRY_AGAIN_LATER,
+    DependencyUnavailable,
+    is_outage_answer,
+    mark_unavailable,
+)
 from notifications.pump import EventPump
 from schema.context import HubContext
 from store.engine import Database
+from store.outage import is_unavailable
 from store.sealed import FieldCipher
 
 log = logging.getLogger(__name__)
@@ -55,6 +69,10 @@ class LegacyProtocolHandler(BaseGraphQLWSHandler[HubContext, None]):
             await self.send_message({"type": "connection_error"})
             await self.websocket.close(code=4403, reason="Forbidden")
             return
+        except DependencyUnavailable:
+            await self.send_message({"type": "connection_error"})
+            await self.websocket.close(code=WS_TRY_AGAIN_LATER, reason="Try Again Later")
+            return
         if isinstance(ack, UnsetType) or ack is None:
             await self.send_message({"type": "connection_ack"})
         else:
@@ -64,8 +82,20 @@ class LegacyProtocolHandler(BaseGraphQLWSHandler[HubContext, None]):
             self.keep_alive_task = asyncio.create_task(self.handle_keep_alive())
 
 
+class TransportProtocolHandler(BaseGraphQLTransportWSHandler[HubContext, None]):
+    """graphql-transport-ws, closing with 1013 (Try Again Later) when the token could not
+    be checked because the database is down: the client retries instead of giving up."""
+
+    async def handle_connection_init(self, message: TransportInitMessage) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except DependencyUnavailable:
+            await self.websocket.close(code=WS_TRY_AGAIN_LATER, reason="Try Again Later")
+
+
 class HubGraphQL(GraphQL[HubContext, None]):
     graphql_ws_handler_class = LegacyProtocolHandler
+    graphql_transport_ws_handler_class = TransportProtocolHandler
 
     def __init__(
         self,
@@ -113,4 +143,17 @@ class HubGraphQL(GraphQL[HubContext, None]):
         except TokenRejected as exc:
             log.info("websocket refused: %s (request %s)", exc, context.request_id)
             raise ConnectionRejectionError() from exc
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise DependencyUnavailable() from exc
+            raise
         return await super().on_ws_connect(context)
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        if is_outage_answer(response_data):
+            mark_unavailable(sub_response)
+        return super().create_response(response_data, sub_response)

@@ -8,7 +8,9 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.oauth.verify import TokenRejected, TokenVerifier
+from gateway.outage import send_unavailable
 from gateway.ratelimit import GRAPHQL_REFUSAL, RateLimits, refuse
+from store.outage import is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +138,13 @@ class BearerAuth:
         except TokenRejected as exc:
             log.info("token refused: %s (request %s)", exc, state.get("request_id"))
             await _plain(send, 401, b'{"error":"invalid_token"}', [_CHALLENGE])
+            return
+        except Exception as exc:
+            # The standing/revocation check could not reach the database: not the caller's
+            # fault, and not a bug (the store logs the outage once).
+            if not is_unavailable(exc):
+                raise
+            await send_unavailable(send)
             return
         if self.limits is not None:
             wait = await self.limits.allow(self.limits.graphql, f"client:{principal.client_id}")

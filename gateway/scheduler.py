@@ -11,6 +11,7 @@ from cases.deadlines import DeadlinePolicy, run_deadlines
 from notifications.webhooks import WebhookDispatcher
 from store.engine import Database
 from store.lease import acquire
+from store.outage import is_unavailable
 from store.sealed import FieldCipher
 from store.types import utcnow
 
@@ -51,8 +52,9 @@ class Scheduler:
                 await self.tick()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("deadline pass failed; retrying at the next tick")
+            except Exception as exc:
+                if not is_unavailable(exc):  # an outage is logged once, by the store
+                    log.exception("deadline pass failed; retrying at the next tick")
             await asyncio.sleep(self.interval)
 
     def start(self) -> None:

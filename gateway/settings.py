@@ -56,6 +56,8 @@ class Settings:
     subscriber_queue: int = 1000
     remind_before: int = 3600
     expire_after: int = 86_400
+    # The longest a database transaction may stay open before the watchdog ends it.
+    transaction_limit: float = 60.0
 
     @property
     def is_production(self) -> bool:
@@ -172,6 +174,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         rate_limit_oauth=_rate(env, "HUB_RATE_LIMIT_TOKEN", "60/minute"),
         remind_before=_int(env, "HUB_REMIND_BEFORE", 3600, 0, 604_800),
         expire_after=_int(env, "HUB_EXPIRE_AFTER", 86_400, 0, 2_592_000),
+        transaction_limit=float(_int(env, "HUB_TRANSACTION_LIMIT", 60, 1, 3600)),
     )
     if settings.is_production:
         _refuse_development_defaults(env, settings)

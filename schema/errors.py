@@ -19,6 +19,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 
 from store.errors import ErrorCode, HubError
+from store.outage import is_unavailable
 
 log = logging.getLogger("referral_hub.errors")
 
@@ -49,12 +50,25 @@ def expected(error: GraphQLError) -> bool:
     original = error.original_error
     return (
         isinstance(original, HubError)
+        or (original is not None and is_unavailable(original))
         or (original is None and (error.extensions or {}).get("code") in _CODES)
         or (
             isinstance(original, GraphQLError) and (original.extensions or {}).get("code") in _CODES
         )
         or (error.path is None and (original is None or isinstance(original, GraphQLError)))
     )
+
+
+UNAVAILABLE_MESSAGE = "A service the hub depends on is unavailable; try again shortly."
+
+
+def only_the_outage(result: GraphQLExecutionResult | ExecutionResult) -> None:
+    """An answer hit by an outage is one UNAVAILABLE error and no data: half an answer
+    would look final to a partner system, and the transport turns it into 503."""
+    outage = [e for e in result.errors or [] if (e.extensions or {}).get("code") == "UNAVAILABLE"]
+    if outage:
+        result.data = None
+        result.errors = outage[:1]
 
 
 class ErrorCodes(SchemaExtension):
@@ -69,6 +83,9 @@ class ErrorCodes(SchemaExtension):
         ):
             # Raised inside a resolver with a documented code, e.g. a permission class.
             code, message = str((original.extensions or {})["code"]), original.message
+        elif original is not None and is_unavailable(original):
+            # The database is down: not a bug, no traceback (the store logs the outage once).
+            code, message = ErrorCode.UNAVAILABLE.value, UNAVAILABLE_MESSAGE
         elif error.path is None and (original is None or isinstance(original, GraphQLError)):
             # graphql-core wraps a variable's coercion error (bad enum value, wrong type,
             # missing required variable) in another path-less GraphQLError: bad input too.
@@ -104,6 +121,7 @@ class ErrorCodes(SchemaExtension):
         result = self.execution_context.result
         if isinstance(result, (GraphQLExecutionResult, ExecutionResult)) and result.errors:
             result.errors = [self._convert(error) for error in result.errors]
+            only_the_outage(result)
 
     def on_stream_result(self, result: Any) -> Iterator[None]:
         # Over websockets every result is sent while the operation is still running, so
@@ -115,4 +133,5 @@ class ErrorCodes(SchemaExtension):
             return
         if isinstance(result, (GraphQLExecutionResult, ExecutionResult)) and result.errors:
             result.errors = [self._convert(error) for error in result.errors]
+            only_the_outage(result)
         yield
