@@ -10,12 +10,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage
 from strawberry.types.unset import UnsetType
 
+from gateway.graphql_http import GraphQLOverHTTP
 from gateway.oauth.verify import TokenRejected, TokenVerifier
 from notifications.pump import EventPump
 from schema.context import HubContext
@@ -64,7 +64,7 @@ class LegacyProtocolHandler(BaseGraphQLWSHandler[HubContext, None]):
             self.keep_alive_task = asyncio.create_task(self.handle_keep_alive())
 
 
-class HubGraphQL(GraphQL[HubContext, None]):
+class HubGraphQL(GraphQLOverHTTP):
     graphql_ws_handler_class = LegacyProtocolHandler
 
     def __init__(

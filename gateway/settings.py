@@ -56,6 +56,8 @@ class Settings:
     subscriber_queue: int = 1000
     remind_before: int = 3600
     expire_after: int = 86_400
+    # Queries over GET (GraphQL-over-HTTP); off, so every operation is a POST.
+    graphql_get: bool = False
 
     @property
     def is_production(self) -> bool:
@@ -136,6 +138,15 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     return value
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name} must be true or false")
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build the settings from an environment mapping (``os.environ`` in production)."""
     try:
@@ -172,6 +183,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         rate_limit_oauth=_rate(env, "HUB_RATE_LIMIT_TOKEN", "60/minute"),
         remind_before=_int(env, "HUB_REMIND_BEFORE", 3600, 0, 604_800),
         expire_after=_int(env, "HUB_EXPIRE_AFTER", 86_400, 0, 2_592_000),
+        graphql_get=_flag(env, "HUB_GRAPHQL_GET"),
     )
     if settings.is_production:
         _refuse_development_defaults(env, settings)
