@@ -74,6 +74,8 @@ def decode_body(body: bytes) -> Any:
             raise HttpRefusal(
                 400, ErrorCode.BAD_USER_INPUT, "a string holds a lone surrogate (not Unicode text)"
             ) from None
+        if "depth" in str(exc):
+            raise _bad_request("the request body is nested too deep") from None
         raise _bad_request("the request body is not valid JSON in UTF-8") from None
 
 

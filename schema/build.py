@@ -26,6 +26,7 @@ from schema.entities import checked_representation, entity_keys
 from schema.errors import ErrorCodes, expected
 from schema.events import EventQueries, Subscription
 from schema.executor import FlatMemoryExecutor
+from schema.operation_choice import OneOperationChosen
 from schema.organizations import OrganizationMutations, OrganizationQueries
 from schema.referrals import ReferralMutations, ReferralQueries
 from schema.repatriation import RepatriationMutations, RepatriationQueries
@@ -113,6 +114,7 @@ def build_schema(
         PerOperationLoaders,
         lambda: _ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
+        OneOperationChosen,
         lambda: QueryDepthLimiter(max_depth=max_depth),
         lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
