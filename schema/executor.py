@@ -21,6 +21,7 @@ from graphql.error import GraphQLError
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from schema.input_checks import variables_problem
+from store.errors import ErrorCode
 
 
 class FlatMemoryExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -37,7 +38,8 @@ class FlatMemoryExecutor(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         problem = variables_problem(raw_variable_values)
         if problem is not None:
-            return [GraphQLError(problem)]
+            # Coded here: a subscription's refusal goes out before ErrorCodes sees it.
+            return [GraphQLError(problem, extensions={"code": ErrorCode.BAD_USER_INPUT.value})]
         return super().build(
             schema, document, root_value, context_value, raw_variable_values, *args, **kwargs
         )
