@@ -88,7 +88,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
         hub.pump,
         settings.is_production,
         graphql_ide="graphiql" if development else None,
-        allow_queries_via_get=False,
+        allow_queries_via_get=settings.graphql_get,
         keep_alive=True,
         keep_alive_interval=15,
         connection_init_wait_timeout=timedelta(seconds=10),
@@ -127,7 +127,8 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
         routes=[
             *oauth.routes(),
             *health_routes(hub.db, hub.pump),
-            Route("/graphql", view, methods=["GET", "POST"]),
+            # Every method reaches the view, which answers 405 as a GraphQL response.
+            Route("/graphql", view),
             WebSocketRoute("/graphql", view),
         ],
         middleware=[

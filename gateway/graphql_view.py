@@ -10,7 +10,6 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
@@ -23,6 +22,7 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage
 from strawberry.types.unset import UnsetType
 
+from gateway.graphql_http import GraphQLOverHTTP
 from gateway.oauth.verify import TokenRejected, TokenVerifier
 from gateway.outage import (
     WS_TRY_AGAIN_LATER,
@@ -93,7 +93,7 @@ class TransportProtocolHandler(BaseGraphQLTransportWSHandler[HubContext, None]):
             await self.websocket.close(code=WS_TRY_AGAIN_LATER, reason="Try Again Later")
 
 
-class HubGraphQL(GraphQL[HubContext, None]):
+class HubGraphQL(GraphQLOverHTTP):
     graphql_ws_handler_class = LegacyProtocolHandler
     graphql_transport_ws_handler_class = TransportProtocolHandler
 

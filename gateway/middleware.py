@@ -5,25 +5,25 @@ from __future__ import annotations
 import logging
 import uuid
 
+import jwt
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.http_errors import (
+    HttpRefusal,
+    TokenProblem,
+    accept_header,
+    payload_too_large,
+    rate_limited,
+    send_refusal,
+    unauthenticated,
+)
 from gateway.oauth.verify import TokenRejected, TokenVerifier
 from gateway.outage import send_unavailable
-from gateway.ratelimit import GRAPHQL_REFUSAL, RateLimits, refuse
+from gateway.ratelimit import RateLimits
+from store.errors import ErrorCode
 from store.outage import is_unavailable
 
 log = logging.getLogger(__name__)
-
-
-async def _plain(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/json"), *headers],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 class RequestId:
@@ -64,10 +64,12 @@ class BodyLimit:
                 try:
                     declared = int(value)
                 except ValueError:
-                    await _plain(send, 400, b'{"error":"bad content-length"}', [])
+                    refusal = HttpRefusal(400, ErrorCode.BAD_REQUEST, "bad Content-Length")
+                    await send_refusal(send, refusal, accept_header(scope["headers"]))
                     return
                 if declared > self.max_bytes:
-                    await _plain(send, 413, b'{"error":"request body too large"}', [])
+                    refusal = payload_too_large(self.max_bytes)
+                    await send_refusal(send, refusal, accept_header(scope["headers"]))
                     return
         chunks: list[bytes] = []
         size = 0
@@ -79,7 +81,8 @@ class BodyLimit:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await _plain(send, 413, b'{"error":"request body too large"}', [])
+                refusal = payload_too_large(self.max_bytes)
+                await send_refusal(send, refusal, accept_header(scope["headers"]))
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
@@ -94,9 +97,6 @@ class BodyLimit:
             return await receive()
 
         await self.app(scope, replay, send)
-
-
-_CHALLENGE = (b"www-authenticate", b'Bearer error="invalid_token"')
 
 
 class BearerAuth:
@@ -130,14 +130,17 @@ class BearerAuth:
         raw = headers.get(b"authorization", b"").decode("latin-1")
         scheme, _, token = raw.strip().partition(" ")
         state = scope.setdefault("state", {})
+        accept = headers.get(b"accept", b"").decode("latin-1")
         if scheme.lower() != "bearer" or not token.strip():
-            await _plain(send, 401, b'{"error":"invalid_token"}', [_CHALLENGE])
+            await send_refusal(send, unauthenticated(TokenProblem.MISSING), accept)
             return
         try:
             principal = await self.verifier.verify(token.strip(), state.get("request_id"))
         except TokenRejected as exc:
             log.info("token refused: %s (request %s)", exc, state.get("request_id"))
-            await _plain(send, 401, b'{"error":"invalid_token"}', [_CHALLENGE])
+            expired = isinstance(exc.__cause__, jwt.ExpiredSignatureError)
+            description = TokenProblem.EXPIRED if expired else TokenProblem.INVALID
+            await send_refusal(send, unauthenticated(description), accept)
             return
         except Exception as exc:
             # The standing/revocation check could not reach the database: not the caller's
@@ -149,7 +152,7 @@ class BearerAuth:
         if self.limits is not None:
             wait = await self.limits.allow(self.limits.graphql, f"client:{principal.client_id}")
             if wait is not None:
-                await refuse(send, wait, GRAPHQL_REFUSAL)
+                await send_refusal(send, rate_limited(wait), accept)
                 return
         state["principal"] = principal
         await self.app(scope, receive, send)

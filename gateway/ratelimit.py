@@ -44,16 +44,6 @@ async def refuse(send: Send, retry_after: float, body: dict[str, object]) -> Non
     await send({"type": "http.response.body", "body": orjson.dumps(body)})
 
 
-GRAPHQL_REFUSAL: dict[str, object] = {
-    "errors": [
-        {
-            "message": "too many requests: slow down and retry after the Retry-After delay",
-            "extensions": {"code": "RATE_LIMITED"},
-        }
-    ]
-}
-
-
 class TokenEndpointLimit:
     """Token requests per client address: credential guessing gets nowhere fast."""
 

@@ -58,6 +58,8 @@ class Settings:
     expire_after: int = 86_400
     # The longest a database transaction may stay open before the watchdog ends it.
     transaction_limit: float = 60.0
+    # Queries over GET (GraphQL-over-HTTP); off, so every operation is a POST.
+    graphql_get: bool = False
 
     @property
     def is_production(self) -> bool:
@@ -138,6 +140,15 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     return value
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name} must be true or false")
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build the settings from an environment mapping (``os.environ`` in production)."""
     try:
@@ -175,6 +186,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         remind_before=_int(env, "HUB_REMIND_BEFORE", 3600, 0, 604_800),
         expire_after=_int(env, "HUB_EXPIRE_AFTER", 86_400, 0, 2_592_000),
         transaction_limit=float(_int(env, "HUB_TRANSACTION_LIMIT", 60, 1, 3600)),
+        graphql_get=_flag(env, "HUB_GRAPHQL_GET"),
     )
     if settings.is_production:
         _refuse_development_defaults(env, settings)

@@ -16,19 +16,24 @@ from strawberry.extensions import (
 )
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.federation import Schema
-from strawberry.types import ExecutionContext
+from strawberry.federation.schema import FederationAny
+from strawberry.types import ExecutionContext, Info
 from strawberry.utils.logging import StrawberryLogger
 
 from schema.cases import CaseMutations, CaseQueries
 from schema.context import PerOperationLoaders
 from schema.disclosures import DisclosureWrites
+from schema.entities import checked_representation, entity_keys
 from schema.errors import ErrorCodes, expected
 from schema.events import EventQueries, Subscription
 from schema.executor import FlatMemoryExecutor
+from schema.operation_choice import OneOperationChosen
 from schema.organizations import OrganizationMutations, OrganizationQueries
 from schema.referrals import ReferralMutations, ReferralQueries
 from schema.repatriation import RepatriationMutations, RepatriationQueries
+from schema.scalars import SCALAR_OVERRIDES
 from schema.webhooks import WebhookMutations, WebhookQueries
+from store.errors import HubError
 
 
 class _ParserCache(ParserCache):
@@ -81,6 +86,24 @@ class _Schema(Schema):
             if not expected(error):
                 StrawberryLogger.error(error, execution_context)
 
+    def entities_resolver(
+        self, info: Info, representations: list[FederationAny]
+    ) -> list[FederationAny]:
+        """Strawberry's resolver, given only representations of a checked shape (see
+        ``schema.entities``): any other shape made it fail with an AttributeError."""
+        keys = self.__dict__.get("_entity_keys")
+        if keys is None:
+            keys = self.__dict__["_entity_keys"] = entity_keys(self.schema_converter.type_map)
+        results: list[FederationAny] = []
+        for index, representation in enumerate(representations):
+            try:
+                checked = checked_representation(index, representation, keys, self._schema)
+            except HubError as refusal:
+                results.append(FederationAny(refusal))
+                continue
+            results.extend(super().entities_resolver(info, [FederationAny(checked)]))
+        return results
+
 
 def build_schema(
     *, introspection: bool, max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 2000
@@ -93,6 +116,7 @@ def build_schema(
         PerOperationLoaders,
         lambda: _ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
+        OneOperationChosen,
         lambda: QueryDepthLimiter(max_depth=max_depth),
         lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
@@ -105,5 +129,6 @@ def build_schema(
         subscription=Subscription,
         extensions=extensions,
         execution_context_class=FlatMemoryExecutor,
+        scalar_overrides=SCALAR_OVERRIDES,
         federation_version="2.9",
     )

@@ -20,6 +20,12 @@ class ErrorCode(StrEnum):
     INTERNAL = "INTERNAL"
     # The database (or another dependency) is unreachable for now: HTTP 503 with Retry-After.
     UNAVAILABLE = "UNAVAILABLE"
+    # HTTP-level refusals: the request never reached GraphQL (see gateway/http_errors.py).
+    BAD_REQUEST = "BAD_REQUEST"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+    OPERATION_NOT_ALLOWED = "OPERATION_NOT_ALLOWED"
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
 
 
 class HubError(Exception):

@@ -32,7 +32,10 @@ mutation ($id: ID!, $reason: String!) {
   reinstateOrganization(id: $id, reason: $reason) { id status }
 }"""
 DISABLE = "mutation ($c: String!) { disableClient(clientId: $c) { clientId enabled } }"
-CHALLENGE = 'Bearer error="invalid_token"'
+CHALLENGE = 'Bearer error="invalid_token", error_description="'
+# What the challenge and the GraphQL error may say about each kind of refusal: enough to
+# act on (send a token, fetch a new one), nothing about which check failed.
+SAYS = {"missing": "no bearer access token", "expired": "expired", "invalid": "not valid"}
 
 
 # --- crafting tokens ---------------------------------------------------------------------
@@ -65,16 +68,23 @@ async def hub_kid(hub: RunningHub) -> str:
     return (await KeyRing(hub.db, hub.settings).signing_key()).kid
 
 
-async def assert_refused(hub: RunningHub, headers: dict[str, str]) -> None:
+async def assert_refused(hub: RunningHub, headers: dict[str, str], kind: str = "missing") -> None:
     response = await hub.http.post("/graphql", json={"query": VIEWER}, headers=headers)
     assert response.status_code == 401, response.text
-    assert response.headers["www-authenticate"] == CHALLENGE
-    assert response.json() == {"error": "invalid_token"}
-    assert "data" not in response.json()
+    challenge = response.headers["www-authenticate"]
+    assert challenge.startswith(CHALLENGE) and challenge.endswith('"')
+    description = challenge.removeprefix(CHALLENGE)[:-1]
+    assert SAYS[kind] in description
+    assert all(SAYS[other] not in description for other in SAYS if other != kind)
+    # The body is a GraphQL response a federation gateway can pass on as it is.
+    assert response.json() == {
+        "errors": [{"message": description, "extensions": {"code": "UNAUTHENTICATED"}}]
+    }
+    assert response.headers["content-type"].startswith("application/json")
 
 
-async def assert_token_refused(hub: RunningHub, token: str) -> None:
-    await assert_refused(hub, {"Authorization": f"Bearer {token}"})
+async def assert_token_refused(hub: RunningHub, token: str, kind: str = "invalid") -> None:
+    await assert_refused(hub, {"Authorization": f"Bearer {token}"}, kind)
 
 
 async def assert_token_accepted(hub: RunningHub, token: str, member: str) -> None:
@@ -133,7 +143,8 @@ async def test_a_garbage_token_is_refused(hub: RunningHub, garbage: str) -> None
 
 async def test_an_expired_token_is_refused(hub: RunningHub) -> None:
     _, claims = await real_token(hub)
-    await assert_token_refused(hub, await hub_signed(hub, claims | {"exp": int(time.time()) - 60}))
+    expired = await hub_signed(hub, claims | {"exp": int(time.time()) - 60})
+    await assert_token_refused(hub, expired, "expired")
 
 
 async def test_a_token_for_the_authorization_server_instead_of_the_api_is_refused(
