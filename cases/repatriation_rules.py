@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from cases.workflow import Role, Transition, Workflow
+from store.errors import ErrorCode, HubError
 
 
 class RepatriationStatus(StrEnum):
@@ -33,6 +34,9 @@ class RepatriationAction(StrEnum):
     CANCEL = "CANCEL"
     HOLD = "HOLD"
     RESUME = "RESUME"
+    # The hub's own hold while the survivor's consent does not cover the request, and its end.
+    CONSENT_HOLD = "CONSENT_HOLD"
+    CONSENT_RESUME = "CONSENT_RESUME"
 
 
 class Situation(StrEnum):
@@ -71,6 +75,7 @@ EMBASSY = frozenset({Role.RECEIVER})
 REQUESTER = frozenset({Role.SENDER})
 RECEPTION = frozenset({Role.RECEPTION})
 EMBASSY_OR_REQUESTER = frozenset({Role.RECEIVER, Role.SENDER})
+SYSTEM = frozenset({Role.SYSTEM})
 
 # Holding returns to the state it came from: RESUME's target is resolved from the request.
 HELD_FROM = "HELD_FROM"
@@ -98,6 +103,8 @@ REPATRIATION_WORKFLOW = Workflow(
         Transition(A.CANCEL, REQUESTER, ACTIVE | {S.ON_HOLD}, S.CANCELLED, True),
         Transition(A.HOLD, EMBASSY_OR_REQUESTER, ACTIVE, S.ON_HOLD, True),
         Transition(A.RESUME, EMBASSY_OR_REQUESTER, frozenset({S.ON_HOLD}), HELD_FROM),
+        Transition(A.CONSENT_HOLD, SYSTEM, ACTIVE | {S.ON_HOLD}, S.ON_HOLD),
+        Transition(A.CONSENT_RESUME, SYSTEM, frozenset({S.ON_HOLD}), HELD_FROM),
     ],
     final={S.CLOSED, S.REJECTED, S.CANCELLED},
 )
@@ -115,6 +122,19 @@ ACTION_FOR_STATUS: dict[RepatriationStatus, RepatriationAction] = {
     S.CANCELLED: A.CANCEL,
     S.ON_HOLD: A.HOLD,
 }
+
+
+# While held for consent the parties may only let the request go.
+ALLOWED_WHILE_HELD_FOR_CONSENT = frozenset({A.REJECT, A.CANCEL, A.CONSENT_RESUME})
+
+
+def check_not_held_for_consent(held_for_consent: bool, action: str) -> None:
+    """INVALID_TRANSITION for a step forward while the survivor's consent does not cover it."""
+    if held_for_consent and action not in ALLOWED_WHILE_HELD_FOR_CONSENT:
+        raise HubError(
+            ErrorCode.INVALID_TRANSITION,
+            "the request is on hold until the survivor's consent covers it again",
+        )
 
 
 def action_for_update(current: str, held_from: str | None, target: RepatriationStatus) -> str:

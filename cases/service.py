@@ -17,7 +17,7 @@ import orjson
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases.access import CaseView, build_views, parties_in_force, visible_to
+from cases.access import READ_SCOPE, CaseView, build_views, parties_in_force, visible_to
 from cases.models import Case, CaseField, CaseParty, CaseStatusChange
 from cases.rules import (
     FIELDS_BY_NAME,
@@ -250,6 +250,9 @@ async def read_cases(
     execution and before it answers: a field task that graphql-core may cancel never holds
     a write transaction); without it they are written here, before anything is returned."""
     org = _owner_of(actor)
+    if not actor.has(READ_SCOPE):
+        # The scope is part of the one filter: no root, edge or event reads a case without it.
+        return []
     now = utcnow()
     query = select(Case).where(visible_to(org, now)).order_by(Case.created_at.desc(), Case.id)
     if case_ids is not None:
@@ -343,6 +346,8 @@ async def set_case_status(
 
 
 async def require_visible(db: Database, actor: Principal, case_id: str) -> None:
-    """NOT_FOUND unless the actor may see the case now."""
+    """NOT_FOUND unless the actor may see the case now (and holds `cases:read`)."""
+    if not actor.has(READ_SCOPE):
+        raise not_found("case")
     async with db.read() as session:
         await load_visible_case(session, actor, case_id)

@@ -38,7 +38,8 @@ class ConsentWithdrawal(Base):
 
     grant_id: Mapped[str] = mapped_column(ForeignKey("consent_grants.id"), primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
-    reason: Mapped[str] = mapped_column(Text)
+    # Why the survivor withdrew: free text about her, sealed like case fields.
+    reason_sealed: Mapped[str] = mapped_column(Text)
     by_organization_id: Mapped[str] = mapped_column(String(36))
 
 

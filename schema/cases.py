@@ -423,7 +423,8 @@ class CaseQueries:
     async def consents(
         self, info: Info[HubContext, None], case_id: strawberry.ID
     ) -> list[ConsentGrant]:
-        records = await consents.consents_of_case(info.context.db, info.context.actor, str(case_id))
+        ctx = info.context
+        records = await consents.consents_of_case(ctx.db, ctx.actor, ctx.cipher, str(case_id))
         return [
             ConsentGrant.from_rows(
                 r.grant,
@@ -523,9 +524,9 @@ class CaseMutations:
         self, info: Info[HubContext, None], consent_id: strawberry.ID, reason: str
     ) -> ConsentGrant:
         ctx = info.context
-        await consents.withdraw_consent(ctx.db, ctx.actor, str(consent_id), reason)
+        await consents.withdraw_consent(ctx.db, ctx.actor, ctx.cipher, str(consent_id), reason)
         records = await consents.consents_of_case(
-            ctx.db, ctx.actor, (await consents.grant_case(ctx.db, str(consent_id)))
+            ctx.db, ctx.actor, ctx.cipher, (await consents.grant_case(ctx.db, str(consent_id)))
         )
         record = next(r for r in records if r.grant.id == str(consent_id))
         assert record.withdrawal is not None

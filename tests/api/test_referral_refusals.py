@@ -205,7 +205,9 @@ async def test_oversize_notes_and_a_read_only_token_are_refused(hub: RunningHub)
         hub, "BAD_USER_INPUT", send(hub, case_id, "adhoc", "kk-notes-001", notes="n" * 4001)
     )
     # Exactly 4000 characters is fine.
-    kept = (await sent(hub, case_id, "adhoc", "kk-notes-002", notes="n" * 4000))["id"]
+    kept = (
+        await sent(hub, case_id, "adhoc", "kk-notes-002", notes="n" * 4000, notesCategory="LEGAL")
+    )["id"]
     assert (await read_referral(hub, "adhoc", kept)).data["referral"]["notes"] == "n" * 4000
 
     token = (await hub.fetch_token(SENDER, scope="referrals:read"))["access_token"]
