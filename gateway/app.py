@@ -105,7 +105,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
             remind_before=timedelta(seconds=settings.remind_before),
             expire_after=timedelta(seconds=settings.expire_after),
         ),
-        WebhookDispatcher(hub.db, hub.cipher),
+        WebhookDispatcher(hub.db, hub.cipher, public_only=settings.is_production),
     )
 
     @asynccontextmanager

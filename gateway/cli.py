@@ -174,6 +174,38 @@ async def _demo(settings: Settings) -> list[dict[str, Any]]:
     ]
 
 
+async def _registration_token(settings: Settings, organization_id: str, hours: int) -> Any:
+    from orgs.principal import operator
+    from orgs.registration import issue_registration_token
+    from store.engine import Database
+
+    db = Database(settings.database_url)
+    try:
+        issued = await issue_registration_token(db, operator(), organization_id, hours)
+    finally:
+        await db.dispose()
+    return {
+        "token": issued.token,
+        "token_id": issued.row.id,
+        "organization_id": issued.row.organization_id,
+        "expires_at": issued.row.expires_at.isoformat(),
+        "registration_url": f"{settings.public_url}/oauth/register",
+    }
+
+
+def cmd_registration_token(args: argparse.Namespace) -> int:
+    """The operator's way to onboard a member: the member registers its own client."""
+    from store.errors import HubError
+
+    try:
+        result = asyncio.run(_registration_token(_settings(), args.organization_id, args.hours))
+    except HubError as exc:
+        print(f"referral-hub: {exc.message}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     settings = _settings(args.host, args.port)
     if settings.is_production:
@@ -292,6 +324,14 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--name", default="Network Coordination Secretariat")
     init.add_argument("--country", default="KH")
     init.set_defaults(func=cmd_init)
+
+    registration = commands.add_parser(
+        "registration-token",
+        help="a single-use initial access token with which a member registers its own client",
+    )
+    registration.add_argument("organization_id")
+    registration.add_argument("--hours", type=int, default=24)
+    registration.set_defaults(func=cmd_registration_token)
 
     demo = commands.add_parser("demo", help="a fresh demo network, then serve it")
     demo.add_argument("--host", default="127.0.0.1")

@@ -52,7 +52,11 @@ class TokenEndpointLimit:
         self.limits = limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] in ("/oauth/token", "/oauth/introspect"):
+        if scope["type"] == "http" and scope["path"] in (
+            "/oauth/token",
+            "/oauth/introspect",
+            "/oauth/register",
+        ):
             address = (scope.get("client") or ("unknown", 0))[0]
             wait = await self.limits.allow(self.limits.token, f"token:{address}")
             if wait is not None:

@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from gateway.oauth import records
 from gateway.oauth.keys import ALGORITHM, KeyRing
+from gateway.oauth.registration import RegistrationEndpoint
 from gateway.oauth.server import (
     KEY_METHOD,
     SECRET_METHODS,
@@ -45,12 +46,14 @@ class OAuthEndpoints:
         self.keyring = keyring
         self.verifier = verifier
         self.server = HubAuthorizationServer(settings)
+        self.registration = RegistrationEndpoint(self.server, db, settings.public_url)
 
     def routes(self) -> list[Route]:
         return [
             Route("/oauth/token", self.token, methods=["POST"]),
             Route("/oauth/introspect", self.introspect, methods=["POST"]),
             Route("/oauth/revoke", self.revoke, methods=["POST"]),
+            Route("/oauth/register", self.registration.handle, methods=["POST"]),
             Route("/.well-known/jwks.json", self.jwks, methods=["GET"]),
             Route("/.well-known/oauth-authorization-server", self.metadata, methods=["GET"]),
         ]
@@ -166,6 +169,7 @@ class OAuthEndpoints:
                 "jwks_uri": f"{base}/.well-known/jwks.json",
                 "introspection_endpoint": f"{base}/oauth/introspect",
                 "revocation_endpoint": f"{base}/oauth/revoke",
+                "registration_endpoint": f"{base}/oauth/register",
                 "grant_types_supported": ["client_credentials"],
                 "response_types_supported": [],
                 "scopes_supported": sorted(ALL_SCOPES),
