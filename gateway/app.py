@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from cases.deadlines import DeadlinePolicy
+from gateway.audit_checkpoints import CheckpointSchedule, latest_route
 from gateway.graphql_view import HubGraphQL
 from gateway.middleware import BearerAuth, BodyLimit, RequestId
 from gateway.oauth.endpoints import OAuthEndpoints
@@ -108,6 +109,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
             expire_after=timedelta(seconds=settings.expire_after),
         ),
         WebhookDispatcher(hub.db, hub.cipher),
+        CheckpointSchedule(hub.db, settings, hub.keyring),
     )
 
     async def health(request: Request) -> Response:
@@ -136,6 +138,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
         routes=[
             *oauth.routes(),
             Route("/healthz", health, methods=["GET"]),
+            latest_route(hub.db, hub.verifier),
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
         ],
