@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from consent.disclosure import verify as verify_disclosures
 from consent.models import AuditCheckpoint, Disclosure
-from notifications.outbox import emit
+from notifications.outbox import emit, lock_outbox
 from orgs.models import Organization
 from orgs.rules import MembershipStatus
 from store.audit import AuditEntry, chain_head, lock_chain, record_audit, verify_audit
@@ -182,6 +182,8 @@ async def make_checkpoint(
     the last checkpoint apart from that checkpoint's own audit entry.
     """
     async with db.write() as session:
+        # Lock order as in every service: outbox, then audit chain (no deadlock with them).
+        await lock_outbox(session)
         await lock_chain(session)
         audit_count, audit_head = await chain_head(session)
         disclosure_count, disclosure_head = await _disclosure_head(session)

@@ -26,6 +26,7 @@ from gateway.audit_checkpoints import (
     known_keys,
     verify_against,
 )
+from store.audit import verify_audit
 from store.types import utcnow
 from tests.api.audit_support import (
     cli,
@@ -35,6 +36,7 @@ from tests.api.audit_support import (
     tamper,
 )
 from tests.api.event_support import POLL
+from tests.api.test_cases_flow import open_case
 from tests.network import RunningHub, Template, serve_hub
 
 
@@ -254,3 +256,22 @@ async def test_a_running_hub_checkpoints_on_its_own_schedule(template: Template)
             id=checkpoint.id,
         )
         assert checkpoint.audit_entries == own - 1
+
+
+async def test_shelters_writing_at_once_extend_one_unforked_audit_chain(
+    hub: RunningHub,
+) -> None:
+    owners = ("ccpcr-koh-kong", "ccpcr-shelter")
+    for owner in owners:
+        await hub.token(owner)
+    before = await hub.scalar("SELECT COUNT(*) FROM audit")
+
+    # When two shelters open twelve cases at the same moment (each writes one audit entry)
+    await asyncio.gather(*(open_case(hub, owners[i % 2]) for i in range(12)))
+
+    async with hub.db.read() as session:
+        report = await verify_audit(session)
+    assert report.intact, report
+    assert report.entries == before + 12
+    assert await hub.scalar("SELECT COUNT(DISTINCT prev_hash) FROM audit") == before + 12
+    assert await hub.scalar("SELECT MAX(seq) FROM audit") == before + 12
