@@ -17,10 +17,12 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from consent.models import Disclosure
+from store.chain import GENESIS, ChainReport
 from store.engine import Database
 from store.types import utcnow
 
-GENESIS = "0" * 64
+__all__ = ["GENESIS", "ChainReport", "Channel", "DisclosureRecord", "append", "verify"]
+
 _CHAIN_LOCK = 0x52484443  # "RHDC": one writer extends the chain at a time on PostgreSQL
 
 
@@ -130,17 +132,6 @@ async def append(session: AsyncSession, records: Sequence[DisclosureRecord]) -> 
     return rows
 
 
-@dataclass(frozen=True, slots=True)
-class ChainReport:
-    entries: int
-    first_broken: int | None
-    problem: str | None
-
-    @property
-    def intact(self) -> bool:
-        return self.first_broken is None
-
-
 async def verify(session: AsyncSession) -> ChainReport:
     """Walk the chain in id order; name the first entry that does not fit."""
     expected_prev = GENESIS
@@ -157,4 +148,4 @@ async def verify(session: AsyncSession) -> ChainReport:
             return ChainReport(count, row.id, "content does not match its hash")
         expected_prev = row.hash
         expected_id += 1
-    return ChainReport(count, None, None)
+    return ChainReport(count, None, None, expected_prev)

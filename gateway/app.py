@@ -14,6 +14,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
 from cases.deadlines import DeadlinePolicy
+from gateway.audit_checkpoints import CheckpointSchedule, latest_route
 from gateway.graphql_view import HubGraphQL
 from gateway.health import health_routes
 from gateway.middleware import BearerAuth, BodyLimit, RequestId
@@ -106,6 +107,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
             expire_after=timedelta(seconds=settings.expire_after),
         ),
         WebhookDispatcher(hub.db, hub.cipher, public_only=settings.is_production),
+        CheckpointSchedule(hub.db, settings, hub.keyring),
     )
 
     @asynccontextmanager
@@ -127,6 +129,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
         routes=[
             *oauth.routes(),
             *health_routes(hub.db, hub.pump),
+            latest_route(hub.db, hub.verifier),
             # Every method reaches the view, which answers 405 as a GraphQL response.
             Route("/graphql", view),
             WebSocketRoute("/graphql", view),

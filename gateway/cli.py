@@ -282,28 +282,82 @@ def cmd_keys_rotate_data(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _verify(settings: Settings) -> Any:
-    from consent.disclosure import verify
+async def _verify(settings: Settings, checkpoint_token: str | None) -> Any:
+    from gateway.audit_checkpoints import verify_against
     from store.engine import Database
 
     db = Database(settings.database_url)
     try:
-        async with db.read() as session:
-            return await verify(session)
+        return await verify_against(db, checkpoint_token)
     finally:
         await db.dispose()
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    report = asyncio.run(_verify(_settings()))
-    if report.intact:
-        print(f"disclosure log intact: {report.entries} entries")
-        return 0
-    print(
-        f"disclosure log broken at entry {report.first_broken}: {report.problem}",
-        file=sys.stderr,
-    )
-    return 1
+    from consent.checkpoint import CheckpointError
+
+    token = Path(args.checkpoint).read_text() if args.checkpoint else None
+    try:
+        report = asyncio.run(_verify(_settings(), token))
+    except CheckpointError as exc:
+        print(f"checkpoint refused: {exc}", file=sys.stderr)
+        return 1
+    # One line per sound chain on stdout; each problem on its own line on stderr.
+    for name, chain in (("audit trail", report.audit), ("disclosure log", report.disclosures)):
+        if not any(problem.startswith(name) for problem in report.problems):
+            print(f"{name} intact: {chain.entries} entries")
+    checkpoint = report.checkpoint
+    if checkpoint is None:
+        print("no checkpoint to compare with (make one: referral-hub audit checkpoint)")
+    else:
+        signature = (
+            "signature verified"
+            if checkpoint.verified
+            else f"signature not checked: key {checkpoint.kid} is no longer held"
+        )
+        print(
+            f"checkpoint {checkpoint.id} of {checkpoint.at.isoformat()}: "
+            f"{checkpoint.audit_entries} audit, {checkpoint.disclosure_entries} disclosure "
+            f"entries; {signature}"
+        )
+    for problem in report.problems:
+        print(problem, file=sys.stderr)
+    return 0 if report.intact else 1
+
+
+async def _checkpoint(settings: Settings) -> Any:
+    from gateway.audit_checkpoints import checkpoint_now
+    from store.engine import Database
+
+    db = Database(settings.database_url)
+    try:
+        return await checkpoint_now(db, settings, actor_client_id="cli")
+    finally:
+        await db.dispose()
+
+
+def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
+    made = asyncio.run(_checkpoint(_settings()))
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "id": made.id,
+                    "at": made.at.isoformat(),
+                    "audit": {"entries": made.audit_entries, "head": made.audit_head},
+                    "disclosures": {
+                        "entries": made.disclosure_entries,
+                        "head": made.disclosure_head,
+                    },
+                    "kid": made.kid,
+                    "checkpoint": made.jws,
+                },
+                indent=2,
+            )
+        )
+    else:
+        print(made.jws)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -351,9 +405,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = commands.add_parser("audit", help="audit trail and disclosure log")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
-    audit_commands.add_parser(
-        "verify", help="check the disclosure log's hash chain; exit 1 at the first broken entry"
-    ).set_defaults(func=cmd_audit_verify)
+    verify = audit_commands.add_parser(
+        "verify",
+        help="check the audit trail's and the disclosure log's hash chains, and both against "
+        "the newest stored checkpoint; exit 1 on the first problem",
+    )
+    verify.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        help="compare with this checkpoint (a JWS a partner kept) instead of the stored one",
+    )
+    verify.set_defaults(func=cmd_audit_verify)
+    checkpoint = audit_commands.add_parser(
+        "checkpoint",
+        help="sign the chains' entry counts and head hashes now, store and publish them; "
+        "prints the JWS",
+    )
+    checkpoint.add_argument("--json", action="store_true", help="print counts, heads and JWS")
+    checkpoint.set_defaults(func=cmd_audit_checkpoint)
     return parser
 
 

@@ -1,19 +1,27 @@
-"""The hub's scheduler: deadline passes and webhook deliveries, in one process at a time."""
+"""The hub's scheduler: deadline passes, webhook deliveries and audit checkpoints, in one
+process at a time."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Protocol
 
 from cases.deadlines import DeadlinePolicy, run_deadlines
+from consent.checkpoint import Checkpoint
 from notifications.webhooks import WebhookDispatcher
 from store.engine import Database
 from store.lease import acquire
 from store.outage import is_unavailable
 from store.sealed import FieldCipher
 from store.types import utcnow
+
+
+class CheckpointRun(Protocol):
+    async def run_once(self, now: datetime) -> Checkpoint | None: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +34,14 @@ class Scheduler:
         interval: float,
         policy: DeadlinePolicy,
         webhooks: WebhookDispatcher | None = None,
+        checkpoints: CheckpointRun | None = None,
     ) -> None:
         self.db = db
         self.cipher = cipher
         self.interval = interval
         self.policy = policy
         self.webhooks = webhooks
+        self.checkpoints = checkpoints
         self.holder = uuid.uuid4().hex
         self._task: asyncio.Task[None] | None = None
 
@@ -44,6 +54,8 @@ class Scheduler:
         await run_deadlines(self.db, self.cipher, now, self.policy)
         if self.webhooks is not None:
             await self.webhooks.run_once(now)
+        if self.checkpoints is not None:
+            await self.checkpoints.run_once(now)
         return True
 
     async def _loop(self) -> None:

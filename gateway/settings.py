@@ -47,6 +47,9 @@ class Settings:
     log_level: str = "INFO"
     # Deadlines: a pass every `scheduler_interval` seconds (0 turns the scheduler off).
     scheduler_interval: float = 30.0
+    # Signed audit checkpoints: at most one per `checkpoint_interval` seconds, made by the
+    # scheduler when either chain grew (0: only on demand, `referral-hub audit checkpoint`).
+    checkpoint_interval: int = 3600
     # Live events: the slow poll behind LISTEN/NOTIFY and commit hooks, and how many
     # undelivered events a subscriber may have queued before it is cut off.
     # Moving-window rate limits (the `limits` library's notation).
@@ -179,6 +182,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         max_body_bytes=_int(env, "HUB_MAX_BODY_BYTES", 262_144, 1_024, 10_485_760),
         log_level=env.get("HUB_LOG_LEVEL", "INFO").upper(),
         scheduler_interval=float(_int(env, "HUB_SCHEDULER_INTERVAL", 30, 0, 3600)),
+        checkpoint_interval=_int(env, "HUB_CHECKPOINT_INTERVAL", 3600, 0, 604_800),
         subscriber_queue=_int(env, "HUB_SUBSCRIBER_QUEUE", 1000, 10, 100_000),
         event_poll_interval=float(_int(env, "HUB_EVENT_POLL_INTERVAL", 2, 1, 60)),
         rate_limit_graphql=_rate(env, "HUB_RATE_LIMIT_GRAPHQL", "600/minute"),

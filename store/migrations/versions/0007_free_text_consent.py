@@ -7,7 +7,7 @@ key ring: the migration reads HUB_DATA_KEYS like the hub does (the development r
 unset), so run it with the same environment as the hub.
 
 Revision ID: 0006_free_text
-Revises: 0005
+Revises: 0006_audit_chain
 Create Date: 2026-11-29 04:45:00
 """
 
@@ -23,7 +23,7 @@ from gateway.settings import DEVELOPMENT_DATA_KEYS, parse_data_keys
 from store.sealed import FieldCipher
 
 revision = "0006_free_text"
-down_revision = "0005"
+down_revision = "0006_audit_chain"
 branch_labels = None
 depends_on = None
 

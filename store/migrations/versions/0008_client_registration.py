@@ -1,7 +1,7 @@
 """client registration: single-use initial access tokens for RFC 7591
 
 Revision ID: 0006_registration
-Revises: 0005
+Revises: 0006_free_text
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import store.types
 
 revision = "0006_registration"
-down_revision = "0005"
+down_revision = "0006_free_text"
 branch_labels = None
 depends_on = None
 
