@@ -21,6 +21,7 @@ from gateway.middleware import BearerAuth, BodyLimit, RequestId
 from gateway.oauth.endpoints import OAuthEndpoints
 from gateway.oauth.keys import KeyRing, ensure_signing_key
 from gateway.oauth.verify import StandingCache, TokenVerifier
+from gateway.outage import outage_handlers
 from gateway.ratelimit import RateLimits, TokenEndpointLimit
 from gateway.scheduler import Scheduler
 from gateway.settings import Settings
@@ -141,6 +142,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
             Middleware(BearerAuth, verifier=hub.verifier, serve_ide=development, limits=limits),
         ],
         lifespan=lifespan,
+        exception_handlers=outage_handlers(),
     )
     app.state.hub = hub
     return app

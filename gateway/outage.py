@@ -12,14 +12,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
+from sqlalchemy import exc as sa_exc
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Send
 
 from store.errors import ErrorCode
-from store.outage import RETRY_AFTER
+from store.outage import RETRY_AFTER, is_unavailable
 
 WS_TRY_AGAIN_LATER = 1013
 MESSAGE = "A service the hub depends on is unavailable; try again shortly."
+RETRY_HEADERS = {"Retry-After": str(RETRY_AFTER)}
 BODY = orjson.dumps({"errors": [{"message": MESSAGE, "extensions": {"code": "UNAVAILABLE"}}]})
 
 
@@ -58,3 +61,20 @@ def mark_unavailable(response: Response) -> None:
     """Make the view's answer a 503 with Retry-After."""
     response.status_code = 503
     response.headers["retry-after"] = str(RETRY_AFTER)
+
+
+async def _unavailable_or_raise(_request: Request, exc: Exception) -> Response:
+    if not is_unavailable(exc):
+        raise exc
+    return Response(BODY, status_code=503, media_type="application/json", headers=RETRY_HEADERS)
+
+
+def outage_handlers() -> dict[Any, Any]:
+    """Starlette exception handlers: a database error that escapes a plain route (the token
+    endpoint, introspection, registration) is a 503 when it is an outage; anything else is
+    raised on, to the server error handler, as before."""
+    return {
+        sa_exc.DBAPIError: _unavailable_or_raise,
+        sa_exc.TimeoutError: _unavailable_or_raise,
+        OSError: _unavailable_or_raise,
+    }

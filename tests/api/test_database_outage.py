@@ -154,6 +154,13 @@ async def test_postgresql_restarts_under_load(
                 not_ready = await hub.http.get("/readyz")
                 assert not_ready.status_code == 503 and "retry-after" in not_ready.headers
                 assert await websocket_close_code(hub, reader_token) == 1013
+                member = hub.members[OWNER]
+                token = await hub.http.post(
+                    "/oauth/token",
+                    data={"grant_type": "client_credentials"},
+                    auth=(member.client_id, member.client_secret),
+                )
+                assert token.status_code == 503 and "retry-after" in token.headers
                 await asyncio.to_thread(server.start)
                 # And it recovers by itself
                 assert await recovered(hub, writer_token) < 20

@@ -36,6 +36,8 @@ async def timed_write(hub: RunningHub) -> float:
     return took
 
 
+# 500 requests of six transactions each take over two minutes on a busy PostgreSQL.
+@pytest.mark.timeout(420)
 async def test_sibling_failures_500_times_leave_no_transaction_open(hub: RunningHub) -> None:
     # Given a case whose survivor data the legal-aid partner may read
     await consented_case(hub)
