@@ -57,7 +57,8 @@ def parse_cursor(after: str | None) -> int | None:
     """An event cursor is the decimal id of the last event seen."""
     if after is None:
         return None
-    if not after.isdigit() or len(after) > 18:
+    # isascii: str.isdigit() also accepts "²", which int() refuses.
+    if not (after.isascii() and after.isdigit()) or len(after) > 18:
         raise HubError(ErrorCode.BAD_USER_INPUT, "after: not an event cursor")
     return int(after)
 

@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 from graphql.error import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -32,6 +33,7 @@ from schema.organizations import OrganizationMutations, OrganizationQueries
 from schema.referrals import ReferralMutations, ReferralQueries
 from schema.repatriation import RepatriationMutations, RepatriationQueries
 from schema.scalars import SCALAR_OVERRIDES
+from schema.text_rules import NoNulInStrings
 from schema.webhooks import WebhookMutations, WebhookQueries
 from store.errors import HubError
 
@@ -117,6 +119,7 @@ def build_schema(
         lambda: _ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
         OneOperationChosen,
+        lambda: AddValidationRules([NoNulInStrings]),
         lambda: QueryDepthLimiter(max_depth=max_depth),
         lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
         lambda: MaxTokensLimiter(max_token_count=max_tokens),

@@ -27,7 +27,8 @@ def is_unicode_text(value: str) -> bool:
 
 def variables_problem(variables: Mapping[str, Any] | None) -> str | None:
     """Why these operation variables cannot be used, or None: a lone surrogate in any
-    string (key or value) or nesting past ``MAX_NESTING``."""
+    string (key or value), a NUL character (PostgreSQL cannot store one) or nesting past
+    ``MAX_NESTING``."""
     stack: list[tuple[Any, int]] = [(dict(variables or {}), 0)]
     while stack:
         item, depth = stack.pop()
@@ -36,6 +37,8 @@ def variables_problem(variables: Mapping[str, Any] | None) -> str | None:
         if isinstance(item, str):
             if not is_unicode_text(item):
                 return "a variable holds a string with a lone surrogate (not Unicode text)"
+            if "\x00" in item:
+                return "strings may not contain NUL (U+0000) characters"
         elif isinstance(item, dict):
             stack.extend((key, depth + 1) for key in item)
             stack.extend((child, depth + 1) for child in item.values())

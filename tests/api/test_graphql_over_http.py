@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from starlette.routing import Route
 
 from store.errors import ErrorCode
 from tests.network import RunningHub, Template, serve_hub
@@ -327,3 +328,26 @@ async def test_the_mutation_used_above_does_run_when_well_formed(running: Runnin
         {"id": hub.members["ccpcr-shelter"].organization_id},
     )
     assert not reinstate.errors, reinstate.errors
+
+
+async def test_a_fault_outside_the_executor_is_a_masked_internal_error(
+    template: Template, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with serve_hub(template) as hub:
+        (view,) = [
+            route.endpoint
+            for route in hub.app.routes
+            if isinstance(route, Route) and route.path == "/graphql"
+        ]
+
+        async def broken(request: Any) -> Any:
+            raise RuntimeError(f"a bug that quotes {MARKER}")
+
+        monkeypatch.setattr(view, "parse_http_body", broken)
+        response = await hub.http.post(
+            "/graphql",
+            json={"query": "{ __typename }"},
+            headers={"Authorization": f"Bearer {await hub.token('secretariat')}"},
+        )
+        document = assert_graphql_error_response(response, 500, "INTERNAL")
+        assert document["errors"][0]["extensions"]["requestId"] == response.headers["x-request-id"]

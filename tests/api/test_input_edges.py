@@ -258,3 +258,17 @@ async def test_get_runs_queries_only_when_turned_on(template: Template) -> None:
 
         put = await hub.http.put("/graphql", json={"query": ORG}, headers=auth)
         assert put.status_code == 405 and put.headers["allow"] == "GET, POST"
+
+
+# --- cursors ---------------------------------------------------------------------------------
+
+
+async def test_an_event_cursor_of_non_ascii_digits_is_bad_input(hub: RunningHub) -> None:
+    # "²" passes str.isdigit() but not int(): it used to escape as an INTERNAL.
+    for after in ("²", "٣", "1²", "-1", ""):
+        result = await hub.gql(
+            "secretariat",
+            "query($a: String) { events(after: $a, first: 5) { endCursor } }",
+            {"a": after},
+        )
+        assert result.codes == ["BAD_USER_INPUT"], (after, result.errors)
