@@ -63,8 +63,8 @@ class WithheldField:
     category: DataCategory
     reason: str = strawberry.field(
         description="A consent reason (RECIPIENT_NOT_COVERED, PURPOSE_NOT_COVERED, "
-        "CATEGORY_NOT_COVERED, NOT_YET_VALID, EXPIRED, WITHDRAWN), NO_PURPOSE, or "
-        "PII_SCOPE_REQUIRED."
+        "CATEGORY_NOT_COVERED, NOT_YET_VALID, EXPIRED, WITHDRAWN), NO_PURPOSE, "
+        "PII_SCOPE_REQUIRED, or SCOPE_REQUIRED (the token lacks the object's read scope)."
     )
 
 
