@@ -7,6 +7,7 @@ transactions queue for the write lock instead of silently losing updates.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -24,6 +25,17 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 _BEGIN_OPTION = "hub_sqlite_begin"
+
+
+def _quiet_driver_log() -> None:
+    """aiosqlite logs every call with its arguments at DEBUG, bypassing ``hide_parameters``:
+    a hub run at DEBUG would write statement parameters (survivor data) to its log."""
+    driver = logging.getLogger("aiosqlite")
+    if driver.getEffectiveLevel() < logging.INFO:
+        driver.setLevel(logging.INFO)
+
+
+_quiet_driver_log()
 
 
 def _prepare_sqlite(engine: AsyncEngine) -> None:
