@@ -117,7 +117,8 @@ class Organization:
         # The federation entry point obeys the same scope as `organization(id)`.
         if not info.context.actor.has("orgs:read"):
             raise HubError(ErrorCode.FORBIDDEN, "this operation needs the 'orgs:read' scope")
-        row = await service.get_organization(info.context.db, str(id))
+        # A gateway asks for many entities in one `_entities` call: one query for all.
+        row = await info.context.loaders.organizations.load(str(id))
         if row is None:
             raise not_found("organization")
         return cls.from_row(row)

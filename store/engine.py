@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -29,6 +30,17 @@ from store.outage import Outage, is_unavailable
 from store.watchdog import TransactionWatchdog
 
 _BEGIN_OPTION = "hub_sqlite_begin"
+
+
+def _quiet_driver_log() -> None:
+    """aiosqlite logs every call with its arguments at DEBUG, bypassing ``hide_parameters``:
+    a hub run at DEBUG would write statement parameters (survivor data) to its log."""
+    driver = logging.getLogger("aiosqlite")
+    if driver.getEffectiveLevel() < logging.INFO:
+        driver.setLevel(logging.INFO)
+
+
+_quiet_driver_log()
 
 
 def _prepare_sqlite(engine: AsyncEngine) -> None:

@@ -29,6 +29,7 @@ from gateway.settings import Settings
 from orgs.demo import DemoMember, seed_demo_network
 from store.engine import Database
 from store.migrate import upgrade
+from tests.marker_watch import refuse, scan_database
 
 POSTGRES_URL = os.environ.get("HUB_TEST_DATABASE_URL")
 
@@ -76,6 +77,12 @@ class Template:
         return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
 
     async def drop(self, url: str) -> None:
+        # Survivor data must never lie in plain text in the database: look before dropping.
+        finds = await scan_database(url)
+        await self._drop(url)
+        refuse(finds, "the test's database")
+
+    async def _drop(self, url: str) -> None:
         if POSTGRES_URL is None:
             db_file = make_url(url).database
             for suffix in ("", "-wal", "-shm"):
@@ -119,8 +126,10 @@ async def build_template(workdir: Path) -> Template:
 
 
 async def drop_template(template: Template) -> None:
+    finds = await scan_database(template.url)
     if POSTGRES_URL is not None:
         await _admin(f'DROP DATABASE IF EXISTS "{make_url(template.url).database}" WITH (FORCE)')
+    refuse(finds, "the template database")
 
 
 @dataclass

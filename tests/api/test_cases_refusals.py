@@ -12,16 +12,17 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from tests.marker_watch import planted
 from tests.network import GraphQLResult, RunningHub
 
 OWNER = "ccpcr-koh-kong"
-NAME = "Keo Sreyneang Refusalcase"
-PHONE = "+855 16 909 4411"
+NAME = planted("Keo Sreyneang Refusalcase")
+PHONE = planted("+855 16 909 4411")
 SURVIVOR: dict[str, Any] = {
     "fullName": NAME,
     "phone": PHONE,
-    "homeProvince": "Takeo",
-    "healthNotes": "fracture of the left wrist, healing",
+    "homeProvince": planted("Takeo"),
+    "healthNotes": planted("fracture of the left wrist, healing"),
 }
 
 CREATE = "mutation($input: CreateCaseInput!) { createCase(input: $input) { id version status } }"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 
+from tests.api.test_referral_queries import statements
 from tests.network import RunningHub, unique
 
 ORGANIZATIONS = """
@@ -196,3 +197,22 @@ async def test_an_unknown_entity_is_not_found(hub: RunningHub) -> None:
     result = await hub.gql("ngo-thailand", ENTITIES, {"reps": reps})
 
     assert result.codes == ["NOT_FOUND"], result.body
+
+
+async def test_a_gateway_resolving_many_organisations_costs_one_lookup(hub: RunningHub) -> None:
+    members = list(hub.members.values())
+    few = [{"__typename": "Organization", "id": m.organization_id} for m in members[:2]]
+    many = [{"__typename": "Organization", "id": m.organization_id} for m in members]
+    assert len(many) >= 10
+    await hub.token("ngo-thailand")
+
+    with statements(hub) as for_few:
+        small = await hub.gql("ngo-thailand", ENTITIES, {"reps": few})
+    with statements(hub) as for_many:
+        large = await hub.gql("ngo-thailand", ENTITIES, {"reps": many})
+
+    assert small.errors == [] and large.errors == [], (small.body, large.body)
+    assert [e["id"] for e in large.data["_entities"]] == [m.organization_id for m in members]
+    lookups = [s for s in for_many if "FROM organizations" in s]
+    assert len(lookups) == 1, lookups
+    assert len(for_many) == len(for_few) > 0
