@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 import jwt
+from authlib.oauth2.rfc6749 import InvalidClientError
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -19,6 +20,7 @@ from gateway.oauth.server import (
     HubAuthorizationServer,
     StarletteOAuth2Request,
     TokenRequestContext,
+    authentication_failed,
 )
 from gateway.oauth.verify import TokenRejected, TokenVerifier
 from gateway.settings import Settings
@@ -33,6 +35,14 @@ _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
     return JSONResponse(
         {"error": error, "error_description": description}, status_code=status, headers=_NO_STORE
+    )
+
+
+def _refusal(error: InvalidClientError) -> JSONResponse:
+    """An authlib error as the response authlib itself would give."""
+    status = error.status_code
+    return JSONResponse(
+        dict(error.get_body()), status_code=status, headers=dict(error.get_headers()) | _NO_STORE
     )
 
 
@@ -112,7 +122,7 @@ class OAuthEndpoints:
         if status == 200 and ctx.accepted_assertion is not None:
             client_id, jti, exp = ctx.accepted_assertion
             if not await records.remember_assertion(self.db, client_id, jti, exp):
-                return _oauth_error(401, "invalid_client", "JWT ID is used before.")
+                return _refusal(authentication_failed())
         return JSONResponse(body, status_code=status, headers=dict(headers) | _NO_STORE)
 
     async def _presented(self, ctx: TokenRequestContext, form: dict[str, str]) -> None:
