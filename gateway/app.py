@@ -100,7 +100,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
         max_subscriptions_per_connection=100,
         allowed_origins=settings.allowed_origins,
     )
-    oauth = OAuthEndpoints(settings, hub.db, hub.keyring, hub.verifier)
+    oauth = OAuthEndpoints(settings, hub.db, hub.keyring, hub.verifier, limits)
     scheduler = Scheduler(
         hub.db,
         hub.cipher,

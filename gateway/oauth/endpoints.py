@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import jwt
@@ -23,6 +24,7 @@ from gateway.oauth.server import (
     authentication_failed,
 )
 from gateway.oauth.verify import TokenRejected, TokenVerifier
+from gateway.ratelimit import RateLimits
 from gateway.settings import Settings
 from orgs.rules import ALL_SCOPES
 from store.engine import Database
@@ -46,10 +48,24 @@ def _refusal(error: InvalidClientError) -> JSONResponse:
     )
 
 
+def _too_many(wait: float) -> JSONResponse:
+    return JSONResponse(
+        {"error": "temporarily_unavailable", "error_description": "too many requests"},
+        status_code=429,
+        headers={"Retry-After": str(math.ceil(wait))} | _NO_STORE,
+    )
+
+
 class OAuthEndpoints:
     def __init__(
-        self, settings: Settings, db: Database, keyring: KeyRing, verifier: TokenVerifier
+        self,
+        settings: Settings,
+        db: Database,
+        keyring: KeyRing,
+        verifier: TokenVerifier,
+        limits: RateLimits | None = None,
     ) -> None:
+        self.limits = limits
         self.settings = settings
         self.db = db
         self.keyring = keyring
@@ -119,11 +135,26 @@ class OAuthEndpoints:
         status, body, headers = self.server.run(
             ctx, None, self._oauth_request(request, "/oauth/token", form)
         )
-        if status == 200 and ctx.accepted_assertion is not None:
+        refused = await self._after_authentication(ctx)
+        if refused is not None:
+            return refused
+        return JSONResponse(body, status_code=status, headers=dict(headers) | _NO_STORE)
+
+    async def _after_authentication(self, ctx: TokenRequestContext) -> Response | None:
+        """What every endpoint does once authlib has checked the client, before any effect:
+        the per-client rate limit, then the assertion's ``jti`` is used up — in one store for
+        all endpoints, so an assertion shown at one cannot be shown again at another."""
+        if ctx.authenticated is None:
+            return None
+        if self.limits is not None:
+            wait = await self.limits.allow(self.limits.token, f"oauth-client:{ctx.authenticated}")
+            if wait is not None:
+                return _too_many(wait)
+        if ctx.accepted_assertion is not None:
             client_id, jti, exp = ctx.accepted_assertion
             if not await records.remember_assertion(self.db, client_id, jti, exp):
                 return _refusal(authentication_failed())
-        return JSONResponse(body, status_code=status, headers=dict(headers) | _NO_STORE)
+        return None
 
     async def _presented(self, ctx: TokenRequestContext, form: dict[str, str]) -> None:
         token = form.get("token")
@@ -144,6 +175,9 @@ class OAuthEndpoints:
         status, body, headers = self.server.run(
             ctx, "introspection", self._oauth_request(request, "/oauth/introspect", form)
         )
+        refused = await self._after_authentication(ctx)
+        if refused is not None:
+            return refused
         return JSONResponse(body, status_code=status, headers=dict(headers) | _NO_STORE)
 
     async def revoke(self, request: Request) -> Response:
@@ -155,6 +189,9 @@ class OAuthEndpoints:
         status, body, headers = self.server.run(
             ctx, "revocation", self._oauth_request(request, "/oauth/revoke", form)
         )
+        refused = await self._after_authentication(ctx)
+        if refused is not None:
+            return refused
         if status == 200 and ctx.revoke is not None:
             await records.revoke(self.db, ctx.revoke)
         return JSONResponse(body, status_code=status, headers=dict(headers) | _NO_STORE)

@@ -172,6 +172,7 @@ class TokenRequestContext:
     presented_token: TokenState | None = None
     # Filled in by the hooks, acted on after authlib has answered.
     accepted_assertion: tuple[str, str, int] | None = None
+    authenticated: str | None = None  # the client id, once its credentials were checked
     revoke: TokenState | None = None
     issued: dict[str, Any] | None = None
 
@@ -315,6 +316,7 @@ class HubAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         if client.refusal is not None:
             # Only a client that proved who it is learns why it may not act.
             raise InvalidClientError(status_code=401, description=client.refusal)
+        _context.get().authenticated = client.get_client_id()
         return client
 
     def save_token(self, token: dict[str, Any], request: Any) -> None:
