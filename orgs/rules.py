@@ -60,6 +60,8 @@ ALL_SCOPES: frozenset[str] = frozenset(
         "repatriation:write",
         "events:subscribe",
         "pii:read",
+        # `_service { sdl }`: the whole schema, for a federation gateway composing it.
+        "federation:read",
     }
 )
 
@@ -98,7 +100,14 @@ SCOPE_CEILING: dict[OrganizationKind, frozenset[str]] = {
     ),
     # The secretariat runs the network; it sees workflow, never survivor data.
     OrganizationKind.COORDINATOR: frozenset(
-        {"network:admin", "orgs:read", "referrals:read", "repatriation:read", "events:subscribe"}
+        {
+            "network:admin",
+            "orgs:read",
+            "referrals:read",
+            "repatriation:read",
+            "events:subscribe",
+            "federation:read",
+        }
     ),
 }
 
