@@ -25,6 +25,7 @@ from gateway.outage import outage_handlers
 from gateway.ratelimit import RateLimits, TokenEndpointLimit
 from gateway.scheduler import Scheduler
 from gateway.settings import Settings
+from gateway.socket_guard import SocketMessageLimit
 from notifications.pump import EventPump
 from notifications.stream import cut_off_on
 from notifications.webhooks import WebhookDispatcher
@@ -82,6 +83,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
         max_aliases=settings.max_aliases,
         max_tokens=settings.max_tokens,
     )
+    limits = RateLimits(settings.rate_limit_graphql, settings.rate_limit_oauth)
     view = HubGraphQL(
         schema,
         hub.db,
@@ -89,6 +91,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
         hub.cipher,
         hub.pump,
         settings.is_production,
+        limits=limits,
         graphql_ide="graphiql" if development else None,
         allow_queries_via_get=settings.graphql_get,
         keep_alive=True,
@@ -97,8 +100,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
         max_subscriptions_per_connection=100,
         allowed_origins=settings.allowed_origins,
     )
-    oauth = OAuthEndpoints(settings, hub.db, hub.keyring, hub.verifier)
-    limits = RateLimits(settings.rate_limit_graphql, settings.rate_limit_oauth)
+    oauth = OAuthEndpoints(settings, hub.db, hub.keyring, hub.verifier, limits)
     scheduler = Scheduler(
         hub.db,
         hub.cipher,
@@ -138,6 +140,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
         middleware=[
             Middleware(RequestId),
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+            Middleware(SocketMessageLimit, max_bytes=settings.max_body_bytes),
             Middleware(TokenEndpointLimit, limits=limits),
             Middleware(BearerAuth, verifier=hub.verifier, serve_ide=development, limits=limits),
         ],

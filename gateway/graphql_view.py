@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketState
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
@@ -18,8 +18,16 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage as TransportInitMessage,
 )
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    Message as TransportMessage,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
-from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage
+from strawberry.subscriptions.protocols.graphql_ws.types import (
+    ConnectionInitMessage,
+    OperationMessage,
+    StartMessage,
+)
 from strawberry.types.unset import UnsetType
 
 from gateway.graphql_http import GraphQLOverHTTP
@@ -30,6 +38,8 @@ from gateway.outage import (
     is_outage_answer,
     mark_unavailable,
 )
+from gateway.ratelimit import RateLimits
+from gateway.socket_guard import OperationGate, Refusal, SocketContext, close_for
 from notifications.pump import EventPump
 from schema.context import HubContext
 from store.engine import Database
@@ -49,8 +59,88 @@ def bearer_token(value: str | None) -> str | None:
     return token.strip()
 
 
+class SocketRefused(ConnectionRejectionError):
+    """A refusal at ``connection_init`` that carries its close code (4403 or 1008)."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__()
+        self.refusal = refusal
+
+
+def _close_of(error: ConnectionRejectionError) -> tuple[int, str]:
+    if isinstance(error, SocketRefused) and error.refusal.close_code is not None:
+        if error.refusal.close_code != 4403:
+            return error.refusal.close_code, error.refusal.reason
+    return 4403, "Forbidden"
+
+
+def _closed(adapter: object) -> bool:
+    """Whether the hub already closed this socket (a subscription ending it, a refusal)."""
+    ws = getattr(adapter, "ws", None)
+    return isinstance(ws, WebSocket) and ws.application_state == WebSocketState.DISCONNECTED
+
+
+async def _admit(view: object, context: HubContext) -> Refusal | None:
+    """The gate's answer for the next operation on a socket served by ``HubGraphQL``."""
+    assert isinstance(view, HubGraphQL)
+    if not isinstance(context, SocketContext):
+        return Refusal(close_code=4403, reason="token not valid")
+    return await view.gate.admit(context)
+
+
+class TransportProtocolHandler(BaseGraphQLTransportWSHandler[HubContext, None]):
+    """graphql-transport-ws, with every operation checked like an HTTP request."""
+
+    async def handle_connection_init(self, message: TransportInitMessage) -> None:
+        payload = message.get("payload", {})
+        if self.connection_init_received or not isinstance(payload, dict):
+            # A repeated init or a bad payload: strawberry's own refusal (4429, 4400).
+            await super().handle_connection_init(message)
+            return
+        # Strawberry closes every refusal with 4403; one the client cannot fix gets 1008.
+        self.connection_init_received = True
+        if self.connection_init_timeout_task:
+            self.connection_init_timeout_task.cancel()
+        self.context.connection_params = payload
+        try:
+            ack = await self.view.on_ws_connect(self.context)
+        except ConnectionRejectionError as error:
+            code, reason = _close_of(error)
+            await self.websocket.close(code=code, reason=reason)
+            return
+        except DependencyUnavailable:
+            # The token could not be checked: the database is down. The client retries.
+            await self.websocket.close(code=WS_TRY_AGAIN_LATER, reason="Try Again Later")
+            return
+        if isinstance(ack, UnsetType) or ack is None:
+            await self.send_message({"type": "connection_ack"})
+        else:
+            await self.send_message({"type": "connection_ack", "payload": ack})
+        self.connection_acknowledged = True
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        if self.connection_acknowledged and message.get("id") not in self.operations:
+            refusal = await _admit(self.view, self.context)
+            if refusal is not None:
+                if refusal.close_code is not None:
+                    await self.websocket.close(code=refusal.close_code, reason=refusal.reason)
+                    return
+                await self.websocket.send_json(
+                    {"id": message["id"], "type": "error", "payload": [refusal.error]}
+                )
+                return
+        await super().handle_subscribe(message)
+
+    async def send_message(self, message: TransportMessage) -> None:
+        # A subscription that closed the socket (expired token, suspension) must not make
+        # strawberry's `complete` fail and log an error: there is nobody to tell.
+        if not _closed(self.websocket):
+            await super().send_message(message)
+
+
 class LegacyProtocolHandler(BaseGraphQLWSHandler[HubContext, None]):
-    """The legacy graphql-ws protocol, refusing a bad token with 4403 like the new one.
+    """The legacy graphql-ws protocol, refusing a bad token with 4403 like the new one,
+    and checking every operation like an HTTP request.
 
     Strawberry's handler closes with 1011 (server error) on rejection, which tells a
     partner system to retry rather than to fetch a new token.
@@ -65,9 +155,10 @@ class LegacyProtocolHandler(BaseGraphQLWSHandler[HubContext, None]):
         self.context.connection_params = payload
         try:
             ack = await self.view.on_ws_connect(self.context)
-        except ConnectionRejectionError:
+        except ConnectionRejectionError as error:
             await self.send_message({"type": "connection_error"})
-            await self.websocket.close(code=4403, reason="Forbidden")
+            code, reason = _close_of(error)
+            await self.websocket.close(code=code, reason=reason)
             return
         except DependencyUnavailable:
             await self.send_message({"type": "connection_error"})
@@ -81,16 +172,22 @@ class LegacyProtocolHandler(BaseGraphQLWSHandler[HubContext, None]):
         if self.keep_alive:
             self.keep_alive_task = asyncio.create_task(self.handle_keep_alive())
 
+    async def handle_start(self, message: StartMessage) -> None:
+        if self.connection_acknowledged:
+            refusal = await _admit(self.view, self.context)
+            if refusal is not None:
+                if refusal.close_code is not None:
+                    await self.websocket.close(code=refusal.close_code, reason=refusal.reason)
+                    return
+                await self.websocket.send_json(
+                    {"id": message["id"], "type": "error", "payload": refusal.error}
+                )
+                return
+        await super().handle_start(message)
 
-class TransportProtocolHandler(BaseGraphQLTransportWSHandler[HubContext, None]):
-    """graphql-transport-ws, closing with 1013 (Try Again Later) when the token could not
-    be checked because the database is down: the client retries instead of giving up."""
-
-    async def handle_connection_init(self, message: TransportInitMessage) -> None:
-        try:
-            await super().handle_connection_init(message)
-        except DependencyUnavailable:
-            await self.websocket.close(code=WS_TRY_AGAIN_LATER, reason="Try Again Later")
+    async def send_message(self, message: OperationMessage) -> None:
+        if not _closed(self.websocket):
+            await super().send_message(message)
 
 
 class HubGraphQL(GraphQLOverHTTP):
@@ -105,9 +202,11 @@ class HubGraphQL(GraphQLOverHTTP):
         cipher: FieldCipher,
         pump: EventPump,
         production: bool,
+        limits: RateLimits | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(schema, **kwargs)
+        self.gate = OperationGate(verifier, limits)
         self.db = db
         self.cipher = cipher
         self.pump = pump
@@ -118,7 +217,8 @@ class HubGraphQL(GraphQLOverHTTP):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> HubContext:
         state = request.scope.get("state", {})
-        return HubContext(
+        kind = SocketContext if isinstance(request, WebSocket) else HubContext
+        return kind(
             db=self.db,
             request_id=state.get("request_id") or uuid.uuid4().hex,
             cipher=self.cipher,
@@ -136,13 +236,13 @@ class HubGraphQL(GraphQLOverHTTP):
         token = bearer_token(raw if isinstance(raw, str) else None)
         if token is None and context.request is not None:
             token = bearer_token(context.request.headers.get("authorization"))
-        if token is None:
+        if token is None or not isinstance(context, SocketContext):
             raise ConnectionRejectionError()
         try:
-            context.principal = await self.verifier.verify(token, context.request_id)
+            await self.gate.connect(context, token)
         except TokenRejected as exc:
             log.info("websocket refused: %s (request %s)", exc, context.request_id)
-            raise ConnectionRejectionError() from exc
+            raise SocketRefused(close_for(exc)) from exc
         except Exception as exc:
             if is_unavailable(exc):
                 raise DependencyUnavailable() from exc

@@ -27,6 +27,8 @@ class Organization(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Set at every suspension and revocation: tokens issued until then stay dead for good.
+    tokens_valid_after: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class MembershipChange(Base):
@@ -59,6 +61,8 @@ class ApiClient(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     secret_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Set when the client is disabled: its earlier tokens stay dead even if re-enabled.
+    tokens_valid_after: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class ServiceOffer(Base):

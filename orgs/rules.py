@@ -61,6 +61,8 @@ ALL_SCOPES: frozenset[str] = frozenset(
         "events:subscribe",
         "pii:read",
         "clients:manage",
+        # `_service { sdl }`: the whole schema, for a federation gateway composing it.
+        "federation:read",
     }
 )
 
@@ -108,6 +110,7 @@ SCOPE_CEILING: dict[OrganizationKind, frozenset[str]] = {
             "repatriation:read",
             "events:subscribe",
             "clients:manage",
+            "federation:read",
         }
     ),
 }

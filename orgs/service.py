@@ -215,10 +215,17 @@ async def change_membership(
         target = next_status(current, action)
         now = utcnow()
         # Compare-and-set on the version: of two concurrent changes exactly one wins.
+        values: dict[str, Any] = {
+            "status": target.value,
+            "version": org.version + 1,
+            "updated_at": now,
+        }
+        if target in (MembershipStatus.SUSPENDED, MembershipStatus.REVOKED):
+            values["tokens_valid_after"] = now
         result = await session.execute(
             update(Organization)
             .where(Organization.id == org.id, Organization.version == org.version)
-            .values(status=target.value, version=org.version + 1, updated_at=now)
+            .values(**values)
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -346,6 +353,7 @@ async def disable_client(db: Database, actor: Principal, client_id: str) -> ApiC
             raise HubError(ErrorCode.INVALID_TRANSITION, "the client is already disabled")
         client.enabled = False
         client.disabled_at = utcnow()
+        client.tokens_valid_after = client.disabled_at
         await _record(
             session,
             actor,

@@ -19,13 +19,12 @@ from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.federation import Schema
 from strawberry.federation.schema import FederationAny
 from strawberry.types import ExecutionContext, Info
-from strawberry.utils.logging import StrawberryLogger
 
 from schema.cases import CaseMutations, CaseQueries
 from schema.context import PerOperationLoaders
 from schema.disclosures import DisclosureWrites
 from schema.entities import checked_representation, entity_keys
-from schema.errors import ErrorCodes, expected
+from schema.errors import ErrorCodes
 from schema.events import EventQueries, Subscription
 from schema.executor import FlatMemoryExecutor
 from schema.operation_choice import OneOperationChosen
@@ -35,7 +34,7 @@ from schema.repatriation import RepatriationMutations, RepatriationQueries
 from schema.scalars import SCALAR_OVERRIDES
 from schema.text_rules import NoNulInStrings
 from schema.webhooks import WebhookMutations, WebhookQueries
-from store.errors import HubError
+from store.errors import ErrorCode, HubError
 
 
 class _ParserCache(ParserCache):
@@ -78,15 +77,15 @@ class Mutation(
 
 
 class _Schema(Schema):
-    """strawberry logs every error with its message, and validation messages quote the
-    refused input, which may be survivor data. Refusals stay out of the log; bugs do not."""
+    """strawberry logs every error with its message and the query source around it (what
+    ``str(GraphQLError)`` prints), and messages quote the refused input: survivor data.
+    Nothing is logged here; ``ErrorCodes`` logs each bug once, with its request id, operation
+    name, type and path only (``schema.errors.log_internal``)."""
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        for error in errors:
-            if not expected(error):
-                StrawberryLogger.error(error, execution_context)
+        return None
 
     def entities_resolver(
         self, info: Info, representations: list[FederationAny]
@@ -105,6 +104,32 @@ class _Schema(Schema):
                 continue
             results.extend(super().entities_resolver(info, [FederationAny(checked)]))
         return results
+
+
+FEDERATION_SCOPE = "federation:read"
+
+
+def _federation_needs_scope(schema: Schema) -> None:
+    """``_service { sdl }`` hands out the whole schema, introspection off or not: only a
+    client holding ``federation:read`` (a gateway composing the supergraph) gets it.
+
+    The check wraps the field's resolver, so aliases and fragments cannot walk past it.
+    """
+    query_type = schema._schema.query_type
+    assert query_type is not None
+    field = query_type.fields["_service"]
+    resolve = field.resolve
+    assert resolve is not None
+
+    def guarded(root: Any, info: Any, **kwargs: Any) -> Any:
+        principal = getattr(info.context, "principal", None)
+        if principal is None or not principal.has(FEDERATION_SCOPE):
+            raise HubError(
+                ErrorCode.FORBIDDEN, f"this operation needs the '{FEDERATION_SCOPE}' scope"
+            )
+        return resolve(root, info, **kwargs)
+
+    field.resolve = guarded
 
 
 def build_schema(
@@ -126,7 +151,7 @@ def build_schema(
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return _Schema(
+    schema = _Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -135,3 +160,5 @@ def build_schema(
         scalar_overrides=SCALAR_OVERRIDES,
         federation_version="2.9",
     )
+    _federation_needs_scope(schema)
+    return schema

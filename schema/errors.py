@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
 from collections.abc import Iterator
 from typing import Any
 
@@ -36,6 +37,34 @@ def _request_id(extension: SchemaExtension) -> str:
 # enum value is still named: it is a word from the partner's own code, not a person's data.)
 _FOUND = re.compile(r"[,.;]?\s*found:?\s.*$", re.IGNORECASE | re.DOTALL)
 _CANNOT_REPRESENT = re.compile(r"(cannot represent[^:]*):\s.*$", re.DOTALL)
+
+
+# graphql-core suggests names close to a typo ("Did you mean 'fullName'?"): in production
+# that maps the schema for anyone, introspection off or not.
+_SUGGESTION = re.compile(r"\s*Did you mean\b.*$", re.DOTALL)
+
+
+def without_suggestions(message: str) -> str:
+    return _SUGGESTION.sub("", message)
+
+
+def log_internal(error: GraphQLError, request_id: str, operation_name: str | None) -> None:
+    """Log a bug with what the operator needs and nothing a caller sent: the request id, the
+    operation name, the error's type, its path and where in the code it happened. Never the
+    query text (``str(error)`` quotes it), the variables or the exception's message (which
+    may quote either)."""
+    original = error.original_error or error
+    frames = traceback.extract_tb(original.__traceback__)
+    where = " <- ".join(f"{f.filename}:{f.lineno} {f.name}" for f in reversed(frames[-8:]))
+    path = ".".join(str(p) for p in error.path or []) or "-"
+    log.error(
+        "internal error in GraphQL operation %s (request %s): %s at %s; %s",
+        operation_name or "-",
+        request_id,
+        type(original).__name__,
+        path,
+        where or "no traceback",
+    )
 
 
 def without_values(message: str) -> str:
@@ -92,11 +121,7 @@ class ErrorCodes(SchemaExtension):
             code, message = ErrorCode.BAD_USER_INPUT.value, without_values(error.message)
         else:
             request_id = _request_id(self)
-            log.error(
-                "internal error in GraphQL operation (request %s)",
-                request_id,
-                exc_info=original or error,
-            )
+            log_internal(error, request_id, self.execution_context.operation_name)
             code = ErrorCode.INTERNAL.value
             message = f"Internal error. Quote request id {request_id} to the hub operator."
             return GraphQLError(
@@ -107,6 +132,8 @@ class ErrorCodes(SchemaExtension):
                 path=error.path,
                 extensions={"code": code, "requestId": request_id},
             )
+        if getattr(self.execution_context.context, "production", False):
+            message = without_suggestions(message)
         return GraphQLError(
             message,
             nodes=error.nodes,

@@ -294,6 +294,6 @@ async def test_an_unexpected_error_is_masked_and_quotes_the_request_id(
     assert len(logged) == 1
     assert logged[0].levelno == logging.ERROR
     assert "req-4711" in logged[0].getMessage()
-    assert logged[0].exc_info is not None
-    exc = logged[0].exc_info[1]
-    assert isinstance(exc, RuntimeError) and str(exc) == "secret detail"
+    # The type and where it happened, never the message (it may quote survivor data).
+    assert "RuntimeError" in logged[0].getMessage() and "at report" in logged[0].getMessage()
+    assert logged[0].exc_info is None and "secret detail" not in logged[0].getMessage()

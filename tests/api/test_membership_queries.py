@@ -154,7 +154,7 @@ async def test_the_coordinator_sees_every_members_history_and_clients(hub: Runni
 
 
 async def test_the_subgraph_publishes_a_federation_2_9_sdl(hub: RunningHub) -> None:
-    result = await hub.gql("ngo-malaysia", "{ _service { sdl } }")
+    result = await hub.gql("secretariat", "{ _service { sdl } }")
 
     assert result.errors == [], result.body
     sdl = result.data["_service"]["sdl"]
