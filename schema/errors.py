@@ -60,8 +60,10 @@ def expected(error: GraphQLError) -> bool:
 class ErrorCodes(SchemaExtension):
     def _convert(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
+        extra: dict[str, object] = {}
         if isinstance(original, HubError):
             code, message = original.code.value, original.message
+            extra = original.extensions
         elif original is None and (error.extensions or {}).get("code") in _CODES:
             code, message = str((error.extensions or {})["code"]), error.message
         elif (
@@ -96,7 +98,7 @@ class ErrorCodes(SchemaExtension):
             source=error.source,
             positions=error.positions,
             path=error.path,
-            extensions={"code": code},
+            extensions={**extra, "code": code},
         )
 
     def on_operation(self) -> Iterator[None]:
