@@ -21,6 +21,7 @@ from orgs.rules import ServiceCategory
 from schema.cases import Case, requested_survivor_fields
 from schema.context import HubContext
 from schema.organizations import Organization
+from schema.paging import PageInfo
 from schema.permissions import requires, requires_any
 from store.errors import not_found
 
@@ -181,12 +182,6 @@ class Referral:
 
 
 @strawberry.type
-class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
-
-
-@strawberry.type
 class ReferralEdge:
     cursor: str
     node: Referral
@@ -258,7 +253,7 @@ class ReferralQueries:
             raise not_found("referral")
         return Referral.from_row(row, info)
 
-    @strawberry.field(permission_classes=_READ, description="Newest first.")
+    @strawberry.field(permission_classes=_READ, description="Newest first: `first` from 1 to 100.")
     async def referrals(
         self,
         info: Info[HubContext, None],

@@ -23,8 +23,9 @@ from cases.repatriation_rules import (
 from schema.cases import Case, requested_survivor_fields
 from schema.context import HubContext
 from schema.organizations import Organization
+from schema.paging import PageInfo
 from schema.permissions import requires
-from schema.referrals import PageInfo, ReferralBox
+from schema.referrals import ReferralBox
 
 for enum, name in (
     (RepatriationStatus, "RepatriationStatus"),
@@ -235,7 +236,8 @@ class RepatriationQueries:
 
     @strawberry.field(
         permission_classes=_READ,
-        description="INBOX: addressed to the caller as embassy or reception; OUTBOX: its own.",
+        description="INBOX: addressed to the caller as embassy or reception; OUTBOX: its own. "
+        "Newest first: `first` from 1 to 100.",
     )
     async def repatriation_requests(
         self,
