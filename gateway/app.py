@@ -148,4 +148,5 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.hub = hub
+    app.state.going_away = view.going_away  # called by gateway.serving.HubServer on shutdown
     return app

@@ -45,9 +45,10 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from gateway.app import create_app
+    from gateway.serving import HubServer
 
     _configure_logging(settings)
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(settings),
         host=host,
         port=port,
@@ -58,6 +59,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,
     )
+    HubServer(config).run()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -5,24 +5,35 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+import weakref
+from contextlib import suppress
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage
+from strawberry.types.execution import PreExecutionError
 from strawberry.types.unset import UnsetType
 
 from gateway.oauth.verify import TokenRejected, TokenVerifier
 from notifications.pump import EventPump
+from notifications.stream import CloseCode
 from schema.context import HubContext
+from schema.errors import as_refusal
 from store.engine import Database
 from store.sealed import FieldCipher
 
 log = logging.getLogger(__name__)
+
+GOING_AWAY = CloseCode.GOING_AWAY
 
 
 def bearer_token(value: str | None) -> str | None:
@@ -64,8 +75,21 @@ class LegacyProtocolHandler(BaseGraphQLWSHandler[HubContext, None]):
             self.keep_alive_task = asyncio.create_task(self.handle_keep_alive())
 
 
+class TransportProtocolHandler(BaseGraphQLTransportWSHandler[HubContext, None]):
+    """graphql-transport-ws as its protocol says: an operation that does not parse or
+    validate gets an ``error`` message for its id, and the socket and its other
+    subscriptions stay. (Strawberry closes the whole socket with 4400 on a syntax error.)
+    The errors carry documented codes, like the same mistake over HTTP."""
+
+    async def _handle_pre_execution_error(
+        self, operation: Operation[HubContext, None], result: PreExecutionError
+    ) -> None:
+        await operation.send_initial_errors([as_refusal(e) for e in result.errors or []])
+
+
 class HubGraphQL(GraphQL[HubContext, None]):
     graphql_ws_handler_class = LegacyProtocolHandler
+    graphql_transport_ws_handler_class = TransportProtocolHandler
 
     def __init__(
         self,
@@ -83,11 +107,30 @@ class HubGraphQL(GraphQL[HubContext, None]):
         self.pump = pump
         self.production = production
         self.verifier = verifier
+        # Open websockets, so shutdown can say goodbye with the documented close code.
+        self.open_sockets: weakref.WeakSet[WebSocket] = weakref.WeakSet()
+
+    async def going_away(self) -> int:
+        """Close every open websocket with 1001 (the hub is restarting); how many."""
+        closed = 0
+        for websocket in list(self.open_sockets):
+            if WebSocketState.DISCONNECTED in (
+                websocket.application_state,
+                websocket.client_state,
+            ):
+                continue
+            # The peer may be gone already without the handler having noticed yet.
+            with suppress(RuntimeError, OSError, WebSocketDisconnect):
+                await websocket.close(code=GOING_AWAY, reason="hub restarting")
+                closed += 1
+        return closed
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> HubContext:
         state = request.scope.get("state", {})
+        if isinstance(request, WebSocket):
+            self.open_sockets.add(request)
         return HubContext(
             db=self.db,
             request_id=state.get("request_id") or uuid.uuid4().hex,

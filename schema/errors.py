@@ -57,6 +57,22 @@ def expected(error: GraphQLError) -> bool:
     )
 
 
+def as_refusal(error: GraphQLError) -> GraphQLError:
+    """An error found before execution (syntax, validation) as the client sees it over
+    HTTP: its documented code, else BAD_USER_INPUT, and no quoted input value."""
+    code = (error.extensions or {}).get("code")
+    if code not in _CODES:
+        code = ErrorCode.BAD_USER_INPUT.value
+    return GraphQLError(
+        without_values(error.message),
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions={"code": code},
+    )
+
+
 class ErrorCodes(SchemaExtension):
     def _convert(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
