@@ -18,6 +18,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from cases.deadlines import DeadlinePolicy
 from gateway.graphql_view import HubGraphQL
+from gateway.metrics import HubMetrics, MetricsEndpoint
 from gateway.middleware import BearerAuth, BodyLimit, RequestId
 from gateway.oauth.endpoints import OAuthEndpoints
 from gateway.oauth.keys import KeyRing, ensure_signing_key
@@ -76,11 +77,13 @@ def build_hub(settings: Settings, db: Database | None = None) -> Hub:
 def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
     hub = hub or build_hub(settings)
     development = not settings.is_production
+    metrics = HubMetrics(hub.db, hub.pump)
     schema = build_schema(
         introspection=development,
         max_depth=settings.max_query_depth,
         max_aliases=settings.max_aliases,
         max_tokens=settings.max_tokens,
+        recorder=metrics.observe,
     )
     view = HubGraphQL(
         schema,
@@ -99,6 +102,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
     )
     oauth = OAuthEndpoints(settings, hub.db, hub.keyring, hub.verifier)
     limits = RateLimits(settings.rate_limit_graphql, settings.rate_limit_oauth)
+    limits.on_refusal = metrics.rate_limited
     scheduler = Scheduler(
         hub.db,
         hub.cipher,
@@ -109,6 +113,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
         ),
         WebhookDispatcher(hub.db, hub.cipher),
     )
+    scheduler.on_run = metrics.scheduler_ran
 
     async def health(request: Request) -> Response:
         try:
@@ -136,6 +141,11 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
         routes=[
             *oauth.routes(),
             Route("/healthz", health, methods=["GET"]),
+            Route(
+                "/metrics",
+                MetricsEndpoint(metrics, hub.verifier, settings.metrics_allow).scrape,
+                methods=["GET"],
+            ),
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
         ],
@@ -148,5 +158,6 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.hub = hub
+    app.state.metrics = metrics
     app.state.going_away = view.going_away  # called by gateway.serving.HubServer on shutdown
     return app

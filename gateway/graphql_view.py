@@ -23,6 +23,7 @@ from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMe
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.unset import UnsetType
 
+from gateway.explorer import explorer_page
 from gateway.oauth.verify import TokenRejected, TokenVerifier
 from notifications.pump import EventPump
 from notifications.stream import CloseCode
@@ -124,6 +125,10 @@ class HubGraphQL(GraphQL[HubContext, None]):
                 await websocket.close(code=GOING_AWAY, reason="hub restarting")
                 closed += 1
         return closed
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """The explorer page written here, instead of GraphiQL from a CDN (development)."""
+        return explorer_page()
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

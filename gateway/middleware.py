@@ -7,6 +7,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.logs import current_request_id
 from gateway.oauth.verify import TokenRejected, TokenVerifier
 from gateway.ratelimit import GRAPHQL_REFUSAL, RateLimits, refuse
 
@@ -36,6 +37,7 @@ class RequestId:
             return
         request_id = uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        current_request_id.set(request_id)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -60,6 +60,7 @@ ALL_SCOPES: frozenset[str] = frozenset(
         "repatriation:write",
         "events:subscribe",
         "pii:read",
+        "metrics:read",
     }
 )
 
@@ -96,9 +97,17 @@ SCOPE_CEILING: dict[OrganizationKind, frozenset[str]] = {
             "pii:read",
         }
     ),
-    # The secretariat runs the network; it sees workflow, never survivor data.
+    # The secretariat runs the network; it sees workflow, never survivor data. It also
+    # operates the hub, so its operator's client may scrape metrics (no survivor data there).
     OrganizationKind.COORDINATOR: frozenset(
-        {"network:admin", "orgs:read", "referrals:read", "repatriation:read", "events:subscribe"}
+        {
+            "network:admin",
+            "orgs:read",
+            "referrals:read",
+            "repatriation:read",
+            "events:subscribe",
+            "metrics:read",
+        }
     ),
 }
 

@@ -24,6 +24,7 @@ from schema.context import PerOperationLoaders
 from schema.errors import ErrorCodes, expected
 from schema.events import EventQueries, Subscription
 from schema.executor import FlatMemoryExecutor
+from schema.observed import ObservedOperations, Recorder
 from schema.organizations import OrganizationMutations, OrganizationQueries
 from schema.referrals import ReferralMutations, ReferralQueries
 from schema.repatriation import RepatriationMutations, RepatriationQueries
@@ -82,11 +83,18 @@ class _Schema(Schema):
 
 
 def build_schema(
-    *, introspection: bool, max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 2000
+    *,
+    introspection: bool,
+    max_depth: int = 12,
+    max_aliases: int = 30,
+    max_tokens: int = 2000,
+    recorder: Recorder | None = None,
 ) -> Schema:
     # Factories, not instances: each operation gets fresh extensions; the parse and
     # validation caches are shared at module level by strawberry itself.
     extensions: list[Any] = [
+        # First in, last out: it sees the codes ErrorCodes gives.
+        lambda: ObservedOperations(recorder),
         ErrorCodes,
         PerOperationLoaders,
         lambda: _ParserCache(maxsize=256),
