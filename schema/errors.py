@@ -127,7 +127,8 @@ class ErrorCodes(SchemaExtension):
         # Over websockets every result is sent while the operation is still running, so
         # on_operation comes too late: convert each one before it goes out. Errors before
         # execution (syntax, wrong operation type) are left as they are: the protocol
-        # handlers read them to decide how to refuse (close 4400, connection error).
+        # handlers read them to decide how to refuse (graphql-transport-ws: an `error`
+        # message through ``as_refusal``, see gateway.graphql_view).
         if isinstance(result, PreExecutionError):
             yield
             return
