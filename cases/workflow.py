@@ -97,7 +97,9 @@ class Workflow:
             who = " or the ".join(
                 sorted(self.role_names.get(r, r.value.lower()) for r in transition.roles)
             )
-            raise self.refusal(current, roles, f"Only the {who} can {verb} a {self.name}")
+            raise self.refusal(
+                current, roles, f"Cannot {verb}: only the {who} of a {self.name} may do that"
+            )
         if current not in transition.sources:
             raise self.refusal(
                 current,

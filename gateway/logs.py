@@ -51,6 +51,19 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(line, default=str).decode()
 
 
+class WithoutQueryStrings(logging.Filter):
+    """uvicorn's access lines quote the path with its query string, and a client may put
+    anything there (``GET /graphql?query=…&variables=…``). Keep the path, drop the rest."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                arg.split("?", 1)[0] if isinstance(arg, str) and "?" in arg else arg
+                for arg in record.args
+            )
+        return True
+
+
 def configure_logging(level: str, log_format: str) -> None:
     """The root handler on stderr, in the chosen format; uvicorn's loggers go through it."""
     handler = logging.StreamHandler(sys.stderr)
@@ -65,3 +78,6 @@ def configure_logging(level: str, log_format: str) -> None:
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, WithoutQueryStrings) for f in access.filters):
+        access.addFilter(WithoutQueryStrings())

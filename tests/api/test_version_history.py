@@ -139,7 +139,8 @@ async def test_a_step_out_of_turn_says_what_happened_and_what_is_allowed_now(
     assert wrong_side.codes == ["INVALID_TRANSITION"]
     error = wrong_side.errors[0]
     assert error["message"] == (
-        "Only the receiving organisation can acknowledge a referral; allowed now: cancel"
+        "Cannot acknowledge: only the receiving organisation of a referral may do that; "
+        "allowed now: cancel"
     )
     assert error["extensions"]["allowedActions"] == ["CANCEL"]
 

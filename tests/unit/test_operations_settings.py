@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from gateway.logs import JsonFormatter, current_request_id
+from gateway.logs import JsonFormatter, WithoutQueryStrings, current_request_id
 from gateway.settings import SettingsError, load_settings
 
 
@@ -52,3 +52,19 @@ def test_a_json_line_keeps_the_known_fields_and_drops_other_extras() -> None:
         "duration_ms": 1.5,
         "request_id": "req-1",
     }
+
+
+def test_an_access_line_keeps_the_path_and_drops_the_query_string() -> None:
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/graphql?query=%7B%20case%20Sok%20Dara%20%7D", "1.1", 405),
+        None,
+    )
+    assert WithoutQueryStrings().filter(record)
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == '127.0.0.1:5000 - "GET /graphql HTTP/1.1" 405'
+    assert "Sok" not in json.dumps(line)
