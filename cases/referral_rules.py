@@ -71,6 +71,23 @@ REFERRAL_WORKFLOW = Workflow(
         Transition(A.CONSENT_RESUME, SYSTEM, frozenset({S.ON_HOLD}), HELD_FROM),
     ],
     final={S.DECLINED, S.COMPLETED, S.FAILED, S.CANCELLED, S.EXPIRED},
+    states={
+        S.SENT: "has been sent and not yet acknowledged",
+        S.ACKNOWLEDGED: "has been acknowledged and awaits an answer",
+        S.ACCEPTED: "has been accepted and the service has not started",
+        S.DECLINED: "has already been declined",
+        S.ON_HOLD: "is on hold",
+        S.IN_PROGRESS: "is in progress",
+        S.COMPLETED: "has already been completed",
+        S.FAILED: "has already failed",
+        S.CANCELLED: "has already been cancelled",
+        S.EXPIRED: "expired before it was acknowledged",
+    },
+    role_names={
+        Role.SENDER: "sending organisation",
+        Role.RECEIVER: "receiving organisation",
+        Role.SYSTEM: "hub (deadlines)",
+    },
 )
 
 # (acknowledge within, respond within) by urgency, when the sender gives no deadline.

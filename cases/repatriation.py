@@ -29,6 +29,7 @@ from cases.referral_rules import DEFAULT_DEADLINES, Urgency
 from cases.repatriation_rules import (
     HELD_FROM,
     REPATRIATION_WORKFLOW,
+    TRAVEL_PLAN_ACTION,
     Assistance,
     CostItem,
     DocumentHeld,
@@ -333,7 +334,7 @@ async def act(
         roles = roles_of(request, actor.organization_id)
         allowed = [r for r in roles if REPATRIATION_WORKFLOW.allows(request.status, action, r)]
         role = allowed[0] if allowed else sorted(roles)[0]
-        step = REPATRIATION_WORKFLOW.next_state(request.status, str(action), role)
+        step = REPATRIATION_WORKFLOW.next_state(request.status, str(action), role, roles)
         why = check_reason_text(note, step.needs_reason)
         previous = request.status
         target = step.target
@@ -491,9 +492,15 @@ async def record_travel_plan(
         if not roles_of(request, actor.organization_id) & {Role.RECEIVER, Role.SENDER}:
             raise HubError(ErrorCode.FORBIDDEN, "the embassy or the requester records travel")
         if request.status in REPATRIATION_WORKFLOW.final:
-            raise HubError(ErrorCode.INVALID_TRANSITION, f"the request is {request.status}")
+            raise REPATRIATION_WORKFLOW.refusal(
+                request.status,
+                roles_of(request, actor.organization_id),
+                "Cannot record a travel plan: this repatriation request "
+                + REPATRIATION_WORKFLOW.state_words(request.status),
+            )
         if expected_version is not None and expected_version != request.version:
             raise HubError(ErrorCode.CONFLICT, "the request was changed by someone else")
+        now = utcnow()
         result = await session.execute(
             update(RepatriationRequest)
             .where(
@@ -514,12 +521,26 @@ async def record_travel_plan(
                     row_id=request.id,
                 ),
                 version=request.version + 1,
-                updated_at=utcnow(),
+                updated_at=now,
             )
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise HubError(ErrorCode.CONFLICT, "the request was changed by someone else")
+        # Every version has its history entry: a plan changes the request, not its status.
+        session.add(
+            RepatriationChange(
+                id=str(uuid.uuid4()),
+                request_id=request.id,
+                action=TRAVEL_PLAN_ACTION,
+                from_status=request.status,
+                to_status=request.status,
+                by_organization_id=actor.organization_id,
+                at=now,
+                version=request.version + 1,
+                note_sealed=None,
+            )
+        )
         await session.refresh(request)
         await emit(
             session,

@@ -107,6 +107,24 @@ REPATRIATION_WORKFLOW = Workflow(
         Transition(A.CONSENT_RESUME, SYSTEM, frozenset({S.ON_HOLD}), HELD_FROM),
     ],
     final={S.CLOSED, S.REJECTED, S.CANCELLED},
+    states={
+        S.SUBMITTED: "has been submitted and not yet acknowledged",
+        S.ACKNOWLEDGED: "has been acknowledged and nationality is not yet being verified",
+        S.VERIFYING: "is being verified",
+        S.DOCUMENTS_ISSUED: "has its travel documents issued and no travel arranged yet",
+        S.TRAVEL_ARRANGED: "has its travel arranged",
+        S.RETURNED: "is back home and awaits hand-over",
+        S.HANDED_OVER: "has already been handed over",
+        S.CLOSED: "has already been closed",
+        S.REJECTED: "has already been rejected",
+        S.CANCELLED: "has already been cancelled",
+        S.ON_HOLD: "is on hold",
+    },
+    role_names={
+        Role.SENDER: "requesting organisation",
+        Role.RECEIVER: "embassy",
+        Role.RECEPTION: "reception organisation",
+    },
 )
 
 # `updateRepatriation(status: …)` names the state to reach; this is the action it means.
@@ -142,3 +160,7 @@ def action_for_update(current: str, held_from: str | None, target: RepatriationS
     if current == S.ON_HOLD and held_from is not None and target == held_from:
         return A.RESUME
     return ACTION_FOR_STATUS.get(target, "SET_" + target.value)
+
+
+# The history entry of a change that is not a transition (status stays): a travel plan.
+TRAVEL_PLAN_ACTION = "RECORD_TRAVEL_PLAN"

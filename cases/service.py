@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.access import READ_SCOPE, CaseView, build_views, parties_in_force, visible_to
 from cases.models import Case, CaseField, CaseParty, CaseStatusChange
+from cases.paging import after_cursor, check_page_size
 from cases.rules import (
     FIELDS_BY_NAME,
     AgeBand,
@@ -249,25 +250,74 @@ async def read_cases(
     ``disclose`` when given (a GraphQL request collects them and writes them once, after
     execution and before it answers: a field task that graphql-core may cancel never holds
     a write transaction); without it they are written here, before anything is returned."""
+    views, _ = await _read_page(
+        db, actor, cipher, case_ids, status, max(1, min(limit, 500)), None, fields, disclose
+    )
+    return views
+
+
+@dataclass(frozen=True, slots=True)
+class CasePage:
+    views: list[CaseView]
+    has_next: bool
+
+
+async def page_of_cases(
+    db: Database,
+    actor: Principal,
+    cipher: FieldCipher,
+    *,
+    status: CaseStatus | None = None,
+    first: int = 20,
+    after: str | None = None,
+    fields: frozenset[str] | None = None,
+    disclose: DisclosureSink | None = None,
+) -> CasePage:
+    """One page of the cases the actor may see, newest first, like every other list. Only
+    the cases on the page are opened and disclosed, not the one read to see if more follow."""
+    check_page_size(first)
+    views, more = await _read_page(db, actor, cipher, None, status, first, after, fields, disclose)
+    return CasePage(views, more)
+
+
+async def _read_page(
+    db: Database,
+    actor: Principal,
+    cipher: FieldCipher,
+    case_ids: Sequence[str] | None,
+    status: CaseStatus | None,
+    limit: int,
+    after: str | None,
+    fields: frozenset[str] | None,
+    disclose: DisclosureSink | None,
+) -> tuple[list[CaseView], bool]:
     org = _owner_of(actor)
     if not actor.has(READ_SCOPE):
         # The scope is part of the one filter: no root, edge or event reads a case without it.
-        return []
+        return [], False
     now = utcnow()
-    query = select(Case).where(visible_to(org, now)).order_by(Case.created_at.desc(), Case.id)
+    query = (
+        select(Case)
+        .where(visible_to(org, now))
+        .order_by(Case.created_at.desc(), Case.id.desc())
+        .limit(limit + 1)
+    )
     if case_ids is not None:
         query = query.where(Case.id.in_(list(case_ids)))
     if status is not None:
         query = query.where(Case.status == status.value)
+    if after:
+        query = query.where(after_cursor(after, Case.created_at, Case.id))
     async with db.read() as session:
-        cases = list(await session.scalars(query.limit(max(1, min(limit, 500)))))
+        found = list(await session.scalars(query))
+        cases = found[:limit]
         views = await build_views(session, actor, cases, cipher, now, Channel.QUERY, fields)
     records = [record for view in views for record in view.disclosures]
     if disclose is not None:
         disclose(records)
     else:
         await disclosure.record(db, records)
-    return views
+    return views, len(found) > limit
 
 
 async def status_history(

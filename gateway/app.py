@@ -17,6 +17,7 @@ from cases.deadlines import DeadlinePolicy
 from gateway.audit_checkpoints import CheckpointSchedule, latest_route
 from gateway.graphql_view import HubGraphQL
 from gateway.health import health_routes
+from gateway.metrics import HubMetrics, MetricsEndpoint
 from gateway.middleware import BearerAuth, BodyLimit, RequestId
 from gateway.oauth.endpoints import OAuthEndpoints
 from gateway.oauth.keys import KeyRing, ensure_signing_key
@@ -77,11 +78,13 @@ def build_hub(settings: Settings, db: Database | None = None) -> Hub:
 def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
     hub = hub or build_hub(settings)
     development = not settings.is_production
+    metrics = HubMetrics(hub.db, hub.pump)
     schema = build_schema(
         introspection=development,
         max_depth=settings.max_query_depth,
         max_aliases=settings.max_aliases,
         max_tokens=settings.max_tokens,
+        recorder=metrics.observe,
     )
     limits = RateLimits(settings.rate_limit_graphql, settings.rate_limit_oauth)
     view = HubGraphQL(
@@ -101,6 +104,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
         allowed_origins=settings.allowed_origins,
     )
     oauth = OAuthEndpoints(settings, hub.db, hub.keyring, hub.verifier, limits)
+    limits.on_refusal = metrics.rate_limited
     scheduler = Scheduler(
         hub.db,
         hub.cipher,
@@ -112,6 +116,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
         WebhookDispatcher(hub.db, hub.cipher, public_only=settings.is_production),
         CheckpointSchedule(hub.db, settings, hub.keyring),
     )
+    scheduler.on_run = metrics.scheduler_ran
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -133,6 +138,11 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
             *oauth.routes(),
             *health_routes(hub.db, hub.pump),
             latest_route(hub.db, hub.verifier),
+            Route(
+                "/metrics",
+                MetricsEndpoint(metrics, hub.verifier, settings.metrics_allow).scrape,
+                methods=["GET"],
+            ),
             # Every method reaches the view, which answers 405 as a GraphQL response.
             Route("/graphql", view),
             WebSocketRoute("/graphql", view),
@@ -148,4 +158,6 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
         exception_handlers=outage_handlers(),
     )
     app.state.hub = hub
+    app.state.metrics = metrics
+    app.state.going_away = view.going_away  # called by gateway.serving.HubServer on shutdown
     return app

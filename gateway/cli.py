@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -28,11 +27,9 @@ def _settings(host: str | None = None, port: int | None = None) -> Settings:
 
 
 def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    from gateway.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
 
 
 async def _upgrade(settings: Settings) -> None:
@@ -45,9 +42,10 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from gateway.app import create_app
+    from gateway.serving import HubServer
 
     _configure_logging(settings)
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(settings),
         host=host,
         port=port,
@@ -57,7 +55,10 @@ def _serve(settings: Settings, host: str, port: int) -> None:
         # Heartbeats: protocol pings find dead sockets, whatever the GraphQL sub-protocol.
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,
+        # The hub's own handler (text or JSON) formats uvicorn's lines too.
+        log_config=None,
     )
+    HubServer(config).run()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+import weakref
+from contextlib import suppress
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.websockets import WebSocket, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
+    Operation,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage as TransportInitMessage,
@@ -28,8 +31,10 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
     OperationMessage,
     StartMessage,
 )
+from strawberry.types.execution import PreExecutionError
 from strawberry.types.unset import UnsetType
 
+from gateway.explorer import explorer_page
 from gateway.graphql_http import GraphQLOverHTTP
 from gateway.oauth.verify import TokenRejected, TokenVerifier
 from gateway.outage import (
@@ -41,12 +46,16 @@ from gateway.outage import (
 from gateway.ratelimit import RateLimits
 from gateway.socket_guard import OperationGate, Refusal, SocketContext, close_for
 from notifications.pump import EventPump
+from notifications.stream import CloseCode
 from schema.context import HubContext
+from schema.errors import as_refusal
 from store.engine import Database
 from store.outage import is_unavailable
 from store.sealed import FieldCipher
 
 log = logging.getLogger(__name__)
+
+GOING_AWAY = CloseCode.GOING_AWAY
 
 
 def bearer_token(value: str | None) -> str | None:
@@ -137,6 +146,15 @@ class TransportProtocolHandler(BaseGraphQLTransportWSHandler[HubContext, None]):
         if not _closed(self.websocket):
             await super().send_message(message)
 
+    async def _handle_pre_execution_error(
+        self, operation: Operation[HubContext, None], result: PreExecutionError
+    ) -> None:
+        # graphql-transport-ws as its protocol says: an operation that does not parse or
+        # validate gets an ``error`` message for its id, and the socket and its other
+        # subscriptions stay (Strawberry closes the whole socket with 4400). The errors
+        # carry documented codes, like the same mistake over HTTP.
+        await operation.send_initial_errors([as_refusal(e) for e in result.errors or []])
+
 
 class LegacyProtocolHandler(BaseGraphQLWSHandler[HubContext, None]):
     """The legacy graphql-ws protocol, refusing a bad token with 4403 like the new one,
@@ -212,11 +230,34 @@ class HubGraphQL(GraphQLOverHTTP):
         self.pump = pump
         self.production = production
         self.verifier = verifier
+        # Open websockets, so shutdown can say goodbye with the documented close code.
+        self.open_sockets: weakref.WeakSet[WebSocket] = weakref.WeakSet()
+
+    async def going_away(self) -> int:
+        """Close every open websocket with 1001 (the hub is restarting); how many."""
+        closed = 0
+        for websocket in list(self.open_sockets):
+            if WebSocketState.DISCONNECTED in (
+                websocket.application_state,
+                websocket.client_state,
+            ):
+                continue
+            # The peer may be gone already without the handler having noticed yet.
+            with suppress(RuntimeError, OSError, WebSocketDisconnect):
+                await websocket.close(code=GOING_AWAY, reason="hub restarting")
+                closed += 1
+        return closed
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """The explorer page written here, instead of GraphiQL from a CDN (development)."""
+        return explorer_page()
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> HubContext:
         state = request.scope.get("state", {})
+        if isinstance(request, WebSocket):
+            self.open_sockets.add(request)
         kind = SocketContext if isinstance(request, WebSocket) else HubContext
         return kind(
             db=self.db,

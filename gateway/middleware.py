@@ -17,6 +17,7 @@ from gateway.http_errors import (
     send_refusal,
     unauthenticated,
 )
+from gateway.logs import current_request_id
 from gateway.oauth.verify import TokenRejected, TokenVerifier
 from gateway.outage import send_unavailable
 from gateway.ratelimit import RateLimits
@@ -38,6 +39,7 @@ class RequestId:
             return
         request_id = uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        current_request_id.set(request_id)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

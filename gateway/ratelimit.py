@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 import orjson
 from limits import RateLimitItem, parse
@@ -21,11 +22,15 @@ class RateLimits:
         self.graphql: RateLimitItem = parse(graphql)
         self.token: RateLimitItem = parse(token)
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        # Told of every refusal ("graphql" or "token"), for metrics.
+        self.on_refusal: Callable[[str], None] | None = None
 
     async def allow(self, item: RateLimitItem, who: str) -> float | None:
         """None when allowed; otherwise the seconds to wait before trying again."""
         if await self._limiter.hit(item, who):
             return None
+        if self.on_refusal is not None:
+            self.on_refusal("graphql" if item is self.graphql else "token")
         stats = await self._limiter.get_window_stats(item, who)
         return max(1.0, stats.reset_time - time.time())
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -44,6 +45,12 @@ class Scheduler:
         self.checkpoints = checkpoints
         self.holder = uuid.uuid4().hex
         self._task: asyncio.Task[None] | None = None
+        # Told the outcome of every pass ("done", "skipped", "failed"), for metrics.
+        self.on_run: Callable[[str], None] | None = None
+
+    def _report(self, outcome: str) -> None:
+        if self.on_run is not None:
+            self.on_run(outcome)
 
     async def tick(self) -> bool:
         """One pass if this process holds the lease; False when another process does."""
@@ -61,12 +68,13 @@ class Scheduler:
     async def _loop(self) -> None:
         while True:
             try:
-                await self.tick()
+                self._report("done" if await self.tick() else "skipped")
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 if not is_unavailable(exc):  # an outage is logged once, by the store
                     log.exception("deadline pass failed; retrying at the next tick")
+                self._report("failed")
             await asyncio.sleep(self.interval)
 
     def start(self) -> None:

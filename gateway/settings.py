@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -63,6 +64,10 @@ class Settings:
     transaction_limit: float = 60.0
     # Queries over GET (GraphQL-over-HTTP); off, so every operation is a POST.
     graphql_get: bool = False
+    # Operations: addresses (CIDRs) that may scrape /metrics without a token, and the log
+    # format ("text", or "json": one object per line).
+    metrics_allow: tuple[str, ...] = ()
+    log_format: str = "text"
 
     @property
     def is_production(self) -> bool:
@@ -152,6 +157,26 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     raise SettingsError(f"{name} must be true or false")
 
 
+def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated CIDRs (or single addresses), each checked now, not at first use."""
+    found = []
+    for part in (p.strip() for p in env.get(name, "").split(",")):
+        if not part:
+            continue
+        try:
+            found.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError as exc:
+            raise SettingsError(f"{name}: {part!r} is not an address or CIDR") from exc
+    return tuple(found)
+
+
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
+    value = env.get(name, allowed[0]).strip().lower() or allowed[0]
+    if value not in allowed:
+        raise SettingsError(f"{name} must be one of: {', '.join(allowed)}")
+    return value
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build the settings from an environment mapping (``os.environ`` in production)."""
     try:
@@ -191,6 +216,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         expire_after=_int(env, "HUB_EXPIRE_AFTER", 86_400, 0, 2_592_000),
         transaction_limit=float(_int(env, "HUB_TRANSACTION_LIMIT", 60, 1, 3600)),
         graphql_get=_flag(env, "HUB_GRAPHQL_GET"),
+        metrics_allow=_networks(env, "HUB_METRICS_ALLOW"),
+        log_format=_choice(env, "HUB_LOG_FORMAT", ("text", "json")),
     )
     if settings.is_production:
         _refuse_development_defaults(env, settings)

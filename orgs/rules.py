@@ -63,6 +63,7 @@ ALL_SCOPES: frozenset[str] = frozenset(
         "clients:manage",
         # `_service { sdl }`: the whole schema, for a federation gateway composing it.
         "federation:read",
+        "metrics:read",
     }
 )
 
@@ -101,7 +102,8 @@ SCOPE_CEILING: dict[OrganizationKind, frozenset[str]] = {
             "clients:manage",
         }
     ),
-    # The secretariat runs the network; it sees workflow, never survivor data.
+    # The secretariat runs the network; it sees workflow, never survivor data. It also
+    # operates the hub, so its operator's client may scrape metrics (no survivor data there).
     OrganizationKind.COORDINATOR: frozenset(
         {
             "network:admin",
@@ -111,6 +113,7 @@ SCOPE_CEILING: dict[OrganizationKind, frozenset[str]] = {
             "events:subscribe",
             "clients:manage",
             "federation:read",
+            "metrics:read",
         }
     ),
 }

@@ -27,6 +27,7 @@ from schema.entities import checked_representation, entity_keys
 from schema.errors import ErrorCodes
 from schema.events import EventQueries, Subscription
 from schema.executor import FlatMemoryExecutor
+from schema.observed import ObservedOperations, Recorder
 from schema.operation_choice import OneOperationChosen
 from schema.organizations import OrganizationMutations, OrganizationQueries
 from schema.referrals import ReferralMutations, ReferralQueries
@@ -133,11 +134,18 @@ def _federation_needs_scope(schema: Schema) -> None:
 
 
 def build_schema(
-    *, introspection: bool, max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 2000
+    *,
+    introspection: bool,
+    max_depth: int = 12,
+    max_aliases: int = 30,
+    max_tokens: int = 2000,
+    recorder: Recorder | None = None,
 ) -> Schema:
     # Factories, not instances: each operation gets fresh extensions; the parse and
     # validation caches are shared at module level by strawberry itself.
     extensions: list[Any] = [
+        # First in, last out: it sees the codes ErrorCodes gives.
+        lambda: ObservedOperations(recorder),
         ErrorCodes,
         DisclosureWrites,
         PerOperationLoaders,

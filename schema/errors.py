@@ -100,11 +100,29 @@ def only_the_outage(result: GraphQLExecutionResult | ExecutionResult) -> None:
         result.errors = outage[:1]
 
 
+def as_refusal(error: GraphQLError) -> GraphQLError:
+    """An error found before execution (syntax, validation) as the client sees it over
+    HTTP: its documented code, else BAD_USER_INPUT, and no quoted input value."""
+    code = (error.extensions or {}).get("code")
+    if code not in _CODES:
+        code = ErrorCode.BAD_USER_INPUT.value
+    return GraphQLError(
+        without_values(error.message),
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions={"code": code},
+    )
+
+
 class ErrorCodes(SchemaExtension):
     def _convert(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
+        extra: dict[str, object] = {}
         if isinstance(original, HubError):
             code, message = original.code.value, original.message
+            extra = original.extensions
         elif original is None and (error.extensions or {}).get("code") in _CODES:
             code, message = str((error.extensions or {})["code"]), error.message
         elif (
@@ -140,7 +158,7 @@ class ErrorCodes(SchemaExtension):
             source=error.source,
             positions=error.positions,
             path=error.path,
-            extensions={"code": code},
+            extensions={**extra, "code": code},
         )
 
     def on_operation(self) -> Iterator[None]:
@@ -154,7 +172,8 @@ class ErrorCodes(SchemaExtension):
         # Over websockets every result is sent while the operation is still running, so
         # on_operation comes too late: convert each one before it goes out. Errors before
         # execution (syntax, wrong operation type) are left as they are: the protocol
-        # handlers read them to decide how to refuse (close 4400, connection error).
+        # handlers read them to decide how to refuse (graphql-transport-ws: an `error`
+        # message through ``as_refusal``, see gateway.graphql_view).
         if isinstance(result, PreExecutionError):
             yield
             return

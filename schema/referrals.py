@@ -22,6 +22,7 @@ from orgs.rules import ServiceCategory
 from schema.cases import Case, WithheldField, requested_survivor_fields
 from schema.context import HubContext
 from schema.organizations import Organization
+from schema.paging import PageInfo
 from schema.permissions import requires, requires_any
 from schema.selection import fields_at
 from store.errors import not_found
@@ -189,12 +190,6 @@ class Referral:
 
 
 @strawberry.type
-class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
-
-
-@strawberry.type
 class ReferralEdge:
     cursor: str
     node: Referral
@@ -289,7 +284,7 @@ class ReferralQueries:
             raise not_found("referral")
         return (await shown(info, [row]))[0]
 
-    @strawberry.field(permission_classes=_READ, description="Newest first.")
+    @strawberry.field(permission_classes=_READ, description="Newest first: `first` from 1 to 100.")
     async def referrals(
         self,
         info: Info[HubContext, None],

@@ -26,8 +26,9 @@ from consent.rules import DataCategory
 from schema.cases import Case, WithheldField, requested_survivor_fields
 from schema.context import HubContext
 from schema.organizations import Organization
+from schema.paging import PageInfo
 from schema.permissions import requires
-from schema.referrals import PageInfo, ReferralBox
+from schema.referrals import ReferralBox
 from schema.selection import fields_at
 
 for enum, name in (
@@ -259,7 +260,8 @@ class RepatriationQueries:
 
     @strawberry.field(
         permission_classes=_READ,
-        description="INBOX: addressed to the caller as embassy or reception; OUTBOX: its own.",
+        description="INBOX: addressed to the caller as embassy or reception; OUTBOX: its own. "
+        "Newest first: `first` from 1 to 100.",
     )
     async def repatriation_requests(
         self,

@@ -5,6 +5,7 @@ Kept apart from any I/O so pure rule modules can raise them too.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 
 
@@ -34,10 +35,14 @@ class HubError(Exception):
     Messages never contain survivor data: they name fields and rules, not values.
     """
 
-    def __init__(self, code: ErrorCode, message: str) -> None:
+    def __init__(
+        self, code: ErrorCode, message: str, extensions: Mapping[str, object] | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        # Machine-readable detail shown next to the code, e.g. ``allowedActions``.
+        self.extensions: dict[str, object] = dict(extensions or {})
 
 
 def not_found(what: str = "object") -> HubError:

@@ -25,6 +25,7 @@ from sqlalchemy.pool import NullPool
 
 from gateway.app import build_hub, create_app
 from gateway.oauth.keys import ensure_signing_key
+from gateway.serving import HubServer
 from gateway.settings import Settings
 from orgs.demo import DemoMember, seed_demo_network
 from store.engine import Database
@@ -161,6 +162,7 @@ class RunningHub:
     http: httpx.AsyncClient
     app: Any
     _tokens: dict[tuple[str, str | None], str] = field(default_factory=dict)
+    server: uvicorn.Server | None = None
 
     @property
     def token_url(self) -> str:
@@ -240,7 +242,7 @@ async def serve_hub(
         ws_ping_interval=ws_ping or 20.0,
         ws_ping_timeout=ws_ping or 20.0,
     )
-    server = uvicorn.Server(config)
+    server = HubServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         for _ in range(500):
@@ -250,7 +252,9 @@ async def serve_hub(
                 task.result()
             await asyncio.sleep(0.01)
         async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
-            yield RunningHub(base_url, settings, template.members, hub.db, http, app)
+            running = RunningHub(base_url, settings, template.members, hub.db, http, app)
+            running.server = server
+            yield running
     finally:
         server.should_exit = True
         await task

@@ -249,7 +249,7 @@ async def test_only_the_owner_moves_a_case_and_only_along_allowed_transitions(
     )
     # The coordinator has no case scopes at all
     await refuse.expect("FORBIDDEN", "secretariat", CREATE, new_case)
-    await refuse.expect("FORBIDDEN", "secretariat", "{ cases { id } }", {})
+    await refuse.expect("FORBIDDEN", "secretariat", "{ cases { edges { node { id } } } }", {})
 
     assert not [m for m in refuse.messages if NAME in m or PHONE in m]
 

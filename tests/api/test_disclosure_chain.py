@@ -112,7 +112,12 @@ async def test_reads_that_race_with_new_cases_and_consent_keep_the_chain_whole(
     # Reads, the owner opening more cases, and the owner listing its cases, all at once
     work = [hub.gql(READERS[i % 2], READ, {"id": case_id}) for i in range(READS)]
     work += [consented_case(hub) for _ in range(3)]  # type: ignore[misc]
-    work += [hub.gql(READERS[i % 2], "{ cases { id fullName healthNotes } }") for i in range(6)]
+    work += [
+        hub.gql(
+            READERS[i % 2], "{ cases(first: 100) { edges { node { id fullName healthNotes } } } }"
+        )
+        for i in range(6)
+    ]
     done = await asyncio.gather(*work)
     for result in done:
         if isinstance(result, GraphQLResult):
