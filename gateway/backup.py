@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from gateway.dbstate import DatabaseProblem, require_current, shown
 
@@ -72,20 +72,36 @@ def backup_sqlite(source: Path, target: Path) -> Snapshot:
 def pg_dump_command(url: str, target: Path) -> list[str]:
     """The ``pg_dump`` call for a PostgreSQL URL (password left to ``PGPASSWORD``)."""
     parsed = make_url(url)
-    libpq = parsed.set(drivername="postgresql", password=None).render_as_string()
+    # asyncpg's `ssl=` is libpq's `sslmode=`; the password never goes on a command line.
+    query = {("sslmode" if k == "ssl" else k): v for k, v in parsed.query.items()}
+    libpq = URL.create(
+        "postgresql",
+        username=parsed.username,
+        host=parsed.host,
+        port=parsed.port,
+        database=parsed.database,
+        query=query,
+    ).render_as_string(hide_password=False)
     return ["pg_dump", "--format=custom", "--no-owner", f"--file={target}", f"--dbname={libpq}"]
 
 
-def backup_postgres(url: str, target: Path) -> Snapshot:
-    """Run ``pg_dump``; the hub does not reimplement what PostgreSQL ships."""
+def require_pg_dump(url: str, target: Path) -> None:
+    """Refuse before touching anything when the PostgreSQL backup cannot be made."""
     if target.exists():
         raise DatabaseProblem(f"{target} exists: a backup never overwrites a file")
-    command = pg_dump_command(url, target)
     if shutil.which("pg_dump") is None:
         raise DatabaseProblem(
             "pg_dump is not installed (Debian: apt-get install postgresql-client, the "
-            f"server's major version); the backup command is: {' '.join(command)}"
+            "server's major version); the backup command is: "
+            + " ".join(pg_dump_command(url, target))
         )
+
+
+def backup_postgres(url: str, target: Path) -> Snapshot:
+    """Run ``pg_dump``; the hub does not reimplement what PostgreSQL ships. The dump is a
+    consistent snapshot while the hub writes (one repeatable-read transaction)."""
+    require_pg_dump(url, target)
+    command = pg_dump_command(url, target)
     env = dict(os.environ)
     password = make_url(url).password
     if password is not None:

@@ -345,14 +345,16 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from gateway.backup import backup_postgres, backup_sqlite
+    from gateway.backup import backup_postgres, backup_sqlite, require_pg_dump
 
     settings = _settings()
     url = _using(settings)
     target = Path(args.path)
     source = sqlite_path(url)
+    if source is None:
+        require_pg_dump(url, target)
+    asyncio.run(require_current(url))
     if source is not None:
-        asyncio.run(require_current(url))
         snapshot = backup_sqlite(source, target)
     else:
         snapshot = backup_postgres(url, target)

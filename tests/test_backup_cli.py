@@ -192,3 +192,25 @@ def test_a_file_that_is_not_a_backup_is_not_restored(tmp_path: Path) -> None:
     assert "is not a SQLite database backup" in refused.stderr
     assert "Traceback" not in refused.stderr
     assert not target.exists()
+
+
+def test_without_pg_dump_the_postgresql_backup_says_what_to_install(tmp_path: Path) -> None:
+    env = cli_env(
+        HUB_DATABASE_URL="postgresql+asyncpg://hub:pw-not-shown@127.0.0.1:1/referral_hub",
+        PATH=str(tmp_path),  # no pg_dump anywhere on it
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "backup", str(tmp_path / "hub.dump")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 1
+    reason = done.stderr.strip().splitlines()[-1]
+    assert "pg_dump is not installed" in reason and "postgresql-client" in reason
+    assert "pg_dump --format=custom --no-owner" in reason
+    assert "pw-not-shown" not in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -286,3 +286,18 @@ def test_restore_is_refused_while_a_hub_serves_the_database(workdir: Path) -> No
         assert db_file(workdir).stat().st_ino == before
     finally:
         server.stop()
+
+
+def test_a_new_demo_after_the_last_one_stopped_starts_afresh(workdir: Path) -> None:
+    secrets = []
+    for _ in range(2):
+        port = free_port()
+        server = Server(workdir, ["demo", "--port", str(port), "--json"], cli_env())
+        try:
+            demo = server.read_json()
+            server.wait_healthy(f"http://127.0.0.1:{port}")
+        finally:
+            server.stop()
+        secrets.append({m["key"]: m["client_secret"] for m in demo["members"]})
+        assert count_orgs(workdir / "var" / "referral-hub.db") == 11
+    assert secrets[0]["adhoc"] != secrets[1]["adhoc"], "a fresh network, fresh credentials"
