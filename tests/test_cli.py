@@ -301,9 +301,9 @@ def test_the_demo_serves_a_whole_network(workdir: Path, servers: list[Server]) -
     assert response.json() == {
         "data": {"viewer": {"organization": {"name": "CCPCR Shelter Phnom Penh"}}}
     }
-    # The demo keeps to a file of its own and leaves the configured database alone.
-    assert (workdir / "var" / "demo.db").exists()
-    assert not db_file(workdir).exists()
+    # The demo uses the configured database, where the other commands look for it.
+    assert db_file(workdir).exists()
+    assert not (workdir / "var").exists()
 
 
 def test_serve_creates_a_fresh_sqlite_database(workdir: Path, servers: list[Server]) -> None:
