@@ -1,7 +1,7 @@
 """token cut-offs: tokens issued before a suspension or a client disable stay dead
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0009_token_cutoffs
+Revises: 0006_registration
 Create Date: 2026-11-29 04:50:00.000000
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import store.types
 
-revision = "0006"
-down_revision = "0005"
+revision = "0009_token_cutoffs"
+down_revision = "0006_registration"
 branch_labels = None
 depends_on = None
 
