@@ -23,7 +23,7 @@ def health_routes(db: Database, pump: EventPump) -> list[Route]:
     head = head_revision()
 
     async def alive(_request: Request) -> Response:
-        return JSONResponse({"status": "alive"})
+        return JSONResponse({"status": "ok"})
 
     async def ready(_request: Request) -> Response:
         checks = {"database": False, "migrations": False, "events": pump.running}
