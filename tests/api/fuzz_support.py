@@ -183,12 +183,20 @@ class Tally:
             self.failures.append((who, query, problems))
 
 
-async def fuzz_one(hub: RunningHub, who: str, query: str, tally: Tally) -> list[str]:
-    """Send one operation as ``who``; the problems with the answer and with the idle hub."""
-    token = await hub.token(who)
-    response = await hub.http.post(
+async def _post(hub: RunningHub, query: str, token: str) -> httpx.Response:
+    return await hub.http.post(
         "/graphql", json={"query": query}, headers={"Authorization": f"Bearer {token}"}
     )
+
+
+async def fuzz_one(hub: RunningHub, who: str, query: str, tally: Tally) -> list[str]:
+    """Send one operation as ``who``; the problems with the answer and with the idle hub."""
+    response = await _post(hub, query, await hub.token(who))
+    if response.status_code == 401:
+        # Access tokens live 15 minutes and a long run outlives them: fetch a fresh one.
+        fresh = (await hub.fetch_token(who))["access_token"]
+        hub._tokens[(who, None)] = fresh
+        response = await _post(hub, query, fresh)
     problems = verdict(response)
     if not await write_lock_free(hub):
         problems.append("a write lock is still held after the answer")
