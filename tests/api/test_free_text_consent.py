@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from tests.api.event_support import next_events, partner_socket, registered, start
 from tests.api.referral_steps import SENDER, as_json, events_about, rows, send_input
 from tests.api.test_cases_flow import open_case
 from tests.api.test_referral_flow import SEND
@@ -102,9 +103,23 @@ async def test_withdrawal_withholds_the_free_text_and_holds_the_referral_until_n
     logged = await disclosed_to(hub, "adhoc")
     assert logged == [["LEGAL"], ["LEGAL"]]
 
-    # When the survivor withdraws her consent
-    withdrawn = await hub.gql(SENDER, WITHDRAW, {"id": consent_id})
-    assert not withdrawn.errors, withdrawn.errors
+    # When the survivor withdraws her consent (both sides listening on their sockets)
+    updates = "subscription($box: ReferralBox!) { referralUpdates(box: $box) { type payload } }"
+    async with (
+        partner_socket(hub, "adhoc") as inbox,
+        partner_socket(hub, SENDER) as outbox,
+    ):
+        await start(inbox, "1", updates, {"box": "INBOX"})
+        await start(outbox, "1", updates, {"box": "OUTBOX"})
+        await registered(hub, 2)
+        withdrawn = await hub.gql(SENDER, WITHDRAW, {"id": consent_id})
+        assert not withdrawn.errors, withdrawn.errors
+        for ws in (inbox, outbox):
+            (event,) = await next_events(ws, 1)
+            assert event["type"] == "REFERRAL_HELD_FOR_CONSENT"
+            assert event["payload"]["referralId"] == rid
+            assert event["payload"]["status"] == "ON_HOLD"
+            assert MARK not in json.dumps(event)
     # (the owner reads her reason back; at rest it is sealed)
     assert withdrawn.data["withdrawConsent"]["withdrawal"]["reason"].endswith(f"{MARK}-why")
     stored = await rows(hub, "SELECT * FROM consent_withdrawals")
