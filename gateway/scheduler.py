@@ -7,6 +7,7 @@ import logging
 import uuid
 from datetime import timedelta
 
+from cases.consent_clock import follow_consent_clock
 from cases.deadlines import DeadlinePolicy, run_deadlines
 from notifications.webhooks import WebhookDispatcher
 from store.engine import Database
@@ -41,6 +42,7 @@ class Scheduler:
         if not await acquire(self.db, "deadlines", self.holder, now, ttl):
             return False
         await run_deadlines(self.db, self.cipher, now, self.policy)
+        await follow_consent_clock(self.db, now)
         if self.webhooks is not None:
             await self.webhooks.run_once(now)
         return True

@@ -10,8 +10,10 @@ new consent, it goes back to where it was. The owner reads its own words through
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cases.consent_clock import follow_consent_clock
 from tests.api.event_support import next_events, partner_socket, registered, start
 from tests.api.referral_steps import SENDER, as_json, events_about, rows, send_input
 from tests.api.test_cases_flow import open_case
@@ -195,3 +197,49 @@ async def test_a_writer_chooses_only_a_real_category(hub: RunningHub) -> None:
     refused = await hub.gql(SENDER, SEND, variables)
     assert refused.status in (200, 400) and refused.errors
     assert await hub.scalar("SELECT COUNT(*) FROM referrals") == 0
+
+
+async def test_work_is_held_when_its_consent_lapses_and_resumed_when_a_later_one_begins(
+    hub: RunningHub,
+) -> None:
+    case_id = await open_case(hub)
+    now = datetime.now(UTC)
+    adhoc = hub.members["adhoc"].organization_id
+    for window in (
+        {"validUntil": (now + timedelta(days=1)).isoformat()},
+        {"validFrom": (now + timedelta(days=3)).isoformat()},
+    ):
+        recorded = await hub.gql(
+            SENDER,
+            CONSENT,
+            {
+                "input": {
+                    "caseId": case_id,
+                    "grantor": "SURVIVOR",
+                    "method": "WRITTEN",
+                    "purposes": ["LEGAL_AID"],
+                    "categories": ["LEGAL"],
+                    "recipientOrganizationIds": [adhoc],
+                    **window,
+                }
+            },
+        )
+        assert not recorded.errors, recorded.errors
+    variables = send_input(hub, case_id, "adhoc", "kk-free-0004", reasonCategory="LEGAL")
+    rid = (await hub.gql(SENDER, SEND, variables)).data["sendReferral"]["id"]
+
+    # The hub's clock, two days on: the first consent has lapsed, the second not yet begun
+    assert await follow_consent_clock(hub.db, now + timedelta(days=2)) == 1
+    held = (await read(hub, SENDER, rid)).data["referral"]
+    assert (held["status"], held["heldForConsent"]) == ("ON_HOLD", True)
+    assert held["history"][-1]["action"] == "CONSENT_HOLD"
+    # a second pass at the same moment changes nothing
+    events = await hub.scalar("SELECT COUNT(*) FROM events")
+    await follow_consent_clock(hub.db, now + timedelta(days=2))
+    assert await hub.scalar("SELECT COUNT(*) FROM events") == events
+    # four days on, the later consent is in force: back to SENT
+    await follow_consent_clock(hub.db, now + timedelta(days=4))
+    back = (await read(hub, SENDER, rid)).data["referral"]
+    assert (back["status"], back["heldForConsent"]) == ("SENT", False)
+    kinds = [e["type"] for e in await events_about(hub, rid)]
+    assert kinds[-2:] == ["REFERRAL_HELD_FOR_CONSENT", "REFERRAL_CONSENT_RESUMED"]
