@@ -32,7 +32,7 @@ from store.audit import record_audit
 class ConsentActor:
     """Who changed the consent: the holds and resumptions are recorded in their name."""
 
-    organization_id: str
+    organization_id: str | None  # None: the hub's own clock (a grant lapsed or began)
     client_id: str | None
     request_id: str | None
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from cases.consent_clock import follow_consent_clock
 from cases.deadlines import DeadlinePolicy, run_deadlines
 from consent.checkpoint import Checkpoint
 from notifications.webhooks import WebhookDispatcher
@@ -59,6 +60,7 @@ class Scheduler:
         if not await acquire(self.db, "deadlines", self.holder, now, ttl):
             return False
         await run_deadlines(self.db, self.cipher, now, self.policy)
+        await follow_consent_clock(self.db, now)
         if self.webhooks is not None:
             await self.webhooks.run_once(now)
         if self.checkpoints is not None:

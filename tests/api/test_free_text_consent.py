@@ -10,8 +10,11 @@ new consent, it goes back to where it was. The owner reads its own words through
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cases.consent_clock import follow_consent_clock
+from tests.api.event_support import next_events, partner_socket, registered, start
 from tests.api.referral_steps import SENDER, as_json, events_about, rows, send_input
 from tests.api.test_cases_flow import open_case
 from tests.api.test_referral_flow import SEND
@@ -102,9 +105,23 @@ async def test_withdrawal_withholds_the_free_text_and_holds_the_referral_until_n
     logged = await disclosed_to(hub, "adhoc")
     assert logged == [["LEGAL"], ["LEGAL"]]
 
-    # When the survivor withdraws her consent
-    withdrawn = await hub.gql(SENDER, WITHDRAW, {"id": consent_id})
-    assert not withdrawn.errors, withdrawn.errors
+    # When the survivor withdraws her consent (both sides listening on their sockets)
+    updates = "subscription($box: ReferralBox!) { referralUpdates(box: $box) { type payload } }"
+    async with (
+        partner_socket(hub, "adhoc") as inbox,
+        partner_socket(hub, SENDER) as outbox,
+    ):
+        await start(inbox, "1", updates, {"box": "INBOX"})
+        await start(outbox, "1", updates, {"box": "OUTBOX"})
+        await registered(hub, 2)
+        withdrawn = await hub.gql(SENDER, WITHDRAW, {"id": consent_id})
+        assert not withdrawn.errors, withdrawn.errors
+        for ws in (inbox, outbox):
+            (event,) = await next_events(ws, 1)
+            assert event["type"] == "REFERRAL_HELD_FOR_CONSENT"
+            assert event["payload"]["referralId"] == rid
+            assert event["payload"]["status"] == "ON_HOLD"
+            assert MARK not in json.dumps(event)
     # (the owner reads her reason back; at rest it is sealed)
     assert withdrawn.data["withdrawConsent"]["withdrawal"]["reason"].endswith(f"{MARK}-why")
     stored = await rows(hub, "SELECT * FROM consent_withdrawals")
@@ -180,3 +197,49 @@ async def test_a_writer_chooses_only_a_real_category(hub: RunningHub) -> None:
     refused = await hub.gql(SENDER, SEND, variables)
     assert refused.status in (200, 400) and refused.errors
     assert await hub.scalar("SELECT COUNT(*) FROM referrals") == 0
+
+
+async def test_work_is_held_when_its_consent_lapses_and_resumed_when_a_later_one_begins(
+    hub: RunningHub,
+) -> None:
+    case_id = await open_case(hub)
+    now = datetime.now(UTC)
+    adhoc = hub.members["adhoc"].organization_id
+    for window in (
+        {"validUntil": (now + timedelta(days=1)).isoformat()},
+        {"validFrom": (now + timedelta(days=3)).isoformat()},
+    ):
+        recorded = await hub.gql(
+            SENDER,
+            CONSENT,
+            {
+                "input": {
+                    "caseId": case_id,
+                    "grantor": "SURVIVOR",
+                    "method": "WRITTEN",
+                    "purposes": ["LEGAL_AID"],
+                    "categories": ["LEGAL"],
+                    "recipientOrganizationIds": [adhoc],
+                    **window,
+                }
+            },
+        )
+        assert not recorded.errors, recorded.errors
+    variables = send_input(hub, case_id, "adhoc", "kk-free-0004", reasonCategory="LEGAL")
+    rid = (await hub.gql(SENDER, SEND, variables)).data["sendReferral"]["id"]
+
+    # The hub's clock, two days on: the first consent has lapsed, the second not yet begun
+    assert await follow_consent_clock(hub.db, now + timedelta(days=2)) == 1
+    held = (await read(hub, SENDER, rid)).data["referral"]
+    assert (held["status"], held["heldForConsent"]) == ("ON_HOLD", True)
+    assert held["history"][-1]["action"] == "CONSENT_HOLD"
+    # a second pass at the same moment changes nothing
+    events = await hub.scalar("SELECT COUNT(*) FROM events")
+    await follow_consent_clock(hub.db, now + timedelta(days=2))
+    assert await hub.scalar("SELECT COUNT(*) FROM events") == events
+    # four days on, the later consent is in force: back to SENT
+    await follow_consent_clock(hub.db, now + timedelta(days=4))
+    back = (await read(hub, SENDER, rid)).data["referral"]
+    assert (back["status"], back["heldForConsent"]) == ("SENT", False)
+    kinds = [e["type"] for e in await events_about(hub, rid)]
+    assert kinds[-2:] == ["REFERRAL_HELD_FOR_CONSENT", "REFERRAL_CONSENT_RESUMED"]
