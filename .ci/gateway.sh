@@ -21,6 +21,13 @@ if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
     fi
 fi
 
+# Hive Gateway needs Node.js 20 or newer (Debian 12's own nodejs package is 18).
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+if [ "$node_major" -lt 20 ]; then
+    echo "ERROR: Hive Gateway needs Node.js >= 20, found $(node --version)" >&2
+    exit 1
+fi
+
 npm_dir="$(mktemp -d)"
 trap 'rm -rf "$npm_dir"' EXIT
 (

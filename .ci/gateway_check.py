@@ -39,12 +39,13 @@ export const composeConfig = defineConfig({
       sourceHandler: loadGraphQLHTTPSubgraph('hub', {
         endpoint: process.env.HUB_GRAPHQL_URL,
         schemaHeaders: { Authorization: 'Bearer ' + process.env.HUB_COMPOSE_TOKEN },
-        subscriptionsProtocol: 'WS',
+        federation: true,
       }),
     },
     {
       sourceHandler: loadGraphQLHTTPSubgraph('partner', {
         endpoint: process.env.PARTNER_GRAPHQL_URL,
+        federation: true,
       }),
     },
   ],
@@ -61,6 +62,19 @@ export const gatewayConfig = defineConfig({
     fromClientToSubgraphs({ request }) {
       const authorization = request.headers.get('authorization');
       return authorization ? { authorization } : {};
+    },
+  },
+  // Subscriptions go to the hub over graphql-transport-ws; the token rides in
+  // connection_init, as the hub reads it there.
+  transportEntries: {
+    hub: {
+      options: {
+        subscriptions: {
+          kind: 'ws',
+          location: '/graphql',
+          options: { connectionParams: { authorization: '{context.headers.authorization}' } },
+        },
+      },
     },
   },
 });
@@ -249,10 +263,11 @@ def main(npm_dir: Path) -> None:
             cwd=npm_dir,
             log=work / "gateway.log",
         ):
-            query = gql(gateway_url, bearer, "{ viewer { organizationId scopes } }")
+            query = gql(gateway_url, bearer, "{ viewer { clientId organization { id } } }")
             check(
                 not query.get("errors")
-                and query["data"]["viewer"]["organizationId"] == client["org"],
+                and query["data"]["viewer"]["organization"]["id"] == client["org"]
+                and query["data"]["viewer"]["clientId"] == client["id"],
                 "a query through the gateway, token forwarded",
                 query,
             )
@@ -276,7 +291,7 @@ def main(npm_dir: Path) -> None:
             )
             seen = httpx.get(f"http://127.0.0.1:{partner_port}/seen", timeout=10).json()
             check(seen["with_token"] >= 1, "the partner subgraph received the token too", seen)
-            anonymous = gql(gateway_url, None, "{ viewer { organizationId } }")
+            anonymous = gql(gateway_url, None, "{ viewer { clientId } }")
             check(
                 (anonymous.get("data") or {}).get("viewer") is None and anonymous.get("errors"),
                 "without a token the gateway gets nothing from the hub",

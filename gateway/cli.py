@@ -386,10 +386,13 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 async def _checkpoint(settings: Settings) -> Any:
     from gateway.audit_checkpoints import checkpoint_now
+    from gateway.oauth.keys import ensure_signing_key
     from store.engine import Database
 
     db = Database(settings.database_url)
     try:
+        # A hub that never served has no signing key yet; `serve` would make the same one.
+        await ensure_signing_key(db, settings)
         return await checkpoint_now(db, settings, actor_client_id="cli")
     finally:
         await db.dispose()

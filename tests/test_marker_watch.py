@@ -161,7 +161,8 @@ def test_logs_nothing_secret() -> None:
 
 def run_child(where: Path, source: str) -> subprocess.CompletedProcess[str]:
     (where / "test_child.py").write_text(source)
-    env = {k: v for k, v in os.environ.items() if k != "HUB_TEST_LOG"}
+    env = dict(os.environ)
+    env["HUB_TEST_LOG"] = str(where / "run.log")  # kept inside ``where``, removed with it
     env["PYTHONPATH"] = str(ROOT)
     return subprocess.run(
         [

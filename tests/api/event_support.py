@@ -19,6 +19,7 @@ from notifications.pump import EventPump
 from tests.api.registration_support import register_secret_client
 from tests.api.test_cases_flow import CONSENT, open_case
 from tests.api.test_referral_flow import SEND
+from tests.marker_watch import planted
 from tests.network import RunningHub
 
 TRANSPORT_WS = Subprotocol("graphql-transport-ws")
@@ -205,7 +206,7 @@ async def refer(
         "receivingOrganizationId": receiver_org,
         "services": services,
         "urgency": "URGENT",
-        "reason": "wants to file a complaint against the broker",
+        "reason": planted("wants to file a complaint against the broker"),
         "idempotencyKey": key,
     }
     data = await ok(hub, sender, SEND, {"input": referral})

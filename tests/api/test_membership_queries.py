@@ -213,6 +213,7 @@ async def test_a_gateway_resolving_many_organisations_costs_one_lookup(hub: Runn
 
     assert small.errors == [] and large.errors == [], (small.body, large.body)
     assert [e["id"] for e in large.data["_entities"]] == [m.organization_id for m in members]
-    lookups = [s for s in for_many if "FROM organizations" in s]
-    assert len(lookups) == 1, lookups
-    assert len(for_many) == len(for_few) > 0
+    # (only the organisation lookups are counted: the event pump polls the same engine)
+    lookups_few = [s for s in for_few if "FROM organizations" in s]
+    lookups_many = [s for s in for_many if "FROM organizations" in s]
+    assert len(lookups_many) == len(lookups_few) == 1, lookups_many

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.api.test_cases_flow import CONSENT, SURVIVOR, open_case
+from tests.marker_watch import planted
 from tests.network import RunningHub
 
 SEND = """
@@ -40,7 +41,7 @@ async def test_legal_aid_referral_accepted_and_completed(hub: RunningHub) -> Non
             "receivingOrganizationId": adhoc,
             "services": ["LEGAL_AID"],
             "urgency": "URGENT",
-            "reason": "wants to file a complaint against the broker",
+            "reason": planted("wants to file a complaint against the broker"),
             "idempotencyKey": "kk-2026-0001-adhoc",
         }
     }

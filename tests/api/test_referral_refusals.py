@@ -21,12 +21,13 @@ from tests.api.referral_steps import (
 )
 from tests.api.test_cases_flow import open_case
 from tests.api.test_referral_flow import SEND
+from tests.marker_watch import planted
 from tests.network import GraphQLResult, RunningHub
 
 SUSPEND = 'mutation($id: ID!) { suspendOrganization(id: $id, reason: "audit pending") { status } }'
 PUBLISH = """
 mutation($input: PublishServiceInput!) { publishService(input: $input) { capacityStatus } }"""
-SECRET = "broker is the survivor's uncle in Koh Kong"
+SECRET = planted("broker is the survivor's uncle in Koh Kong")
 
 
 async def legal_aid_case(hub: RunningHub) -> str:
