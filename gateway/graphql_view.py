@@ -77,10 +77,11 @@ class SocketRefused(ConnectionRejectionError):
 
 
 def _close_of(error: ConnectionRejectionError) -> tuple[int, str]:
-    if isinstance(error, SocketRefused) and error.refusal.close_code is not None:
-        if error.refusal.close_code != 4403:
-            return error.refusal.close_code, error.refusal.reason
-    return 4403, "Forbidden"
+    """A refusal at connect that a new token fixes keeps strawberry's 4403 "Forbidden"; one
+    that it cannot fix closes with 1008 and says why (the client has proved who it is)."""
+    if isinstance(error, SocketRefused) and error.refusal.close_code == CloseCode.NOT_ALLOWED:
+        return CloseCode.NOT_ALLOWED, error.refusal.reason
+    return CloseCode.NEW_TOKEN, "Forbidden"
 
 
 def _closed(adapter: object) -> bool:
@@ -93,7 +94,7 @@ async def _admit(view: object, context: HubContext) -> Refusal | None:
     """The gate's answer for the next operation on a socket served by ``HubGraphQL``."""
     assert isinstance(view, HubGraphQL)
     if not isinstance(context, SocketContext):
-        return Refusal(close_code=4403, reason="token not valid")
+        return Refusal(close_code=CloseCode.NEW_TOKEN, reason="token not valid")
     return await view.gate.admit(context)
 
 
@@ -102,8 +103,12 @@ class TransportProtocolHandler(BaseGraphQLTransportWSHandler[HubContext, None]):
 
     async def handle_connection_init(self, message: TransportInitMessage) -> None:
         payload = message.get("payload", {})
-        if self.connection_init_received or not isinstance(payload, dict):
-            # A repeated init or a bad payload: strawberry's own refusal (4429, 4400).
+        if (
+            self.connection_init_received
+            or self.connection_timed_out
+            or not isinstance(payload, dict)
+        ):
+            # A repeated or late init, a bad payload: strawberry's own answer (4429, 4400).
             await super().handle_connection_init(message)
             return
         # Strawberry closes every refusal with 4403; one the client cannot fix gets 1008.

@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 import pytest
-from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import ClientConnection, connect
 
 from tests.api.event_support import (
     LEGACY_WS,
@@ -217,3 +217,23 @@ async def test_a_legacy_operation_over_the_rate_limit_gets_an_error_message(
             refused = await receive(ws)
             assert (refused["type"], refused["id"]) == ("error", "2")
             assert refused["payload"]["extensions"]["code"] == "RATE_LIMITED"
+
+
+async def test_a_legacy_client_of_a_suspended_organisation_is_refused_for_good(
+    hub: RunningHub,
+) -> None:
+    token = (await hub.fetch_token("ccpcr-shelter"))["access_token"]
+    await ok(hub, "secretariat", SUSPEND, {"id": hub.members["ccpcr-shelter"].organization_id})
+    async with connect(hub.ws_url, subprotocols=[LEGACY_WS]) as ws:
+        await send(ws, {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
+        code, seen = await closed_with(ws)
+        assert (code, ws.close_reason) == (1008, "organisation not active")
+    assert seen == [{"type": "connection_error"}]
+
+
+async def test_a_legacy_message_over_the_limit_closes_the_socket_unread(hub: RunningHub) -> None:
+    async with partner_socket(hub, "ngo-thailand", protocol=LEGACY_WS, max_size=None) as ws:
+        query = "subscription { events { id } }" + " " * (hub.settings.max_body_bytes + 1)
+        await send(ws, {"id": "1", "type": "start", "payload": {"query": query}})
+        code, seen = await closed_with(ws)
+        assert (code, ws.close_reason, seen) == (1009, "Message too big", [])
