@@ -214,3 +214,37 @@ def test_without_pg_dump_the_postgresql_backup_says_what_to_install(tmp_path: Pa
     assert "pg_dump --format=custom --no-owner" in reason
     assert "pw-not-shown" not in done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_restore_of_a_missing_backup_creates_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "var" / "hub.db"
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "restore", "no-such-backup.db"],
+        cwd=tmp_path,
+        env=cli_env(HUB_DATABASE_URL=f"sqlite+aiosqlite:///{target}"),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == "referral-hub: no backup at no-such-backup.db"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_restore_on_postgresql_points_to_pg_restore(tmp_path: Path) -> None:
+    backup = tmp_path / "hub.dump"
+    backup.write_bytes(b"PGDMP")
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "restore", str(backup)],
+        cwd=tmp_path,
+        env=cli_env(HUB_DATABASE_URL="postgresql+asyncpg://hub:pw@127.0.0.1:1/referral_hub"),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 1
+    reason = done.stderr.strip().splitlines()[-1]
+    assert "pg_restore" in reason and "audit verify" in reason
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hub.dump"]

@@ -334,5 +334,9 @@ def test_audit_verify_names_the_first_broken_entry(
     as_attacker(built.db, *tampering)
     result = verify(built.db)
     assert result.returncode == 1, (result.stdout, result.stderr)
-    assert result.stderr.strip() == reported
+    # The database it checked, then the one line naming the first broken entry.
+    assert result.stderr.strip().splitlines() == [
+        f"referral-hub: database sqlite+aiosqlite:///{built.db}",
+        reported,
+    ]
     assert "disclosure log intact" not in result.stdout
