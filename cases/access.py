@@ -28,6 +28,9 @@ from store.sealed import FieldCipher
 
 SCOPE_REQUIRED = "PII_SCOPE_REQUIRED"
 NO_RELATION = "NO_PURPOSE"
+# A case is read with `cases:read`, whichever root, edge or mutation result led to it.
+READ_SCOPE = "cases:read"
+READ_SCOPE_REQUIRED = "SCOPE_REQUIRED"
 
 
 def parties_in_force(at: datetime) -> ColumnElement[bool]:
@@ -128,6 +131,9 @@ def decide_fields(
     withheld: list[Withheld] = []
     recipient = Recipient(viewer.organization_id or "", viewer.organization_kind or "")
     for spec in SENSITIVE_FIELDS:
+        if not viewer.has(READ_SCOPE):
+            withheld.append(Withheld(spec.name, spec.category, READ_SCOPE_REQUIRED))
+            continue
         if spec.category in PII_CATEGORIES and not viewer.has("pii:read"):
             withheld.append(Withheld(spec.name, spec.category, SCOPE_REQUIRED))
             continue

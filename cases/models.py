@@ -95,6 +95,13 @@ class Referral(Base):
     notes_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
     outcome_services: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     outcome_note_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The data category of each free text (None: the strictest, see cases.free_text).
+    reason_category: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    notes_category: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    outcome_note_category: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # Set while the referral waits for the survivor's consent: the status it was held from.
+    held_from: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    held_for_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     acknowledge_by: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     respond_by: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -120,6 +127,7 @@ class ReferralChange(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(Integer)
     reason_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reason_category: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class RepatriationRequest(Base):
@@ -140,9 +148,12 @@ class RepatriationRequest(Base):
     urgency: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(20), index=True)
     held_from: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    held_for_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, default=1)
     notes_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
-    travel_plan: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
+    notes_category: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # Date, route and escort as sealed JSON: where and with whom the survivor travels.
+    travel_plan_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
     acknowledge_by: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
@@ -165,6 +176,7 @@ class RepatriationChange(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(Integer)
     note_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
+    note_category: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class RepatriationCost(Base):

@@ -45,9 +45,16 @@ def after_cursor(
     return or_(created_at < at, and_(created_at == at, id_column < row_id))
 
 
-def check_page_size(first: int) -> None:
-    if not 1 <= first <= 100:
-        raise HubError(ErrorCode.BAD_USER_INPUT, "first must be from 1 to 100")
+# Every list takes `first` from 1 to its maximum; out of range is refused, never clamped.
+PAGE_MAX = 100
+# The polled event stream is read in bigger gulps by partner systems catching up.
+EVENTS_PAGE_MAX = 500
+
+
+def check_page_size(first: int, maximum: int = PAGE_MAX) -> None:
+    """The one refusal of an out-of-range `first`, for every list."""
+    if not 1 <= first <= maximum:
+        raise HubError(ErrorCode.BAD_USER_INPUT, f"first must be from 1 to {maximum}")
 
 
 def fingerprint(parts: Sequence[Any]) -> str:

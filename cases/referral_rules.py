@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from cases.workflow import Role, Transition, Workflow
 from orgs.rules import ServiceCategory
+from store.errors import ErrorCode, HubError
 
 
 class ReferralStatus(StrEnum):
@@ -32,6 +33,10 @@ class ReferralAction(StrEnum):
     FAIL = "FAIL"
     CANCEL = "CANCEL"
     EXPIRE = "EXPIRE"
+    # The hub holds a referral when the survivor's consent stops covering it, and lets it go
+    # back to where it was when a new consent covers it again.
+    CONSENT_HOLD = "CONSENT_HOLD"
+    CONSENT_RESUME = "CONSENT_RESUME"
 
 
 class Urgency(StrEnum):
@@ -47,6 +52,8 @@ SENDER = frozenset({Role.SENDER})
 SYSTEM = frozenset({Role.SYSTEM})
 
 OPEN = frozenset({S.SENT, S.ACKNOWLEDGED, S.ACCEPTED, S.ON_HOLD, S.IN_PROGRESS})
+# RESUME's target is resolved from the referral: the status it was held from.
+HELD_FROM = "HELD_FROM"
 
 REFERRAL_WORKFLOW = Workflow(
     "referral",
@@ -60,8 +67,27 @@ REFERRAL_WORKFLOW = Workflow(
         Transition(A.FAIL, RECEIVER, frozenset({S.ACCEPTED, S.IN_PROGRESS}), S.FAILED, True),
         Transition(A.CANCEL, SENDER, OPEN, S.CANCELLED, True),
         Transition(A.EXPIRE, SYSTEM, frozenset({S.SENT}), S.EXPIRED),
+        Transition(A.CONSENT_HOLD, SYSTEM, OPEN, S.ON_HOLD),
+        Transition(A.CONSENT_RESUME, SYSTEM, frozenset({S.ON_HOLD}), HELD_FROM),
     ],
     final={S.DECLINED, S.COMPLETED, S.FAILED, S.CANCELLED, S.EXPIRED},
+    states={
+        S.SENT: "has been sent and not yet acknowledged",
+        S.ACKNOWLEDGED: "has been acknowledged and awaits an answer",
+        S.ACCEPTED: "has been accepted and the service has not started",
+        S.DECLINED: "has already been declined",
+        S.ON_HOLD: "is on hold",
+        S.IN_PROGRESS: "is in progress",
+        S.COMPLETED: "has already been completed",
+        S.FAILED: "has already failed",
+        S.CANCELLED: "has already been cancelled",
+        S.EXPIRED: "expired before it was acknowledged",
+    },
+    role_names={
+        Role.SENDER: "sending organisation",
+        Role.RECEIVER: "receiving organisation",
+        Role.SYSTEM: "hub (deadlines)",
+    },
 )
 
 # (acknowledge within, respond within) by urgency, when the sender gives no deadline.
@@ -70,6 +96,19 @@ DEFAULT_DEADLINES: dict[Urgency, tuple[timedelta, timedelta]] = {
     Urgency.URGENT: (timedelta(hours=24), timedelta(hours=72)),
     Urgency.ROUTINE: (timedelta(hours=72), timedelta(days=7)),
 }
+
+
+# While held for consent the parties may only let the referral go; nothing moves it forward.
+ALLOWED_WHILE_HELD_FOR_CONSENT = frozenset({A.DECLINE, A.CANCEL, A.CONSENT_RESUME})
+
+
+def check_not_held_for_consent(held_for_consent: bool, action: str) -> None:
+    """INVALID_TRANSITION for a step forward while the survivor's consent does not cover it."""
+    if held_for_consent and action not in ALLOWED_WHILE_HELD_FOR_CONSENT:
+        raise HubError(
+            ErrorCode.INVALID_TRANSITION,
+            "the referral is on hold until the survivor's consent covers it again",
+        )
 
 
 def purpose_of(services: list[ServiceCategory]) -> str:

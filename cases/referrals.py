@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.access import load_grants
+from cases.free_text import TextField, stored_category
 from cases.models import Case, CaseParty, Referral, ReferralChange
 from cases.paging import (
     after_cursor,
@@ -27,6 +28,7 @@ from cases.referral_rules import (
     ReferralAction,
     ReferralStatus,
     Urgency,
+    check_not_held_for_consent,
     purpose_of,
 )
 from cases.rules import CaseStatus
@@ -45,6 +47,7 @@ from store.sealed import FieldCipher
 from store.types import utcnow
 
 MAX_NOTES = 4_000
+READ_SCOPE = "referrals:read"
 _EVENT = {
     ReferralAction.ACKNOWLEDGE: "REFERRAL_ACKNOWLEDGED",
     ReferralAction.ACCEPT: "REFERRAL_ACCEPTED",
@@ -73,12 +76,15 @@ class NewReferral:
     notes: str | None = None
     acknowledge_by: datetime | None = None
     respond_by: datetime | None = None
+    reason_category: DataCategory | None = None
+    notes_category: DataCategory | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
     services_delivered: Sequence[ServiceCategory]
     note: str | None = None
+    note_category: DataCategory | None = None
 
 
 def _bad(message: str) -> HubError:
@@ -106,6 +112,8 @@ def _fingerprint(new: NewReferral) -> str:
             new.notes,
             new.acknowledge_by.isoformat() if new.acknowledge_by else None,
             new.respond_by.isoformat() if new.respond_by else None,
+            new.reason_category,
+            new.notes_category,
         ]
     )
 
@@ -208,6 +216,8 @@ async def _send(
             version=1,
             reason_sealed=_seal(cipher, new.reason.strip(), "reason", referral_id),
             notes_sealed=_seal(cipher, new.notes, "notes", referral_id) if new.notes else None,
+            reason_category=stored_category(TextField.REFERRAL_REASON, new.reason_category),
+            notes_category=stored_category(TextField.REFERRAL_NOTES, new.notes_category),
             acknowledge_by=acknowledge_by,
             respond_by=respond_by,
             overdue=False,
@@ -303,6 +313,7 @@ async def transition_referral(
     reason: str | None = None,
     expected_version: int | None = None,
     outcome: Outcome | None = None,
+    reason_category: DataCategory | None = None,
 ) -> Referral:
     """Apply one action from the referral table; a stale version is CONFLICT."""
     async with db.write() as session:
@@ -310,7 +321,16 @@ async def transition_referral(
         role = role_of(referral, actor.organization_id)
         assert role is not None
         return await apply_action(
-            session, cipher, referral, action, role, actor, reason, expected_version, outcome
+            session,
+            cipher,
+            referral,
+            action,
+            role,
+            actor,
+            reason,
+            expected_version,
+            outcome,
+            reason_category,
         )
 
 
@@ -324,10 +344,12 @@ async def apply_action(
     reason: str | None,
     expected_version: int | None,
     outcome: Outcome | None,
+    reason_category: DataCategory | None = None,
 ) -> Referral:
     if expected_version is not None and expected_version != referral.version:
         raise HubError(ErrorCode.CONFLICT, "the referral was changed by someone else")
     previous = referral.status
+    check_not_held_for_consent(referral.held_for_consent, action)
     step = REFERRAL_WORKFLOW.next_state(previous, action, role)
     why = check_reason_text(reason, step.needs_reason)
     now = utcnow()
@@ -344,8 +366,13 @@ async def apply_action(
         values["outcome_services"] = sorted({s.value for s in outcome.services_delivered})
         if outcome.note:
             values["outcome_note_sealed"] = _seal(cipher, outcome.note, "outcome_note", referral.id)
+            values["outcome_note_category"] = stored_category(
+                TextField.REFERRAL_OUTCOME_NOTE, outcome.note_category
+            )
     if step.target != ReferralStatus.SENT:
         values["overdue"] = False
+    if step.target in REFERRAL_WORKFLOW.final:
+        values.update(held_from=None, held_for_consent=False)
     result = await session.execute(
         update(Referral)
         .where(Referral.id == referral.id, Referral.version == referral.version)
@@ -368,6 +395,9 @@ async def apply_action(
             reason_sealed=cipher.seal(
                 why, table="referral_changes", column="reason", row_id=change_id
             )
+            if why
+            else None,
+            reason_category=stored_category(TextField.REFERRAL_CHANGE_REASON, reason_category)
             if why
             else None,
         )
@@ -438,8 +468,10 @@ async def list_referrals(
     first: int = 20,
     after: str | None = None,
 ) -> Page:
-    """One page of the actor's inbox or outbox, newest first."""
+    """One page of the actor's inbox or outbox, newest first (none without `referrals:read`)."""
     check_page_size(first)
+    if not actor.has(READ_SCOPE):
+        return Page([], False)
     column = (
         Referral.receiver_organization_id if box == Box.INBOX else Referral.sender_organization_id
     )
@@ -474,5 +506,8 @@ async def referral_history(
 
 
 async def get_referral(db: Database, actor: Principal, referral_id: str) -> Referral:
+    """The referral for a reader: party to it, and holding `referrals:read`."""
+    if not actor.has(READ_SCOPE):
+        raise not_found("referral")
     async with db.read() as session:
         return await load_referral(session, actor, referral_id)

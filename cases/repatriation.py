@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+import orjson
 import pycountry
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.access import load_grants
+from cases.free_text import TextField, stored_category
 from cases.models import Case, CaseParty, RepatriationChange, RepatriationCost, RepatriationRequest
 from cases.paging import (
     after_cursor,
@@ -27,6 +29,7 @@ from cases.referral_rules import DEFAULT_DEADLINES, Urgency
 from cases.repatriation_rules import (
     HELD_FROM,
     REPATRIATION_WORKFLOW,
+    TRAVEL_PLAN_ACTION,
     Assistance,
     CostItem,
     DocumentHeld,
@@ -34,6 +37,7 @@ from cases.repatriation_rules import (
     RepatriationStatus,
     Situation,
     action_for_update,
+    check_not_held_for_consent,
 )
 from cases.rules import CaseStatus
 from cases.service import load_owned_case, set_case_status
@@ -50,6 +54,7 @@ from store.sealed import FieldCipher
 from store.types import utcnow
 
 MAX_NOTES = 4_000
+READ_SCOPE = "repatriation:read"
 S = RepatriationStatus
 
 
@@ -66,6 +71,7 @@ class NewRepatriation:
     idempotency_key: str
     acknowledge_by: datetime | None = None
     notes: str | None = None
+    notes_category: DataCategory | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +132,7 @@ def _fingerprint(new: NewRepatriation) -> str:
             new.urgency.value,
             new.acknowledge_by.isoformat() if new.acknowledge_by else None,
             new.notes,
+            new.notes_category,
         ]
     )
 
@@ -234,6 +241,7 @@ async def _submit(
             )
             if new.notes
             else None,
+            notes_category=stored_category(TextField.REPATRIATION_NOTES, new.notes_category),
             acknowledge_by=acknowledge_by,
             overdue=False,
             idempotency_key=key,
@@ -315,16 +323,18 @@ async def act(
     *,
     note: str | None = None,
     expected_version: int | None = None,
+    note_category: DataCategory | None = None,
 ) -> RepatriationRequest:
     """Apply one action from the repatriation table, as whichever role allows it."""
     async with db.write() as session:
         request = await load_request(session, actor, request_id)
         if expected_version is not None and expected_version != request.version:
             raise HubError(ErrorCode.CONFLICT, "the request was changed by someone else")
+        check_not_held_for_consent(request.held_for_consent, str(action))
         roles = roles_of(request, actor.organization_id)
         allowed = [r for r in roles if REPATRIATION_WORKFLOW.allows(request.status, action, r)]
         role = allowed[0] if allowed else sorted(roles)[0]
-        step = REPATRIATION_WORKFLOW.next_state(request.status, str(action), role)
+        step = REPATRIATION_WORKFLOW.next_state(request.status, str(action), role, roles)
         why = check_reason_text(note, step.needs_reason)
         previous = request.status
         target = step.target
@@ -343,6 +353,7 @@ async def act(
             values["overdue"] = False
         if target in REPATRIATION_WORKFLOW.final:
             values["held_from"] = None
+            values["held_for_consent"] = False
         result = await session.execute(
             update(RepatriationRequest)
             .where(
@@ -368,6 +379,9 @@ async def act(
                 note_sealed=cipher.seal(
                     why, table="repatriation_changes", column="note", row_id=change_id
                 )
+                if why
+                else None,
+                note_category=stored_category(TextField.REPATRIATION_CHANGE_NOTE, note_category)
                 if why
                 else None,
             )
@@ -441,18 +455,31 @@ async def update_status(
     status: RepatriationStatus,
     note: str | None,
     expected_version: int | None,
+    note_category: DataCategory | None = None,
 ) -> RepatriationRequest:
     """`updateRepatriation`: move to ``status`` if the table allows it from here."""
     async with db.read() as session:
         request = await load_request(session, actor, request_id)
     action = action_for_update(request.status, request.held_from, status)
     return await act(
-        db, actor, cipher, request_id, action, note=note, expected_version=expected_version
+        db,
+        actor,
+        cipher,
+        request_id,
+        action,
+        note=note,
+        expected_version=expected_version,
+        note_category=note_category,
     )
 
 
 async def record_travel_plan(
-    db: Database, actor: Principal, request_id: str, plan: TravelPlan, expected_version: int | None
+    db: Database,
+    actor: Principal,
+    cipher: FieldCipher,
+    request_id: str,
+    plan: TravelPlan,
+    expected_version: int | None,
 ) -> RepatriationRequest:
     """The embassy or the requester records the travel date, route and escort."""
     route = plan.route.strip()
@@ -465,9 +492,15 @@ async def record_travel_plan(
         if not roles_of(request, actor.organization_id) & {Role.RECEIVER, Role.SENDER}:
             raise HubError(ErrorCode.FORBIDDEN, "the embassy or the requester records travel")
         if request.status in REPATRIATION_WORKFLOW.final:
-            raise HubError(ErrorCode.INVALID_TRANSITION, f"the request is {request.status}")
+            raise REPATRIATION_WORKFLOW.refusal(
+                request.status,
+                roles_of(request, actor.organization_id),
+                "Cannot record a travel plan: this repatriation request "
+                + REPATRIATION_WORKFLOW.state_words(request.status),
+            )
         if expected_version is not None and expected_version != request.version:
             raise HubError(ErrorCode.CONFLICT, "the request was changed by someone else")
+        now = utcnow()
         result = await session.execute(
             update(RepatriationRequest)
             .where(
@@ -475,18 +508,39 @@ async def record_travel_plan(
                 RepatriationRequest.version == request.version,
             )
             .values(
-                travel_plan={
-                    "date": plan.travel_date.isoformat(),
-                    "route": route,
-                    "escort": (plan.escort or "").strip(),
-                },
+                travel_plan_sealed=cipher.seal(
+                    orjson.dumps(
+                        {
+                            "date": plan.travel_date.isoformat(),
+                            "route": route,
+                            "escort": (plan.escort or "").strip(),
+                        }
+                    ).decode(),
+                    table="repatriation_requests",
+                    column="travel_plan",
+                    row_id=request.id,
+                ),
                 version=request.version + 1,
-                updated_at=utcnow(),
+                updated_at=now,
             )
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise HubError(ErrorCode.CONFLICT, "the request was changed by someone else")
+        # Every version has its history entry: a plan changes the request, not its status.
+        session.add(
+            RepatriationChange(
+                id=str(uuid.uuid4()),
+                request_id=request.id,
+                action=TRAVEL_PLAN_ACTION,
+                from_status=request.status,
+                to_status=request.status,
+                by_organization_id=actor.organization_id,
+                at=now,
+                version=request.version + 1,
+                note_sealed=None,
+            )
+        )
         await session.refresh(request)
         await emit(
             session,
@@ -577,6 +631,8 @@ async def list_requests(
     after: str | None,
 ) -> tuple[list[RepatriationRequest], bool]:
     check_page_size(first)
+    if not actor.has(READ_SCOPE):
+        return [], False
     org = actor.organization_id
     if box == RepatriationBox.INBOX:
         mine: ColumnElement[bool] = or_(
@@ -602,7 +658,13 @@ async def list_requests(
     return rows[:first], len(rows) > first
 
 
-async def get_request(db: Database, actor: Principal, request_id: str) -> RepatriationRequest:
+async def get_request(
+    db: Database, actor: Principal, request_id: str, *, reading: bool = True
+) -> RepatriationRequest:
+    """The request for a reader: party to it, and holding `repatriation:read` (a writer
+    reloading what it just changed passes ``reading=False``; its texts are still gated)."""
+    if reading and not actor.has(READ_SCOPE):
+        raise not_found("repatriation request")
     async with db.read() as session:
         return await load_request(session, actor, request_id)
 

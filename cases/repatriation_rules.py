@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from cases.workflow import Role, Transition, Workflow
+from store.errors import ErrorCode, HubError
 
 
 class RepatriationStatus(StrEnum):
@@ -33,6 +34,9 @@ class RepatriationAction(StrEnum):
     CANCEL = "CANCEL"
     HOLD = "HOLD"
     RESUME = "RESUME"
+    # The hub's own hold while the survivor's consent does not cover the request, and its end.
+    CONSENT_HOLD = "CONSENT_HOLD"
+    CONSENT_RESUME = "CONSENT_RESUME"
 
 
 class Situation(StrEnum):
@@ -71,6 +75,7 @@ EMBASSY = frozenset({Role.RECEIVER})
 REQUESTER = frozenset({Role.SENDER})
 RECEPTION = frozenset({Role.RECEPTION})
 EMBASSY_OR_REQUESTER = frozenset({Role.RECEIVER, Role.SENDER})
+SYSTEM = frozenset({Role.SYSTEM})
 
 # Holding returns to the state it came from: RESUME's target is resolved from the request.
 HELD_FROM = "HELD_FROM"
@@ -98,8 +103,28 @@ REPATRIATION_WORKFLOW = Workflow(
         Transition(A.CANCEL, REQUESTER, ACTIVE | {S.ON_HOLD}, S.CANCELLED, True),
         Transition(A.HOLD, EMBASSY_OR_REQUESTER, ACTIVE, S.ON_HOLD, True),
         Transition(A.RESUME, EMBASSY_OR_REQUESTER, frozenset({S.ON_HOLD}), HELD_FROM),
+        Transition(A.CONSENT_HOLD, SYSTEM, ACTIVE | {S.ON_HOLD}, S.ON_HOLD),
+        Transition(A.CONSENT_RESUME, SYSTEM, frozenset({S.ON_HOLD}), HELD_FROM),
     ],
     final={S.CLOSED, S.REJECTED, S.CANCELLED},
+    states={
+        S.SUBMITTED: "has been submitted and not yet acknowledged",
+        S.ACKNOWLEDGED: "has been acknowledged and nationality is not yet being verified",
+        S.VERIFYING: "is being verified",
+        S.DOCUMENTS_ISSUED: "has its travel documents issued and no travel arranged yet",
+        S.TRAVEL_ARRANGED: "has its travel arranged",
+        S.RETURNED: "is back home and awaits hand-over",
+        S.HANDED_OVER: "has already been handed over",
+        S.CLOSED: "has already been closed",
+        S.REJECTED: "has already been rejected",
+        S.CANCELLED: "has already been cancelled",
+        S.ON_HOLD: "is on hold",
+    },
+    role_names={
+        Role.SENDER: "requesting organisation",
+        Role.RECEIVER: "embassy",
+        Role.RECEPTION: "reception organisation",
+    },
 )
 
 # `updateRepatriation(status: …)` names the state to reach; this is the action it means.
@@ -117,8 +142,25 @@ ACTION_FOR_STATUS: dict[RepatriationStatus, RepatriationAction] = {
 }
 
 
+# While held for consent the parties may only let the request go.
+ALLOWED_WHILE_HELD_FOR_CONSENT = frozenset({A.REJECT, A.CANCEL, A.CONSENT_RESUME})
+
+
+def check_not_held_for_consent(held_for_consent: bool, action: str) -> None:
+    """INVALID_TRANSITION for a step forward while the survivor's consent does not cover it."""
+    if held_for_consent and action not in ALLOWED_WHILE_HELD_FOR_CONSENT:
+        raise HubError(
+            ErrorCode.INVALID_TRANSITION,
+            "the request is on hold until the survivor's consent covers it again",
+        )
+
+
 def action_for_update(current: str, held_from: str | None, target: RepatriationStatus) -> str:
     """The action an update to ``target`` means; going back to the held-from state resumes."""
     if current == S.ON_HOLD and held_from is not None and target == held_from:
         return A.RESUME
     return ACTION_FOR_STATUS.get(target, "SET_" + target.value)
+
+
+# The history entry of a change that is not a transition (status stays): a travel plan.
+TRAVEL_PLAN_ACTION = "RECORD_TRAVEL_PLAN"

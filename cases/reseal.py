@@ -17,6 +17,7 @@ from cases.models import (
     RepatriationChange,
     RepatriationRequest,
 )
+from consent.models import ConsentWithdrawal
 from notifications.models import Webhook
 from store.engine import Database
 from store.sealed import FieldCipher
@@ -50,6 +51,18 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     ),
     SealedColumn(
         RepatriationChange.note_sealed, "repatriation_changes", lambda r: "note", lambda r: r.id
+    ),
+    SealedColumn(
+        RepatriationRequest.travel_plan_sealed,
+        "repatriation_requests",
+        lambda r: "travel_plan",
+        lambda r: r.id,
+    ),
+    SealedColumn(
+        ConsentWithdrawal.reason_sealed,
+        "consent_withdrawals",
+        lambda r: "reason",
+        lambda r: r.grant_id,
     ),
     SealedColumn(Webhook.secret_sealed, "webhooks", lambda r: "secret", lambda r: r.id),
 )

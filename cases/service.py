@@ -17,8 +17,9 @@ import orjson
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases.access import CaseView, build_views, parties_in_force, visible_to
+from cases.access import READ_SCOPE, CaseView, build_views, parties_in_force, visible_to
 from cases.models import Case, CaseField, CaseParty, CaseStatusChange
+from cases.paging import after_cursor, check_page_size
 from cases.rules import (
     FIELDS_BY_NAME,
     AgeBand,
@@ -31,7 +32,7 @@ from cases.rules import (
     check_status_change,
 )
 from consent import disclosure
-from consent.disclosure import Channel
+from consent.disclosure import Channel, DisclosureSink
 from notifications.outbox import emit
 from orgs.principal import Principal
 from orgs.rules import check_country
@@ -240,23 +241,83 @@ async def read_cases(
     status: CaseStatus | None = None,
     limit: int = 100,
     fields: frozenset[str] | None = None,
+    disclose: DisclosureSink | None = None,
 ) -> list[CaseView]:
-    """Cases the actor may see, as it may see them, newest first. Disclosures are logged
-    in the same transaction, before anything is returned; ``fields`` limits what is opened
-    (and so disclosed) to the survivor fields the caller asked for (None: all)."""
+    """Cases the actor may see, as it may see them, newest first; ``fields`` limits what
+    is opened (and so disclosed) to the survivor fields the caller asked for (None: all).
+
+    Reading takes a read transaction only. The disclosures the views amount to go to
+    ``disclose`` when given (a GraphQL request collects them and writes them once, after
+    execution and before it answers: a field task that graphql-core may cancel never holds
+    a write transaction); without it they are written here, before anything is returned."""
+    views, _ = await _read_page(
+        db, actor, cipher, case_ids, status, max(1, min(limit, 500)), None, fields, disclose
+    )
+    return views
+
+
+@dataclass(frozen=True, slots=True)
+class CasePage:
+    views: list[CaseView]
+    has_next: bool
+
+
+async def page_of_cases(
+    db: Database,
+    actor: Principal,
+    cipher: FieldCipher,
+    *,
+    status: CaseStatus | None = None,
+    first: int = 20,
+    after: str | None = None,
+    fields: frozenset[str] | None = None,
+    disclose: DisclosureSink | None = None,
+) -> CasePage:
+    """One page of the cases the actor may see, newest first, like every other list. Only
+    the cases on the page are opened and disclosed, not the one read to see if more follow."""
+    check_page_size(first)
+    views, more = await _read_page(db, actor, cipher, None, status, first, after, fields, disclose)
+    return CasePage(views, more)
+
+
+async def _read_page(
+    db: Database,
+    actor: Principal,
+    cipher: FieldCipher,
+    case_ids: Sequence[str] | None,
+    status: CaseStatus | None,
+    limit: int,
+    after: str | None,
+    fields: frozenset[str] | None,
+    disclose: DisclosureSink | None,
+) -> tuple[list[CaseView], bool]:
     org = _owner_of(actor)
+    if not actor.has(READ_SCOPE):
+        # The scope is part of the one filter: no root, edge or event reads a case without it.
+        return [], False
     now = utcnow()
-    query = select(Case).where(visible_to(org, now)).order_by(Case.created_at.desc(), Case.id)
+    query = (
+        select(Case)
+        .where(visible_to(org, now))
+        .order_by(Case.created_at.desc(), Case.id.desc())
+        .limit(limit + 1)
+    )
     if case_ids is not None:
         query = query.where(Case.id.in_(list(case_ids)))
     if status is not None:
         query = query.where(Case.status == status.value)
-    async with db.write() as session:
-        cases = list(await session.scalars(query.limit(max(1, min(limit, 500)))))
+    if after:
+        query = query.where(after_cursor(after, Case.created_at, Case.id))
+    async with db.read() as session:
+        found = list(await session.scalars(query))
+        cases = found[:limit]
         views = await build_views(session, actor, cases, cipher, now, Channel.QUERY, fields)
-        records = [record for view in views for record in view.disclosures]
-        await disclosure.append(session, records)
-    return views
+    records = [record for view in views for record in view.disclosures]
+    if disclose is not None:
+        disclose(records)
+    else:
+        await disclosure.record(db, records)
+    return views, len(found) > limit
 
 
 async def status_history(
@@ -335,6 +396,8 @@ async def set_case_status(
 
 
 async def require_visible(db: Database, actor: Principal, case_id: str) -> None:
-    """NOT_FOUND unless the actor may see the case now."""
+    """NOT_FOUND unless the actor may see the case now (and holds `cases:read`)."""
+    if not actor.has(READ_SCOPE):
+        raise not_found("case")
     async with db.read() as session:
         await load_visible_case(session, actor, case_id)

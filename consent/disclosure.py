@@ -8,7 +8,7 @@ which channel; never the data itself.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,9 +17,12 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from consent.models import Disclosure
+from store.chain import GENESIS, ChainReport
+from store.engine import Database
 from store.types import utcnow
 
-GENESIS = "0" * 64
+__all__ = ["GENESIS", "ChainReport", "Channel", "DisclosureRecord", "append", "verify"]
+
 _CHAIN_LOCK = 0x52484443  # "RHDC": one writer extends the chain at a time on PostgreSQL
 
 
@@ -77,6 +80,17 @@ def _record_of(row: Disclosure) -> DisclosureRecord:
     )
 
 
+DisclosureSink = Callable[[Sequence[DisclosureRecord]], None]
+"""Where a read hands the disclosures it amounts to, to be written by the request."""
+
+
+async def record(db: Database, records: Sequence[DisclosureRecord]) -> None:
+    """Write ``records`` in one short write transaction of their own (nothing if none)."""
+    if records:
+        async with db.write() as session:
+            await append(session, records)
+
+
 async def append(session: AsyncSession, records: Sequence[DisclosureRecord]) -> list[Disclosure]:
     """Extend the chain inside the caller's write transaction.
 
@@ -118,17 +132,6 @@ async def append(session: AsyncSession, records: Sequence[DisclosureRecord]) -> 
     return rows
 
 
-@dataclass(frozen=True, slots=True)
-class ChainReport:
-    entries: int
-    first_broken: int | None
-    problem: str | None
-
-    @property
-    def intact(self) -> bool:
-        return self.first_broken is None
-
-
 async def verify(session: AsyncSession) -> ChainReport:
     """Walk the chain in id order; name the first entry that does not fit."""
     expected_prev = GENESIS
@@ -145,4 +148,4 @@ async def verify(session: AsyncSession) -> ChainReport:
             return ChainReport(count, row.id, "content does not match its hash")
         expected_prev = row.hash
         expected_id += 1
-    return ChainReport(count, None, None)
+    return ChainReport(count, None, None, expected_prev)

@@ -38,7 +38,8 @@ class ConsentWithdrawal(Base):
 
     grant_id: Mapped[str] = mapped_column(ForeignKey("consent_grants.id"), primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
-    reason: Mapped[str] = mapped_column(Text)
+    # Why the survivor withdrew: free text about her, sealed like case fields.
+    reason_sealed: Mapped[str] = mapped_column(Text)
     by_organization_id: Mapped[str] = mapped_column(String(36))
 
 
@@ -75,3 +76,22 @@ class Disclosure(Base):
     # Unique: two writers can never both extend the same entry, so the chain cannot fork.
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditCheckpoint(Base):
+    """A signed statement of both chains' length and head at one moment.
+
+    The JWS is what counts; the other columns copy its claims so that the newest can be
+    found without parsing every row.
+    """
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    audit_entries: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    audit_head: Mapped[str] = mapped_column(String(64))
+    disclosure_entries: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    disclosure_head: Mapped[str] = mapped_column(String(64))
+    kid: Mapped[str] = mapped_column(String(64))
+    jws: Mapped[str] = mapped_column(Text)

@@ -135,3 +135,10 @@ def decide(
     if best is not None:
         return Decision(True, None, best.id, best.version)
     return Decision(False, reason)
+
+
+def covers(grants: Iterable[Grant], recipient: Recipient, purpose: Purpose, at: datetime) -> bool:
+    """True when some grant in force lets ``recipient`` see at least one category for
+    ``purpose``: what a referral or repatriation request needs to be sent, and to go on."""
+    held = list(grants)
+    return any(decide(held, recipient, purpose, c, at).allowed for c in DataCategory)

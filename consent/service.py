@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cases.consent_holds import ConsentActor, follow_consent
 from cases.models import CaseParty
 from cases.rules import AgeBand
 from cases.service import case_audience, load_owned_case, load_visible_case
@@ -22,6 +23,7 @@ from orgs.rules import MembershipStatus, OrganizationKind, check_reason
 from store.audit import record_audit
 from store.engine import Database
 from store.errors import ErrorCode, HubError, not_found
+from store.sealed import FieldCipher
 from store.types import utcnow
 
 _CHILD_BANDS = frozenset({AgeBand.AGE_0_8.value, AgeBand.AGE_9_17.value})
@@ -123,6 +125,7 @@ async def record_consent(db: Database, actor: Principal, new: NewConsent) -> Con
             audience=[case.owner_organization_id, *recipients],
             payload={"consentId": grant.id, "caseId": case.id, "version": grant.version},
         )
+        await follow_consent(session, case.id, _consent_actor(actor), now)
         await record_audit(
             session,
             actor_organization_id=actor.organization_id,
@@ -146,9 +149,10 @@ async def _load_grant(session: AsyncSession, actor: Principal, consent_id: str) 
 
 
 async def withdraw_consent(
-    db: Database, actor: Principal, consent_id: str, reason: str
+    db: Database, actor: Principal, cipher: FieldCipher, consent_id: str, reason: str
 ) -> ConsentGrant:
-    """End a grant now. Every organisation that received data under it is told."""
+    """End a grant now. Every organisation that received data under it is told, and every
+    open referral or repatriation request the remaining consent does not cover is held."""
     why = check_reason(reason)
     async with db.write() as session:
         grant = await _load_grant(session, actor, consent_id)
@@ -158,7 +162,12 @@ async def withdraw_consent(
         now = utcnow()
         session.add(
             ConsentWithdrawal(
-                grant_id=grant.id, at=now, reason=why, by_organization_id=case.owner_organization_id
+                grant_id=grant.id,
+                at=now,
+                reason_sealed=cipher.seal(
+                    why, table="consent_withdrawals", column="reason", row_id=grant.id
+                ),
+                by_organization_id=case.owner_organization_id,
             )
         )
         await session.execute(
@@ -190,6 +199,7 @@ async def withdraw_consent(
             audience=[case.owner_organization_id, *holders, *await case_audience(session, case)],
             payload={"consentId": grant.id, "caseId": case.id, "version": grant.version},
         )
+        await follow_consent(session, case.id, _consent_actor(actor), now)
         await record_audit(
             session,
             actor_organization_id=actor.organization_id,
@@ -243,14 +253,27 @@ async def acknowledge_withdrawal(
 
 
 @dataclass(frozen=True, slots=True)
+class WithdrawalRecord:
+    at: datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class GrantRecord:
     grant: ConsentGrant
-    withdrawal: ConsentWithdrawal | None
+    withdrawal: WithdrawalRecord | None
     notices: list[WithdrawalNotice]
 
 
-async def consents_of_case(db: Database, actor: Principal, case_id: str) -> list[GrantRecord]:
-    """Every grant of a case, with withdrawal and notices: for the owner only."""
+def _consent_actor(actor: Principal) -> ConsentActor:
+    return ConsentActor(actor.organization_id or "", actor.client_id, actor.request_id)
+
+
+async def consents_of_case(
+    db: Database, actor: Principal, cipher: FieldCipher, case_id: str
+) -> list[GrantRecord]:
+    """Every grant of a case, with withdrawal (its reason opened) and notices: for the owner
+    only, who reads the survivor's own words about why she withdrew."""
     async with db.read() as session:
         await load_owned_case(session, actor, case_id)
         grants = list(
@@ -274,7 +297,14 @@ async def consents_of_case(db: Database, actor: Principal, case_id: str) -> list
             .order_by(WithdrawalNotice.organization_id)
         ):
             notices[n.grant_id].append(n)
-    return [GrantRecord(g, withdrawals.get(g.id), notices[g.id]) for g in grants]
+    opened = {
+        gid: WithdrawalRecord(
+            w.at,
+            cipher.open(w.reason_sealed, table="consent_withdrawals", column="reason", row_id=gid),
+        )
+        for gid, w in withdrawals.items()
+    }
+    return [GrantRecord(g, opened.get(g.id), notices[g.id]) for g in grants]
 
 
 async def notices_for(

@@ -9,22 +9,24 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from cases.deadlines import DeadlinePolicy
+from gateway.audit_checkpoints import CheckpointSchedule, latest_route
 from gateway.graphql_view import HubGraphQL
+from gateway.health import health_routes
+from gateway.metrics import HubMetrics, MetricsEndpoint
 from gateway.middleware import BearerAuth, BodyLimit, RequestId
 from gateway.oauth.endpoints import OAuthEndpoints
 from gateway.oauth.keys import KeyRing, ensure_signing_key
 from gateway.oauth.verify import StandingCache, TokenVerifier
+from gateway.outage import outage_handlers
 from gateway.ratelimit import RateLimits, TokenEndpointLimit
 from gateway.scheduler import Scheduler
 from gateway.settings import Settings
+from gateway.socket_guard import SocketMessageLimit
 from notifications.pump import EventPump
 from notifications.stream import cut_off_on
 from notifications.webhooks import WebhookDispatcher
@@ -54,7 +56,7 @@ def data_cipher(settings: Settings) -> FieldCipher:
 
 
 def build_hub(settings: Settings, db: Database | None = None) -> Hub:
-    database = db or Database(settings.database_url)
+    database = db or Database(settings.database_url, transaction_limit=settings.transaction_limit)
     keyring = KeyRing(database, settings)
     standing = StandingCache(database, settings.status_cache_seconds)
 
@@ -76,12 +78,15 @@ def build_hub(settings: Settings, db: Database | None = None) -> Hub:
 def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
     hub = hub or build_hub(settings)
     development = not settings.is_production
+    metrics = HubMetrics(hub.db, hub.pump)
     schema = build_schema(
         introspection=development,
         max_depth=settings.max_query_depth,
         max_aliases=settings.max_aliases,
         max_tokens=settings.max_tokens,
+        recorder=metrics.observe,
     )
+    limits = RateLimits(settings.rate_limit_graphql, settings.rate_limit_oauth)
     view = HubGraphQL(
         schema,
         hub.db,
@@ -89,6 +94,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
         hub.cipher,
         hub.pump,
         settings.is_production,
+        limits=limits,
         graphql_ide="graphiql" if development else None,
         allow_queries_via_get=settings.graphql_get,
         keep_alive=True,
@@ -97,8 +103,8 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
         max_subscriptions_per_connection=100,
         allowed_origins=settings.allowed_origins,
     )
-    oauth = OAuthEndpoints(settings, hub.db, hub.keyring, hub.verifier)
-    limits = RateLimits(settings.rate_limit_graphql, settings.rate_limit_oauth)
+    oauth = OAuthEndpoints(settings, hub.db, hub.keyring, hub.verifier, limits)
+    limits.on_refusal = metrics.rate_limited
     scheduler = Scheduler(
         hub.db,
         hub.cipher,
@@ -107,35 +113,36 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
             remind_before=timedelta(seconds=settings.remind_before),
             expire_after=timedelta(seconds=settings.expire_after),
         ),
-        WebhookDispatcher(hub.db, hub.cipher),
+        WebhookDispatcher(hub.db, hub.cipher, public_only=settings.is_production),
+        CheckpointSchedule(hub.db, settings, hub.keyring),
     )
-
-    async def health(request: Request) -> Response:
-        try:
-            async with hub.db.read() as session:
-                await session.execute(text("SELECT 1"))
-        except Exception:
-            log.exception("health check: database unreachable")
-            return JSONResponse({"status": "unavailable"}, status_code=503)
-        return JSONResponse({"status": "ok"})
+    scheduler.on_run = metrics.scheduler_ran
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await ensure_signing_key(hub.db, settings)
         await hub.keyring.refresh(force=True)
         await hub.pump.start()
+        hub.db.watchdog.start()
         scheduler.start()
         try:
             yield
         finally:
             await scheduler.stop()
             await hub.pump.stop()
+            await hub.db.watchdog.stop()
             await hub.db.dispose()
 
     app = Starlette(
         routes=[
             *oauth.routes(),
-            Route("/healthz", health, methods=["GET"]),
+            *health_routes(hub.db, hub.pump),
+            latest_route(hub.db, hub.verifier),
+            Route(
+                "/metrics",
+                MetricsEndpoint(metrics, hub.verifier, settings.metrics_allow).scrape,
+                methods=["GET"],
+            ),
             # Every method reaches the view, which answers 405 as a GraphQL response.
             Route("/graphql", view),
             WebSocketRoute("/graphql", view),
@@ -143,10 +150,14 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
         middleware=[
             Middleware(RequestId),
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+            Middleware(SocketMessageLimit, max_bytes=settings.max_body_bytes),
             Middleware(TokenEndpointLimit, limits=limits),
             Middleware(BearerAuth, verifier=hub.verifier, serve_ide=development, limits=limits),
         ],
         lifespan=lifespan,
+        exception_handlers=outage_handlers(),
     )
     app.state.hub = hub
+    app.state.metrics = metrics
+    app.state.going_away = view.going_away  # called by gateway.serving.HubServer on shutdown
     return app

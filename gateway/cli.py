@@ -1,22 +1,28 @@
-"""The ``referral-hub`` command line."""
+"""The ``referral-hub`` command line: run the hub, a demo network, and its maintenance.
+
+Every command names the database it uses on stderr; a command that needs an existing,
+migrated database says in one line when there is none, and exits non-zero.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
-import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
+from gateway.dblock import DatabaseInUse, holding
+from gateway.dbstate import DatabaseProblem, first_line, require_current, shown, sqlite_path
 from gateway.settings import Settings, SettingsError, load_settings
-
-DEMO_DATABASE = Path("var") / "demo.db"
 
 
 def _settings(host: str | None = None, port: int | None = None) -> Settings:
@@ -27,12 +33,16 @@ def _settings(host: str | None = None, port: int | None = None) -> Settings:
     return load_settings(env)
 
 
+def _using(settings: Settings) -> str:
+    """Say which database this command works on (stderr: stdout may be JSON)."""
+    print(f"referral-hub: database {shown(settings.database_url)}", file=sys.stderr, flush=True)
+    return settings.database_url
+
+
 def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    from gateway.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
 
 
 async def _upgrade(settings: Settings) -> None:
@@ -45,9 +55,10 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from gateway.app import create_app
+    from gateway.serving import HubServer
 
     _configure_logging(settings)
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(settings),
         host=host,
         port=port,
@@ -57,19 +68,27 @@ def _serve(settings: Settings, host: str, port: int) -> None:
         # Heartbeats: protocol pings find dead sockets, whatever the GraphQL sub-protocol.
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,
+        # The hub's own handler (text or JSON) formats uvicorn's lines too.
+        log_config=None,
     )
+    HubServer(config).run()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args.host, args.port)
-    if settings.database_url.startswith("sqlite"):
-        asyncio.run(_upgrade(settings))
-    _serve(settings, args.host, args.port)
+    url = _using(settings)
+    with holding(url, exclusive=False):
+        if sqlite_path(url) is not None:
+            asyncio.run(_upgrade(settings))
+        else:
+            asyncio.run(require_current(url))
+        _serve(settings, args.host, args.port)
     return 0
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     settings = _settings()
+    _using(settings)
     asyncio.run(_upgrade(settings))
     print("database is up to date")
     return 0
@@ -134,6 +153,7 @@ async def _init(settings: Settings, name: str, country: str) -> dict[str, Any]:
 
 def cmd_init(args: argparse.Namespace) -> int:
     settings = _settings()
+    _using(settings)
     result = asyncio.run(_init(settings, args.name, args.country))
     if args.json:
         print(json.dumps(result, indent=2))
@@ -174,15 +194,83 @@ async def _demo(settings: Settings) -> list[dict[str, Any]]:
     ]
 
 
+async def _registration_token(settings: Settings, organization_id: str, hours: int) -> Any:
+    from orgs.principal import operator
+    from orgs.registration import issue_registration_token
+    from store.engine import Database
+
+    db = Database(settings.database_url)
+    try:
+        issued = await issue_registration_token(db, operator(), organization_id, hours)
+    finally:
+        await db.dispose()
+    return {
+        "token": issued.token,
+        "token_id": issued.row.id,
+        "organization_id": issued.row.organization_id,
+        "expires_at": issued.row.expires_at.isoformat(),
+        "registration_url": f"{settings.public_url}/oauth/register",
+    }
+
+
+def cmd_registration_token(args: argparse.Namespace) -> int:
+    """The operator's way to onboard a member: the member registers its own client."""
+    from store.errors import HubError
+
+    settings = _settings()
+    asyncio.run(require_current(_using(settings)))
+    try:
+        result = asyncio.run(_registration_token(settings, args.organization_id, args.hours))
+    except HubError as exc:
+        print(f"referral-hub: {exc.message}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def _holds_only_the_demo(path: Path) -> bool:
+    """Whether an existing file is a demo database the demo may replace: exactly the demo
+    network's organisations. Anything else may be someone's work, and is never deleted."""
+    from orgs.demo import DEMO_NETWORK
+
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            names = {row[0] for row in conn.execute("SELECT name FROM organizations")}
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return False
+    return names == {name for _, name, _, _, _ in DEMO_NETWORK}
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     settings = _settings(args.host, args.port)
     if settings.is_production:
         print("refusing to run the demo in production", file=sys.stderr)
         return 2
-    # The demo never touches the configured database: it has a file of its own.
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{DEMO_DATABASE}{suffix}").unlink(missing_ok=True)
-    settings = settings.with_overrides(database_url=f"sqlite+aiosqlite:///./{DEMO_DATABASE}")
+    # The demo uses the same database as every other command, so that `audit verify`,
+    # `backup` and the rest find it afterwards; it only ever replaces a demo database.
+    url = _using(settings)
+    path = sqlite_path(url)
+    if path is None:
+        raise DatabaseProblem(
+            f"the demo runs on a SQLite file, not {shown(url)}: unset HUB_DATABASE_URL "
+            "or point it at a file"
+        )
+    with holding(url, exclusive=True):
+        if path.exists() and not _holds_only_the_demo(path):
+            raise DatabaseProblem(
+                f"{path} holds a database that is not a demo network; the demo will not "
+                "replace it: move it away or set HUB_DATABASE_URL to another file"
+            )
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        _serve_demo(settings, args)
+    return 0
+
+
+def _serve_demo(settings: Settings, args: argparse.Namespace) -> None:
     members = asyncio.run(_demo(settings))
     if args.json:
         print(
@@ -208,7 +296,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
             flush=True,
         )
     _serve(settings, args.host, args.port)
-    return 0
 
 
 async def _rotate(settings: Settings) -> dict[str, Any]:
@@ -225,6 +312,7 @@ async def _rotate(settings: Settings) -> dict[str, Any]:
 
 def cmd_keys_rotate(args: argparse.Namespace) -> int:
     settings = _settings()
+    asyncio.run(require_current(_using(settings)))
     result = asyncio.run(_rotate(settings))
     print(json.dumps(result, indent=2))
     return 0
@@ -244,76 +332,278 @@ async def _rotate_data(settings: Settings) -> int:
 
 def cmd_keys_rotate_data(args: argparse.Namespace) -> int:
     settings = _settings()
+    asyncio.run(require_current(_using(settings)))
     current, _ = settings.data_key_ring
     count = asyncio.run(_rotate_data(settings))
     print(json.dumps({"current_key": current, "resealed": count}, indent=2))
     return 0
 
 
-async def _verify(settings: Settings) -> Any:
-    from consent.disclosure import verify
+async def _verify(settings: Settings, checkpoint_token: str | None) -> Any:
+    from gateway.audit_checkpoints import verify_against
     from store.engine import Database
 
     db = Database(settings.database_url)
     try:
-        async with db.read() as session:
-            return await verify(session)
+        return await verify_against(db, checkpoint_token)
     finally:
         await db.dispose()
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    report = asyncio.run(_verify(_settings()))
-    if report.intact:
-        print(f"disclosure log intact: {report.entries} entries")
-        return 0
+    from consent.checkpoint import CheckpointError
+
+    settings = _settings()
+    asyncio.run(require_current(_using(settings)))
+    token = Path(args.checkpoint).read_text() if args.checkpoint else None
+    try:
+        report = asyncio.run(_verify(settings, token))
+    except CheckpointError as exc:
+        print(f"checkpoint refused: {exc}", file=sys.stderr)
+        return 1
+    # One line per sound chain on stdout; each problem on its own line on stderr.
+    for name, chain in (("audit trail", report.audit), ("disclosure log", report.disclosures)):
+        if not any(problem.startswith(name) for problem in report.problems):
+            print(f"{name} intact: {chain.entries} entries")
+    checkpoint = report.checkpoint
+    if checkpoint is None:
+        print("no checkpoint to compare with (make one: referral-hub audit checkpoint)")
+    else:
+        signature = (
+            "signature verified"
+            if checkpoint.verified
+            else f"signature not checked: key {checkpoint.kid} is no longer held"
+        )
+        print(
+            f"checkpoint {checkpoint.id} of {checkpoint.at.isoformat()}: "
+            f"{checkpoint.audit_entries} audit, {checkpoint.disclosure_entries} disclosure "
+            f"entries; {signature}"
+        )
+    for problem in report.problems:
+        print(problem, file=sys.stderr)
+    return 0 if report.intact else 1
+
+
+async def _checkpoint(settings: Settings) -> Any:
+    from gateway.audit_checkpoints import checkpoint_now
+    from gateway.oauth.keys import ensure_signing_key
+    from store.engine import Database
+
+    db = Database(settings.database_url)
+    try:
+        # A hub that never served has no signing key yet; `serve` would make the same one.
+        await ensure_signing_key(db, settings)
+        return await checkpoint_now(db, settings, actor_client_id="cli")
+    finally:
+        await db.dispose()
+
+
+def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
+    settings = _settings()
+    asyncio.run(require_current(_using(settings)))
+    made = asyncio.run(_checkpoint(settings))
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "id": made.id,
+                    "at": made.at.isoformat(),
+                    "audit": {"entries": made.audit_entries, "head": made.audit_head},
+                    "disclosures": {
+                        "entries": made.disclosure_entries,
+                        "head": made.disclosure_head,
+                    },
+                    "kid": made.kid,
+                    "checkpoint": made.jws,
+                },
+                indent=2,
+            )
+        )
+    else:
+        print(made.jws)
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from gateway.backup import backup_postgres, backup_sqlite, require_pg_dump
+
+    settings = _settings()
+    url = _using(settings)
+    target = Path(args.path)
+    source = sqlite_path(url)
+    if source is None:
+        require_pg_dump(url, target)
+    asyncio.run(require_current(url))
+    if source is not None:
+        snapshot = backup_sqlite(source, target)
+    else:
+        snapshot = backup_postgres(url, target)
+    print(json.dumps({"backup": str(snapshot.path), "bytes": snapshot.size}, indent=2))
     print(
-        f"disclosure log broken at entry {report.first_broken}: {report.problem}",
+        "referral-hub: keep HUB_SECRET_KEY and HUB_DATA_KEYS with this backup, apart from it:"
+        " without HUB_DATA_KEYS its survivor data cannot be opened",
         file=sys.stderr,
     )
-    return 1
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from gateway.backup import check_staged, discard, stage, swap
+
+    settings = _settings()
+    url = _using(settings)
+    target = sqlite_path(url)
+    if target is None:
+        raise DatabaseProblem(
+            "restore puts back SQLite backups; restore PostgreSQL with pg_restore into an "
+            "empty database, then run `referral-hub audit verify` (see docs/deploy.md)"
+        )
+    snapshot = Path(args.path)
+    if not snapshot.is_file():
+        raise DatabaseProblem(f"no backup at {snapshot}")
+    with holding(url, exclusive=True):
+        incoming = stage(snapshot, target)
+        try:
+            asyncio.run(check_staged(incoming, snapshot))
+            kept = swap(incoming, target)
+        finally:
+            discard(incoming)
+    print(
+        json.dumps(
+            {"restored": str(target), "previous": str(kept) if kept else None},
+            indent=2,
+        )
+    )
+    return 0
+
+
+def _version() -> str:
+    try:
+        return version("referral-hub")
+    except PackageNotFoundError:  # running from a tree that was never installed
+        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="referral-hub", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="referral-hub",
+        description="Referral Hub: referrals, repatriation and consented case data over "
+        "GraphQL. Settings come from HUB_* environment variables (see README.md).",
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"referral-hub {_version()}",
+        help="print the version and exit",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="run the hub")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    def add(group: Any, name: str, text: str) -> argparse.ArgumentParser:
+        sub: argparse.ArgumentParser = group.add_parser(name, help=text, description=text)
+        return sub
+
+    def host_and_port(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
+        )
+        sub.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
+
+    serve = add(commands, "serve", "run the hub (creates or upgrades a SQLite database first)")
+    host_and_port(serve)
     serve.set_defaults(func=cmd_serve)
 
-    db = commands.add_parser("db", help="database maintenance")
-    db_commands = db.add_subparsers(dest="db_command", required=True)
-    db_commands.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+    db = add(commands, "db", "database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    add(db_commands, "upgrade", "create the database or apply new migrations").set_defaults(
+        func=cmd_db_upgrade
+    )
 
-    init = commands.add_parser("init", help="create the first coordinator and its client")
-    init.add_argument("--json", action="store_true")
-    init.add_argument("--name", default="Network Coordination Secretariat")
-    init.add_argument("--country", default="KH")
+    init = add(commands, "init", "create the first coordinator and its client (once)")
+    init.add_argument("--json", action="store_true", help="print the result as JSON")
+    init.add_argument(
+        "--name",
+        default="Network Coordination Secretariat",
+        help="the coordinator organisation's name",
+    )
+    init.add_argument("--country", default="KH", help="its ISO 3166 country code (default: KH)")
     init.set_defaults(func=cmd_init)
 
-    demo = commands.add_parser("demo", help="a fresh demo network, then serve it")
-    demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8000)
-    demo.add_argument("--json", action="store_true")
+    registration = add(
+        commands,
+        "registration-token",
+        "a single-use initial access token with which a member registers its own client",
+    )
+    registration.add_argument(
+        "organization_id", metavar="ORGANIZATION_ID", help="the member organisation's id"
+    )
+    registration.add_argument(
+        "--hours", type=int, default=24, help="hours until the token expires (default: 24)"
+    )
+    registration.set_defaults(func=cmd_registration_token)
+
+    demo = add(
+        commands,
+        "demo",
+        "replace the database with a fresh demo network, print its credentials, serve it",
+    )
+    host_and_port(demo)
+    demo.add_argument(
+        "--json",
+        action="store_true",
+        help="print the credentials as one JSON document on stdout (logs go to stderr)",
+    )
     demo.set_defaults(func=cmd_demo)
 
-    keys = commands.add_parser("keys", help="token-signing keys")
-    key_commands = keys.add_subparsers(dest="keys_command", required=True)
-    key_commands.add_parser(
-        "rotate", help="publish a new signing key; it signs after the publish lead"
+    keys = add(commands, "keys", "token-signing and data keys")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="COMMAND")
+    add(
+        key_commands, "rotate", "publish a new signing key; it signs after the publish lead"
     ).set_defaults(func=cmd_keys_rotate)
-    key_commands.add_parser(
+    add(
+        key_commands,
         "rotate-data",
-        help="re-seal survivor data under the first key of HUB_DATA_KEYS (safe to re-run)",
+        "re-seal survivor data under the first key of HUB_DATA_KEYS (safe to re-run)",
     ).set_defaults(func=cmd_keys_rotate_data)
 
-    audit = commands.add_parser("audit", help="audit trail and disclosure log")
-    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
-    audit_commands.add_parser(
-        "verify", help="check the disclosure log's hash chain; exit 1 at the first broken entry"
-    ).set_defaults(func=cmd_audit_verify)
+    audit = add(commands, "audit", "audit trail and disclosure log")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="COMMAND")
+    verify = add(
+        audit_commands,
+        "verify",
+        "check the audit trail's and the disclosure log's hash chains, and both against "
+        "the newest stored checkpoint; exit 1 on the first problem",
+    )
+    verify.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        help="compare with this checkpoint (a JWS a partner kept) instead of the stored one",
+    )
+    verify.set_defaults(func=cmd_audit_verify)
+    checkpoint = add(
+        audit_commands,
+        "checkpoint",
+        "sign the chains' entry counts and head hashes now, store and publish them; prints the JWS",
+    )
+    checkpoint.add_argument("--json", action="store_true", help="print counts, heads and JWS")
+    checkpoint.set_defaults(func=cmd_audit_checkpoint)
+
+    backup = add(
+        commands,
+        "backup",
+        "write a consistent snapshot of the database to PATH while the hub runs "
+        "(pg_dump for PostgreSQL)",
+    )
+    backup.add_argument("path", metavar="PATH", help="the backup file to create (must not exist)")
+    backup.set_defaults(func=cmd_backup)
+
+    restore = add(
+        commands,
+        "restore",
+        "check a SQLite backup (migrations, disclosure log) and put it in place of the "
+        "database; refused while a hub uses it",
+    )
+    restore.add_argument("path", metavar="PATH", help="the backup file to restore")
+    restore.set_defaults(func=cmd_restore)
     return parser
 
 
@@ -324,6 +614,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"referral-hub: {exc}", file=sys.stderr)
         return 2
+    except (DatabaseProblem, DatabaseInUse) as exc:
+        print(f"referral-hub: {exc}", file=sys.stderr)
+        return 1
+    except DBAPIError as exc:
+        # Statement parameters are hidden by the engines; the first line names the failure.
+        print(f"referral-hub: database error: {first_line(exc)}", file=sys.stderr)
+        return 1
     return code
 
 

@@ -17,9 +17,12 @@ from gateway.http_errors import (
     send_refusal,
     unauthenticated,
 )
+from gateway.logs import current_request_id
 from gateway.oauth.verify import TokenRejected, TokenVerifier
+from gateway.outage import send_unavailable
 from gateway.ratelimit import RateLimits
 from store.errors import ErrorCode
+from store.outage import is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,7 @@ class RequestId:
             return
         request_id = uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        current_request_id.set(request_id)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -139,6 +143,13 @@ class BearerAuth:
             expired = isinstance(exc.__cause__, jwt.ExpiredSignatureError)
             description = TokenProblem.EXPIRED if expired else TokenProblem.INVALID
             await send_refusal(send, unauthenticated(description), accept)
+            return
+        except Exception as exc:
+            # The standing/revocation check could not reach the database: not the caller's
+            # fault, and not a bug (the store logs the outage once).
+            if not is_unavailable(exc):
+                raise
+            await send_unavailable(send)
             return
         if self.limits is not None:
             wait = await self.limits.allow(self.limits.graphql, f"client:{principal.client_id}")

@@ -1,4 +1,4 @@
-"""Rate limits: per OAuth client on /graphql, per address on the token endpoint.
+"""Rate limits: per OAuth client on /graphql, per address and per client on OAuth endpoints.
 
 Moving windows from the `limits` library, kept in this process's memory: each hub process
 limits on its own, which bounds what one client can make any one process do.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 import orjson
 from limits import RateLimitItem, parse
@@ -21,11 +22,15 @@ class RateLimits:
         self.graphql: RateLimitItem = parse(graphql)
         self.token: RateLimitItem = parse(token)
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        # Told of every refusal ("graphql" or "token"), for metrics.
+        self.on_refusal: Callable[[str], None] | None = None
 
     async def allow(self, item: RateLimitItem, who: str) -> float | None:
         """None when allowed; otherwise the seconds to wait before trying again."""
         if await self._limiter.hit(item, who):
             return None
+        if self.on_refusal is not None:
+            self.on_refusal("graphql" if item is self.graphql else "token")
         stats = await self._limiter.get_window_stats(item, who)
         return max(1.0, stats.reset_time - time.time())
 
@@ -44,15 +49,20 @@ async def refuse(send: Send, retry_after: float, body: dict[str, object]) -> Non
     await send({"type": "http.response.body", "body": orjson.dumps(body)})
 
 
+OAUTH_PATHS = ("/oauth/token", "/oauth/introspect", "/oauth/revoke", "/oauth/register")
+
+
 class TokenEndpointLimit:
-    """Token requests per client address: credential guessing gets nowhere fast."""
+    """Requests to every OAuth endpoint per client address: credential guessing gets nowhere
+    fast. Authenticated requests are also limited per client, by the endpoints themselves
+    (not here, before authentication, where anyone could use up a victim's budget)."""
 
     def __init__(self, app: ASGIApp, limits: RateLimits) -> None:
         self.app = app
         self.limits = limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] in ("/oauth/token", "/oauth/introspect"):
+        if scope["type"] == "http" and scope["path"] in OAUTH_PATHS:
             address = (scope.get("client") or ("unknown", 0))[0]
             wait = await self.limits.allow(self.limits.token, f"token:{address}")
             if wait is not None:

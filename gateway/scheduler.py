@@ -1,18 +1,29 @@
-"""The hub's scheduler: deadline passes and webhook deliveries, in one process at a time."""
+"""The hub's scheduler: deadline passes, webhook deliveries and audit checkpoints, in one
+process at a time."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import uuid
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Protocol
 
+from cases.consent_clock import follow_consent_clock
 from cases.deadlines import DeadlinePolicy, run_deadlines
+from consent.checkpoint import Checkpoint
 from notifications.webhooks import WebhookDispatcher
 from store.engine import Database
 from store.lease import acquire
+from store.outage import is_unavailable
 from store.sealed import FieldCipher
 from store.types import utcnow
+
+
+class CheckpointRun(Protocol):
+    async def run_once(self, now: datetime) -> Checkpoint | None: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -25,14 +36,22 @@ class Scheduler:
         interval: float,
         policy: DeadlinePolicy,
         webhooks: WebhookDispatcher | None = None,
+        checkpoints: CheckpointRun | None = None,
     ) -> None:
         self.db = db
         self.cipher = cipher
         self.interval = interval
         self.policy = policy
         self.webhooks = webhooks
+        self.checkpoints = checkpoints
         self.holder = uuid.uuid4().hex
         self._task: asyncio.Task[None] | None = None
+        # Told the outcome of every pass ("done", "skipped", "failed"), for metrics.
+        self.on_run: Callable[[str], None] | None = None
+
+    def _report(self, outcome: str) -> None:
+        if self.on_run is not None:
+            self.on_run(outcome)
 
     async def tick(self) -> bool:
         """One pass if this process holds the lease; False when another process does."""
@@ -41,18 +60,23 @@ class Scheduler:
         if not await acquire(self.db, "deadlines", self.holder, now, ttl):
             return False
         await run_deadlines(self.db, self.cipher, now, self.policy)
+        await follow_consent_clock(self.db, now)
         if self.webhooks is not None:
             await self.webhooks.run_once(now)
+        if self.checkpoints is not None:
+            await self.checkpoints.run_once(now)
         return True
 
     async def _loop(self) -> None:
         while True:
             try:
-                await self.tick()
+                self._report("done" if await self.tick() else "skipped")
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("deadline pass failed; retrying at the next tick")
+            except Exception as exc:
+                if not is_unavailable(exc):  # an outage is logged once, by the store
+                    log.exception("deadline pass failed; retrying at the next tick")
+                self._report("failed")
             await asyncio.sleep(self.interval)
 
     def start(self) -> None:

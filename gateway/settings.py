@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -47,6 +48,9 @@ class Settings:
     log_level: str = "INFO"
     # Deadlines: a pass every `scheduler_interval` seconds (0 turns the scheduler off).
     scheduler_interval: float = 30.0
+    # Signed audit checkpoints: at most one per `checkpoint_interval` seconds, made by the
+    # scheduler when either chain grew (0: only on demand, `referral-hub audit checkpoint`).
+    checkpoint_interval: int = 3600
     # Live events: the slow poll behind LISTEN/NOTIFY and commit hooks, and how many
     # undelivered events a subscriber may have queued before it is cut off.
     # Moving-window rate limits (the `limits` library's notation).
@@ -56,8 +60,14 @@ class Settings:
     subscriber_queue: int = 1000
     remind_before: int = 3600
     expire_after: int = 86_400
+    # The longest a database transaction may stay open before the watchdog ends it.
+    transaction_limit: float = 60.0
     # Queries over GET (GraphQL-over-HTTP); off, so every operation is a POST.
     graphql_get: bool = False
+    # Operations: addresses (CIDRs) that may scrape /metrics without a token, and the log
+    # format ("text", or "json": one object per line).
+    metrics_allow: tuple[str, ...] = ()
+    log_format: str = "text"
 
     @property
     def is_production(self) -> bool:
@@ -147,6 +157,26 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     raise SettingsError(f"{name} must be true or false")
 
 
+def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated CIDRs (or single addresses), each checked now, not at first use."""
+    found = []
+    for part in (p.strip() for p in env.get(name, "").split(",")):
+        if not part:
+            continue
+        try:
+            found.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError as exc:
+            raise SettingsError(f"{name}: {part!r} is not an address or CIDR") from exc
+    return tuple(found)
+
+
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
+    value = env.get(name, allowed[0]).strip().lower() or allowed[0]
+    if value not in allowed:
+        raise SettingsError(f"{name} must be one of: {', '.join(allowed)}")
+    return value
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build the settings from an environment mapping (``os.environ`` in production)."""
     try:
@@ -177,13 +207,17 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         max_body_bytes=_int(env, "HUB_MAX_BODY_BYTES", 262_144, 1_024, 10_485_760),
         log_level=env.get("HUB_LOG_LEVEL", "INFO").upper(),
         scheduler_interval=float(_int(env, "HUB_SCHEDULER_INTERVAL", 30, 0, 3600)),
+        checkpoint_interval=_int(env, "HUB_CHECKPOINT_INTERVAL", 3600, 0, 604_800),
         subscriber_queue=_int(env, "HUB_SUBSCRIBER_QUEUE", 1000, 10, 100_000),
         event_poll_interval=float(_int(env, "HUB_EVENT_POLL_INTERVAL", 2, 1, 60)),
         rate_limit_graphql=_rate(env, "HUB_RATE_LIMIT_GRAPHQL", "600/minute"),
         rate_limit_oauth=_rate(env, "HUB_RATE_LIMIT_TOKEN", "60/minute"),
         remind_before=_int(env, "HUB_REMIND_BEFORE", 3600, 0, 604_800),
         expire_after=_int(env, "HUB_EXPIRE_AFTER", 86_400, 0, 2_592_000),
+        transaction_limit=float(_int(env, "HUB_TRANSACTION_LIMIT", 60, 1, 3600)),
         graphql_get=_flag(env, "HUB_GRAPHQL_GET"),
+        metrics_allow=_networks(env, "HUB_METRICS_ALLOW"),
+        log_format=_choice(env, "HUB_LOG_FORMAT", ("text", "json")),
     )
     if settings.is_production:
         _refuse_development_defaults(env, settings)

@@ -17,6 +17,16 @@ _OUTBOX_LOCK = 0x52485542  # "RHUB"
 CHANNEL = "hub_events"
 
 
+async def lock_outbox(session: AsyncSession) -> None:
+    """Take the outbox's lock now (PostgreSQL), for a writer that must take it before others.
+
+    Services emit before they audit, so the outbox lock always comes first; a writer that
+    needs another lock before it knows its event takes this one earlier to keep that order.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _OUTBOX_LOCK})
+
+
 async def emit(
     session: AsyncSession,
     *,

@@ -25,6 +25,7 @@ from notifications.models import Event
 from notifications.outbox import CHANNEL
 from orgs.principal import Principal
 from store.engine import Database
+from store.outage import is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,11 @@ class EventPump:
     def subscriber_count(self) -> int:
         return len(self._subscribers)
 
+    @property
+    def running(self) -> bool:
+        """Whether the pump's tasks are alive (readiness)."""
+        return bool(self._tasks) and not any(task.done() for task in self._tasks)
+
     async def head(self) -> int:
         """The newest event id committed so far."""
         async with self.db.read() as session:
@@ -172,8 +178,9 @@ class EventPump:
                 await self.pump_once()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("event pump pass failed; retrying")
+            except Exception as exc:
+                if not is_unavailable(exc):  # an outage is logged once, by the store
+                    log.exception("event pump pass failed; retrying")
                 await asyncio.sleep(1)
 
     async def _listen(self) -> None:
@@ -197,7 +204,8 @@ class EventPump:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("event listener lost (%s); reconnecting", type(exc).__name__)
+                # Info, not warning: a database outage gets its one warning from the store.
+                log.info("event listener lost (%s); reconnecting", type(exc).__name__)
             self.listener_connected.clear()
             self.wake()
             await asyncio.sleep(delay * (1 + random.random()))  # noqa: S311

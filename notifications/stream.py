@@ -34,10 +34,15 @@ class EventTopic(StrEnum):
 
 
 class CloseCode:
-    """Websocket close codes a subscriber may meet, and what to do about each."""
+    """Websocket close codes a subscriber may meet, and what to do about each.
 
-    FORBIDDEN = 4403  # organisation suspended, client disabled, token revoked: stop
-    TOKEN_EXPIRED = 4401  # fetch a new token and reconnect with the last event id
+    Chosen for the reference client (npm ``graphql-ws``): it retries 4403 (calling its
+    ``connectionParams`` again, which is where a new token comes from) and gives up at once
+    on 1008 (like every 1xxx code other than 1000, 1001, 1005, 1006, 1012-1014).
+    """
+
+    NEW_TOKEN = 4403  # token expired, revoked or unusable: fetch a new one, reconnect
+    NOT_ALLOWED = 1008  # organisation not active, client disabled: stop
     TOO_SLOW = 4499  # fell behind: reconnect with the last event id and replay
     GOING_AWAY = 1001  # the hub is restarting: reconnect with the last event id
 
@@ -159,13 +164,15 @@ async def stream(
             try:
                 event = await asyncio.wait_for(subscriber.next(), timeout=timeout)
             except TimeoutError:
-                raise StreamEnded(CloseCode.TOKEN_EXPIRED, "token expired") from None
+                raise StreamEnded(CloseCode.NEW_TOKEN, "token expired") from None
             except SubscriberClosed as closed:
                 if closed.reason == "too slow":
                     raise StreamEnded(CloseCode.TOO_SLOW, "subscriber too slow") from None
                 if closed.reason == "hub shutting down":
                     raise StreamEnded(CloseCode.GOING_AWAY, closed.reason) from None
-                raise StreamEnded(CloseCode.FORBIDDEN, closed.reason) from None
+                if closed.reason == "token revoked":
+                    raise StreamEnded(CloseCode.NEW_TOKEN, closed.reason) from None
+                raise StreamEnded(CloseCode.NOT_ALLOWED, closed.reason) from None
             if event.id <= last:
                 continue
             last = event.id
@@ -180,9 +187,9 @@ async def _check_standing(
     principal: Principal, still_allowed: Callable[[], Awaitable[bool]]
 ) -> None:
     if principal.expires_at is not None and principal.expires_at <= time.time():
-        raise StreamEnded(CloseCode.TOKEN_EXPIRED, "token expired")
+        raise StreamEnded(CloseCode.NEW_TOKEN, "token expired")
     if not await still_allowed():
-        raise StreamEnded(CloseCode.FORBIDDEN, "no longer allowed")
+        raise StreamEnded(CloseCode.NOT_ALLOWED, "no longer allowed")
 
 
 def cut_off_on(pump: EventPump, standing: StandingForget) -> Callable[[Event], None]:

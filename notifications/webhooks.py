@@ -19,17 +19,20 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import httpx
 import orjson
 from sqlalchemy import select, update
 from standardwebhooks import Webhook as Signer
 
+from notifications import egress
 from notifications.models import Event, Webhook, WebhookAttempt, WebhookDelivery
 from notifications.outbox import emit
 from notifications.stream import EventTopic, may_still_see
+from orgs.models import Organization
 from orgs.principal import Principal
+from orgs.rules import MembershipStatus
 from store.audit import record_audit
 from store.engine import Database
 from store.errors import ErrorCode, HubError, not_found
@@ -80,6 +83,20 @@ def check_url(url: str, production: bool) -> str:
     )
 
 
+def host_and_port(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    assert parts.hostname is not None
+    return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+
+
+async def vet_url(url: str, production: bool) -> str:
+    """``check_url``, and in production a host that resolves only to public addresses."""
+    clean = check_url(url, production)
+    if production:
+        await egress.check_public_host(*host_and_port(clean))
+    return clean
+
+
 def _place(webhook_id: str) -> dict[str, str]:
     return {"table": "webhooks", "column": "secret", "row_id": webhook_id}
 
@@ -96,7 +113,7 @@ async def create_webhook(
     org = actor.organization_id
     if org is None:
         raise HubError(ErrorCode.FORBIDDEN, "webhooks belong to member organisations")
-    clean = check_url(url, production)
+    clean = await vet_url(url, production)
     if not topics:
         raise HubError(ErrorCode.BAD_USER_INPUT, "topics: name at least one topic")
     secret = "whsec_" + base64.b64encode(os.urandom(32)).decode()
@@ -182,6 +199,11 @@ async def deliveries_of(
     return [(d, attempts[d.id]) for d in deliveries]
 
 
+def _pinned_url(parts: SplitResult, address: egress.Address, port: int) -> str:
+    literal = f"[{address}]" if address.version == 6 else str(address)
+    return parts._replace(netloc=f"{literal}:{port}").geturl()
+
+
 def event_body(event: Event) -> str:
     return orjson.dumps(
         {
@@ -203,19 +225,37 @@ class WebhookDispatcher:
         cipher: FieldCipher,
         policy: RetryPolicy | None = None,
         client: httpx.AsyncClient | None = None,
+        *,
+        public_only: bool = True,
     ) -> None:
         self.db = db
         self.cipher = cipher
         self.policy = policy or RetryPolicy()
+        # No kept-alive connections: a pooled connection is matched by address only, and
+        # must not carry a request for another host name than the one it was verified for.
         self.client = client or httpx.AsyncClient(
-            timeout=self.policy.timeout_seconds, follow_redirects=False
+            timeout=self.policy.timeout_seconds,
+            follow_redirects=False,
+            limits=httpx.Limits(max_keepalive_connections=0),
         )
+        self.public_only = public_only
 
     async def enqueue(self, now: datetime) -> int:
         """Create a delivery for every new event each webhook's organisation may see."""
         created = 0
         async with self.db.read() as session:
-            hooks = list(await session.scalars(select(Webhook).where(Webhook.enabled.is_(True))))
+            # A suspended owner's webhooks keep their place: their events are queued
+            # after reinstatement, none skipped.
+            hooks = list(
+                await session.scalars(
+                    select(Webhook)
+                    .join(Organization, Organization.id == Webhook.organization_id)
+                    .where(
+                        Webhook.enabled.is_(True),
+                        Organization.status == MembershipStatus.ACTIVE.value,
+                    )
+                )
+            )
         for hook in hooks:
             async with self.db.write() as session:
                 events = list(
@@ -262,8 +302,12 @@ class WebhookDispatcher:
                     select(WebhookDelivery, Webhook, Event)
                     .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
                     .join(Event, Event.id == WebhookDelivery.event_id)
+                    .join(Organization, Organization.id == Webhook.organization_id)
                     .where(
-                        WebhookDelivery.status == PENDING, WebhookDelivery.next_attempt_at <= now
+                        WebhookDelivery.status == PENDING,
+                        WebhookDelivery.next_attempt_at <= now,
+                        Webhook.enabled.is_(True),
+                        Organization.status == MembershipStatus.ACTIVE.value,
                     )
                     .order_by(WebhookDelivery.event_id)
                     .limit(200)
@@ -295,8 +339,9 @@ class WebhookDispatcher:
         status_code: int | None = None
         error: str | None = None
         try:
-            response = await self.client.post(hook.url, content=body, headers=headers)
-            status_code = response.status_code
+            status_code = await self._post(hook.url, body, headers)
+        except egress.EgressRefused:
+            error = "EgressRefused"
         except httpx.HTTPError as exc:
             error = type(exc).__name__
         duration = int((time.monotonic() - started) * 1000)
@@ -325,6 +370,29 @@ class WebhookDispatcher:
                 .values(**values)
                 .execution_options(synchronize_session=False)
             )
+
+    async def _post(self, url: str, body: str, headers: dict[str, str]) -> int:
+        """POST to the address the host resolves to now, vetted; the status code.
+
+        The request goes to the IP literal, with the URL's host in the Host header and as
+        the TLS server name (certificate checked against it), so DNS is asked once.
+        """
+        parts = urlsplit(url)
+        host, port = host_and_port(url)
+        addresses = await egress.resolve(host, port)
+        if self.public_only:
+            egress.vet(addresses)
+        if not addresses:
+            raise httpx.ConnectError("the host does not resolve")
+        pinned = _pinned_url(parts, addresses[0], port)
+        extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
+        response = await self.client.post(
+            pinned,
+            content=body,
+            headers={**headers, "host": parts.netloc.rpartition("@")[2]},
+            extensions=extensions,
+        )
+        return response.status_code
 
     async def run_once(self, now: datetime | None = None) -> tuple[int, int]:
         moment = now or utcnow()

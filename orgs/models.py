@@ -27,6 +27,8 @@ class Organization(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Set at every suspension and revocation: tokens issued until then stay dead for good.
+    tokens_valid_after: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class MembershipChange(Base):
@@ -59,6 +61,8 @@ class ApiClient(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     secret_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Set when the client is disabled: its earlier tokens stay dead even if re-enabled.
+    tokens_valid_after: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class ServiceOffer(Base):
@@ -81,3 +85,23 @@ class ServiceOffer(Base):
     maximum: Mapped[int | None] = mapped_column(Integer, nullable=True)
     capacity_updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RegistrationToken(Base):
+    """A single-use initial access token (RFC 7591) a coordinator issued for one organisation.
+
+    Only a hash is kept. The member presents the token once at ``/oauth/register`` to
+    register a client of its own, so the coordinator never sees that client's credentials.
+    """
+
+    __tablename__ = "registration_tokens"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    issued_by_organization_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    issued_by_client_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    client_id: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -60,6 +60,10 @@ ALL_SCOPES: frozenset[str] = frozenset(
         "repatriation:write",
         "events:subscribe",
         "pii:read",
+        "clients:manage",
+        # `_service { sdl }`: the whole schema, for a federation gateway composing it.
+        "federation:read",
+        "metrics:read",
     }
 )
 
@@ -74,6 +78,7 @@ _CASEWORK = frozenset(
         "repatriation:read",
         "events:subscribe",
         "pii:read",
+        "clients:manage",
     }
 )
 
@@ -94,11 +99,22 @@ SCOPE_CEILING: dict[OrganizationKind, frozenset[str]] = {
             "repatriation:write",
             "events:subscribe",
             "pii:read",
+            "clients:manage",
         }
     ),
-    # The secretariat runs the network; it sees workflow, never survivor data.
+    # The secretariat runs the network; it sees workflow, never survivor data. It also
+    # operates the hub, so its operator's client may scrape metrics (no survivor data there).
     OrganizationKind.COORDINATOR: frozenset(
-        {"network:admin", "orgs:read", "referrals:read", "repatriation:read", "events:subscribe"}
+        {
+            "network:admin",
+            "orgs:read",
+            "referrals:read",
+            "repatriation:read",
+            "events:subscribe",
+            "clients:manage",
+            "federation:read",
+            "metrics:read",
+        }
     ),
 }
 
@@ -169,3 +185,18 @@ def check_name(name: str) -> str:
     if not 2 <= len(cleaned) <= 200:
         raise HubError(ErrorCode.BAD_USER_INPUT, "name must be 2 to 200 characters")
     return cleaned
+
+
+def check_client_steward(
+    actor_organization_id: str | None, actor_is_coordinator: bool, client_organization_id: str
+) -> None:
+    """Only the organisation that owns a client may change its secret or keys.
+
+    The coordinator runs membership but never holds a member's credentials, so it is told
+    so (FORBIDDEN); any other organisation cannot tell the client exists (NOT_FOUND).
+    """
+    if actor_organization_id == client_organization_id:
+        return
+    if actor_is_coordinator:
+        raise HubError(ErrorCode.FORBIDDEN, "the coordinator never holds a member's credentials")
+    raise HubError(ErrorCode.NOT_FOUND, "client not found")

@@ -22,6 +22,7 @@ from orgs.rules import (
     MembershipAction,
     MembershipStatus,
     OrganizationKind,
+    check_client_steward,
     check_country,
     check_name,
     check_reason,
@@ -214,10 +215,17 @@ async def change_membership(
         target = next_status(current, action)
         now = utcnow()
         # Compare-and-set on the version: of two concurrent changes exactly one wins.
+        values: dict[str, Any] = {
+            "status": target.value,
+            "version": org.version + 1,
+            "updated_at": now,
+        }
+        if target in (MembershipStatus.SUSPENDED, MembershipStatus.REVOKED):
+            values["tokens_valid_after"] = now
         result = await session.execute(
             update(Organization)
             .where(Organization.id == org.id, Organization.version == org.version)
-            .values(status=target.value, version=org.version + 1, updated_at=now)
+            .values(**values)
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -250,8 +258,18 @@ async def change_membership(
 async def create_client(
     db: Database, actor: Principal, organization_id: str, name: str, scopes: list[str]
 ) -> IssuedCredentials:
-    """A new API client for a member; the secret is returned once and stored hashed."""
+    """A new API client, its secret returned once and stored hashed.
+
+    Through the API a coordinator creates clients for its own organisation only: members
+    register theirs themselves (``orgs.registration``). The operator's command line and
+    the demo fixture (no organisation) may seed a client for anyone.
+    """
     _require_admin(actor)
+    if actor.organization_id is not None and actor.organization_id != organization_id:
+        raise HubError(
+            ErrorCode.FORBIDDEN,
+            "the coordinator never holds a member's credentials: issue a registration token",
+        )
     label = check_name(name)
     async with db.write() as session:
         org = await session.get(Organization, organization_id)
@@ -293,11 +311,21 @@ async def _load_client(session: AsyncSession, client_id: str) -> ApiClient:
     return client
 
 
+async def _load_own_client(session: AsyncSession, actor: Principal, client_id: str) -> ApiClient:
+    """A client of the actor's own organisation, for changes to its credentials."""
+    client = await _load_client(session, client_id)
+    check_client_steward(
+        actor.organization_id,
+        actor.organization_kind == OrganizationKind.COORDINATOR or actor.has("network:admin"),
+        client.organization_id,
+    )
+    return client
+
+
 async def rotate_client_secret(db: Database, actor: Principal, client_id: str) -> IssuedCredentials:
-    """Replace a client's secret; the old one stops working at once."""
-    _require_admin(actor)
+    """Replace a client's secret; the old one stops working at once. Owner only."""
     async with db.write() as session:
-        client = await _load_client(session, client_id)
+        client = await _load_own_client(session, actor, client_id)
         if not client.enabled:
             raise HubError(ErrorCode.INVALID_TRANSITION, "the client is disabled")
         secret = "rhs_" + secrets.token_urlsafe(32)
@@ -325,6 +353,7 @@ async def disable_client(db: Database, actor: Principal, client_id: str) -> ApiC
             raise HubError(ErrorCode.INVALID_TRANSITION, "the client is already disabled")
         client.enabled = False
         client.disabled_at = utcnow()
+        client.tokens_valid_after = client.disabled_at
         await _record(
             session,
             actor,
@@ -341,11 +370,13 @@ async def disable_client(db: Database, actor: Principal, client_id: str) -> ApiC
 async def register_client_keys(
     db: Database, actor: Principal, client_id: str, jwks: dict[str, Any]
 ) -> ApiClient:
-    """Register the public keys a client signs its ``private_key_jwt`` assertions with."""
-    _require_admin(actor)
+    """Register the public keys a client signs its ``private_key_jwt`` assertions with.
+
+    Only the client's own organisation may: whoever sets the keys can act as the client.
+    """
     checked = check_public_jwks(jwks)
     async with db.write() as session:
-        client = await _load_client(session, client_id)
+        client = await _load_own_client(session, actor, client_id)
         if not client.enabled:
             raise HubError(ErrorCode.INVALID_TRANSITION, "the client is disabled")
         client.jwks = checked

@@ -19,14 +19,15 @@ from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.federation import Schema
 from strawberry.federation.schema import FederationAny
 from strawberry.types import ExecutionContext, Info
-from strawberry.utils.logging import StrawberryLogger
 
 from schema.cases import CaseMutations, CaseQueries
 from schema.context import PerOperationLoaders
+from schema.disclosures import DisclosureWrites
 from schema.entities import checked_representation, entity_keys
-from schema.errors import ErrorCodes, expected
+from schema.errors import ErrorCodes
 from schema.events import EventQueries, Subscription
 from schema.executor import FlatMemoryExecutor
+from schema.observed import ObservedOperations, Recorder
 from schema.operation_choice import OneOperationChosen
 from schema.organizations import OrganizationMutations, OrganizationQueries
 from schema.referrals import ReferralMutations, ReferralQueries
@@ -34,7 +35,7 @@ from schema.repatriation import RepatriationMutations, RepatriationQueries
 from schema.scalars import SCALAR_OVERRIDES
 from schema.text_rules import NoNulInStrings
 from schema.webhooks import WebhookMutations, WebhookQueries
-from store.errors import HubError
+from store.errors import ErrorCode, HubError
 
 
 class _ParserCache(ParserCache):
@@ -77,15 +78,15 @@ class Mutation(
 
 
 class _Schema(Schema):
-    """strawberry logs every error with its message, and validation messages quote the
-    refused input, which may be survivor data. Refusals stay out of the log; bugs do not."""
+    """strawberry logs every error with its message and the query source around it (what
+    ``str(GraphQLError)`` prints), and messages quote the refused input: survivor data.
+    Nothing is logged here; ``ErrorCodes`` logs each bug once, with its request id, operation
+    name, type and path only (``schema.errors.log_internal``)."""
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        for error in errors:
-            if not expected(error):
-                StrawberryLogger.error(error, execution_context)
+        return None
 
     def entities_resolver(
         self, info: Info, representations: list[FederationAny]
@@ -106,13 +107,47 @@ class _Schema(Schema):
         return results
 
 
+FEDERATION_SCOPE = "federation:read"
+
+
+def _federation_needs_scope(schema: Schema) -> None:
+    """``_service { sdl }`` hands out the whole schema, introspection off or not: only a
+    client holding ``federation:read`` (a gateway composing the supergraph) gets it.
+
+    The check wraps the field's resolver, so aliases and fragments cannot walk past it.
+    """
+    query_type = schema._schema.query_type
+    assert query_type is not None
+    field = query_type.fields["_service"]
+    resolve = field.resolve
+    assert resolve is not None
+
+    def guarded(root: Any, info: Any, **kwargs: Any) -> Any:
+        principal = getattr(info.context, "principal", None)
+        if principal is None or not principal.has(FEDERATION_SCOPE):
+            raise HubError(
+                ErrorCode.FORBIDDEN, f"this operation needs the '{FEDERATION_SCOPE}' scope"
+            )
+        return resolve(root, info, **kwargs)
+
+    field.resolve = guarded
+
+
 def build_schema(
-    *, introspection: bool, max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 2000
+    *,
+    introspection: bool,
+    max_depth: int = 12,
+    max_aliases: int = 30,
+    max_tokens: int = 2000,
+    recorder: Recorder | None = None,
 ) -> Schema:
     # Factories, not instances: each operation gets fresh extensions; the parse and
     # validation caches are shared at module level by strawberry itself.
     extensions: list[Any] = [
+        # First in, last out: it sees the codes ErrorCodes gives.
+        lambda: ObservedOperations(recorder),
         ErrorCodes,
+        DisclosureWrites,
         PerOperationLoaders,
         lambda: _ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
@@ -124,7 +159,7 @@ def build_schema(
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return _Schema(
+    schema = _Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -133,3 +168,5 @@ def build_schema(
         scalar_overrides=SCALAR_OVERRIDES,
         federation_version="2.9",
     )
+    _federation_needs_scope(schema)
+    return schema

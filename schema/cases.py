@@ -16,6 +16,7 @@ from strawberry.types.nodes import SelectedField, Selection
 from cases import service as cases
 from cases.access import CaseView
 from cases.models import CaseStatusChange
+from cases.paging import encode_cursor
 from cases.rules import (
     SENSITIVE_FIELDS,
     AgeBand,
@@ -32,6 +33,8 @@ from consent.models import WithdrawalNotice as NoticeRow
 from consent.rules import ConsentMethod, DataCategory, Grantor, Purpose
 from orgs.rules import OrganizationKind
 from schema.context import HubContext
+from schema.disclosures import collector
+from schema.paging import PageInfo
 from schema.permissions import requires
 from store.errors import not_found
 
@@ -62,8 +65,8 @@ class WithheldField:
     category: DataCategory
     reason: str = strawberry.field(
         description="A consent reason (RECIPIENT_NOT_COVERED, PURPOSE_NOT_COVERED, "
-        "CATEGORY_NOT_COVERED, NOT_YET_VALID, EXPIRED, WITHDRAWN), NO_PURPOSE, or "
-        "PII_SCOPE_REQUIRED."
+        "CATEGORY_NOT_COVERED, NOT_YET_VALID, EXPIRED, WITHDRAWN), NO_PURPOSE, "
+        "PII_SCOPE_REQUIRED, or SCOPE_REQUIRED (the token lacks the object's read scope)."
     )
 
 
@@ -94,6 +97,27 @@ def requested_survivor_fields(info: Info[HubContext, None]) -> frozenset[str]:
     for selected in info.selected_fields:
         names |= _selected_names(selected.selections)
     return frozenset(names & _SENSITIVE_NAMES)
+
+
+def requested_node_fields(info: Info[HubContext, None]) -> frozenset[str]:
+    """The survivor fields a connection asks for under ``edges { node { … } }``."""
+    names: set[str] = set()
+    for selected in info.selected_fields:
+        for edges in _fields_named(selected.selections, "edges"):
+            for node in _fields_named(edges.selections, "node"):
+                names |= _selected_names(node.selections)
+    return frozenset(names & _SENSITIVE_NAMES)
+
+
+def _fields_named(selections: list[Selection], name: str) -> list[SelectedField]:
+    found: list[SelectedField] = []
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            if selection.name == name:
+                found.append(selection)
+        else:
+            found += _fields_named(selection.selections, name)
+    return found
 
 
 def _date(value: Any) -> date | None:
@@ -376,6 +400,18 @@ class RecordConsentInput:
     valid_until: datetime | None = None
 
 
+@strawberry.type
+class CaseEdge:
+    cursor: str
+    node: Case
+
+
+@strawberry.type
+class CaseConnection:
+    edges: list[CaseEdge]
+    page_info: PageInfo
+
+
 _READ = [requires("cases:read")]
 _WRITE = [requires("cases:write")]
 _CONSENT = [requires("consent:write")]
@@ -392,27 +428,41 @@ class CaseQueries:
             ctx.cipher,
             case_ids=[str(id)],
             fields=requested_survivor_fields(info),
+            disclose=collector(),
         )
         if not views:
             raise not_found("case")
         return Case.from_view(views[0])
 
     @strawberry.field(
-        permission_classes=_READ, description="Cases the caller may see, newest first."
+        permission_classes=_READ,
+        description="Cases the caller may see, newest first: `first` from 1 to 100.",
     )
     async def cases(
-        self, info: Info[HubContext, None], status: CaseStatus | None = None, first: int = 50
-    ) -> list[Case]:
+        self,
+        info: Info[HubContext, None],
+        status: CaseStatus | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> CaseConnection:
         ctx = info.context
-        views = await cases.read_cases(
+        page = await cases.page_of_cases(
             ctx.db,
             ctx.actor,
             ctx.cipher,
             status=status,
-            limit=first,
-            fields=requested_survivor_fields(info),
+            first=first,
+            after=after,
+            fields=requested_node_fields(info),
+            disclose=collector(),
         )
-        return [Case.from_view(v) for v in views]
+        edges = [CaseEdge(cursor=encode_cursor(v.case), node=Case.from_view(v)) for v in page.views]
+        return CaseConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
+            ),
+        )
 
     @strawberry.field(
         permission_classes=_READ, description="The case's consent grants (owner only)."
@@ -420,7 +470,8 @@ class CaseQueries:
     async def consents(
         self, info: Info[HubContext, None], case_id: strawberry.ID
     ) -> list[ConsentGrant]:
-        records = await consents.consents_of_case(info.context.db, info.context.actor, str(case_id))
+        ctx = info.context
+        records = await consents.consents_of_case(ctx.db, ctx.actor, ctx.cipher, str(case_id))
         return [
             ConsentGrant.from_rows(
                 r.grant,
@@ -520,9 +571,9 @@ class CaseMutations:
         self, info: Info[HubContext, None], consent_id: strawberry.ID, reason: str
     ) -> ConsentGrant:
         ctx = info.context
-        await consents.withdraw_consent(ctx.db, ctx.actor, str(consent_id), reason)
+        await consents.withdraw_consent(ctx.db, ctx.actor, ctx.cipher, str(consent_id), reason)
         records = await consents.consents_of_case(
-            ctx.db, ctx.actor, (await consents.grant_case(ctx.db, str(consent_id)))
+            ctx.db, ctx.actor, ctx.cipher, (await consents.grant_case(ctx.db, str(consent_id)))
         )
         record = next(r for r in records if r.grant.id == str(consent_id))
         assert record.withdrawal is not None

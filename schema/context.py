@@ -46,6 +46,9 @@ def make_loaders(db: Database, principal: Principal | None, cipher: FieldCipher)
     from cases import repatriation as repatriation_service
     from cases import service as cases_service
     from orgs import service
+    from schema.disclosures import collector
+
+    disclose = collector()  # the operation's, captured once: batches run in their own tasks
 
     async def history(ids: list[str]) -> list[list[MembershipChange]]:
         found = await service.membership_history(db, ids)
@@ -75,7 +78,7 @@ def make_loaders(db: Database, principal: Principal | None, cipher: FieldCipher)
         ids = sorted({case_id for case_id, _ in keys})
         fields = frozenset().union(*(wanted for _, wanted in keys))
         views = await cases_service.read_cases(
-            db, principal, cipher, case_ids=ids, limit=500, fields=fields
+            db, principal, cipher, case_ids=ids, limit=500, fields=fields, disclose=disclose
         )
         by_id = {v.case.id: v for v in views}
         return [by_id.get(case_id) for case_id, _ in keys]

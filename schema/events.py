@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from cases import service as cases
+from cases.paging import EVENTS_PAGE_MAX, check_page_size
 from notifications.models import Event as EventRow
 from notifications.stream import (
     EventTopic,
@@ -95,7 +96,8 @@ async def _run(
 class EventQueries:
     @strawberry.field(
         permission_classes=_SUBSCRIBE,
-        description="The event stream for clients that poll: up to `first` events after `after`.",
+        description="The event stream for clients that poll: up to `first` (1 to 500) "
+        "events after `after`.",
     )
     async def events(
         self,
@@ -104,8 +106,7 @@ class EventQueries:
         first: int = 100,
         topics: list[EventTopic] | None = None,
     ) -> EventPage:
-        if not 1 <= first <= 500:
-            raise HubError(ErrorCode.BAD_USER_INPUT, "first must be from 1 to 500")
+        check_page_size(first, EVENTS_PAGE_MAX)
         ctx = info.context
         assert ctx.pump is not None
         start = parse_cursor(after) or 0

@@ -9,10 +9,11 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from orgs import service
+from orgs import registration, service
 from orgs.models import ApiClient as ApiClientRow
 from orgs.models import MembershipChange as MembershipChangeRow
 from orgs.models import Organization as OrganizationRow
+from orgs.registration_rules import DEFAULT_TOKEN_HOURS
 from orgs.rules import MembershipAction, MembershipStatus, OrganizationKind
 from schema.context import HubContext
 from schema.permissions import requires
@@ -116,7 +117,8 @@ class Organization:
         # The federation entry point obeys the same scope as `organization(id)`.
         if not info.context.actor.has("orgs:read"):
             raise HubError(ErrorCode.FORBIDDEN, "this operation needs the 'orgs:read' scope")
-        row = await service.get_organization(info.context.db, str(id))
+        # A gateway asks for many entities in one `_entities` call: one query for all.
+        row = await info.context.loaders.organizations.load(str(id))
         if row is None:
             raise not_found("organization")
         return cls.from_row(row)
@@ -148,6 +150,18 @@ class ClientCredentials:
     client_id: str
     client_secret: str
     client: ApiClient
+
+
+@strawberry.type(
+    description="An initial access token for /oauth/register (RFC 7591). Shown this once only."
+)
+class RegistrationTokenIssued:
+    token: str = strawberry.field(
+        description="Hand it to the member; it registers one client of its own with it."
+    )
+    token_id: strawberry.ID
+    organization_id: strawberry.ID
+    expires_at: datetime
 
 
 @strawberry.input
@@ -219,6 +233,7 @@ async def _change(
 
 
 _ADMIN = [requires("network:admin")]
+_MANAGE = [requires("clients:manage")]
 
 
 @strawberry.type
@@ -282,7 +297,31 @@ class OrganizationMutations:
     ) -> Organization:
         return await _change(info, id, MembershipAction.REVOKE, reason, expected_version)
 
-    @strawberry.mutation(permission_classes=_ADMIN)
+    @strawberry.mutation(
+        permission_classes=_ADMIN,
+        description="A single-use, expiring token with which the member registers its own "
+        "client at /oauth/register. The coordinator never sees that client's secret.",
+    )
+    async def issue_registration_token(
+        self,
+        info: Info[HubContext, None],
+        organization_id: strawberry.ID,
+        expires_in_hours: int = DEFAULT_TOKEN_HOURS,
+    ) -> RegistrationTokenIssued:
+        issued = await registration.issue_registration_token(
+            info.context.db, info.context.actor, str(organization_id), expires_in_hours
+        )
+        return RegistrationTokenIssued(
+            token=issued.token,
+            token_id=strawberry.ID(issued.row.id),
+            organization_id=strawberry.ID(issued.row.organization_id),
+            expires_at=issued.row.expires_at,
+        )
+
+    @strawberry.mutation(
+        permission_classes=_ADMIN,
+        description="A client for the coordinator's own organisation (members register theirs).",
+    )
     async def create_client(
         self, info: Info[HubContext, None], input: CreateClientInput
     ) -> ClientCredentials:
@@ -299,7 +338,10 @@ class OrganizationMutations:
             client=ApiClient.from_row(issued.client),
         )
 
-    @strawberry.mutation(permission_classes=_ADMIN)
+    @strawberry.mutation(
+        permission_classes=_MANAGE,
+        description="A new secret for a client of the caller's own organisation, shown once.",
+    )
     async def rotate_client_secret(
         self, info: Info[HubContext, None], client_id: str
     ) -> ClientCredentials:
@@ -316,8 +358,9 @@ class OrganizationMutations:
         return ApiClient.from_row(row)
 
     @strawberry.mutation(
-        permission_classes=_ADMIN,
-        description="Register the public keys (a JWKS) a client signs private_key_jwt with.",
+        permission_classes=_MANAGE,
+        description="Register the public keys (a JWKS) a client of the caller's own "
+        "organisation signs private_key_jwt with.",
     )
     async def register_client_keys(
         self, info: Info[HubContext, None], client_id: str, jwks: JSON

@@ -4,24 +4,27 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Self
+from typing import Annotated, Self
 
 import strawberry
 from strawberry.types import Info
 
 from cases import referrals as service
 from cases.models import Referral as ReferralRow
-from cases.models import ReferralChange as ChangeRow
 from cases.paging import encode_cursor
 from cases.referral_rules import ReferralAction, ReferralStatus, Urgency
+from cases.text_views import REFERRAL_TEXTS, ReferralView, referral_views
+from consent.rules import DataCategory
 from orgs import directory
 from orgs.directory import CapacityStatus
 from orgs.models import ServiceOffer as OfferRow
 from orgs.rules import ServiceCategory
-from schema.cases import Case, requested_survivor_fields
+from schema.cases import Case, WithheldField, requested_survivor_fields
 from schema.context import HubContext
 from schema.organizations import Organization
+from schema.paging import PageInfo
 from schema.permissions import requires, requires_any
+from schema.selection import fields_at
 from store.errors import not_found
 
 strawberry.enum(ReferralStatus, name="ReferralStatus")
@@ -93,7 +96,10 @@ class ReferralOutcome:
     note: str | None
 
 
-@strawberry.type(description="A referral, seen by its sender and its receiver only.")
+@strawberry.type(
+    description="A referral, seen by its sender and its receiver only. Its free text is "
+    "survivor data: shown as the survivor's consent allows, otherwise null and in `withheld`."
+)
 class Referral:
     id: strawberry.ID
     case_id: strawberry.ID
@@ -104,7 +110,7 @@ class Referral:
     purpose: str
     status: ReferralStatus
     version: int
-    reason: str
+    reason: str | None
     notes: str | None
     acknowledge_by: datetime
     respond_by: datetime
@@ -112,15 +118,22 @@ class Referral:
     outcome: ReferralOutcome | None
     created_at: datetime
     updated_at: datetime
+    held_for_consent: bool = strawberry.field(
+        description="On hold until the survivor's consent covers this referral again."
+    )
+    withheld: list[WithheldField]
+    history: list[ReferralChange] = strawberry.field(
+        description="Every transition: who, when, why, and the version it made."
+    )
 
     @classmethod
-    def from_row(cls, row: ReferralRow, info: Info[HubContext, None]) -> Self:
-        cipher = info.context.cipher
+    def from_view(cls, view: ReferralView) -> Self:
+        row = view.referral
         outcome = None
         if row.outcome_services is not None:
             outcome = ReferralOutcome(
                 services_delivered=[ServiceCategory(s) for s in row.outcome_services],
-                note=service.open_text(cipher, row.outcome_note_sealed, "outcome_note", row.id),
+                note=view.text("outcome_note"),
             )
         return cls(
             id=strawberry.ID(row.id),
@@ -132,14 +145,31 @@ class Referral:
             purpose=row.purpose,
             status=ReferralStatus(row.status),
             version=row.version,
-            reason=service.open_text(cipher, row.reason_sealed, "reason", row.id) or "",
-            notes=service.open_text(cipher, row.notes_sealed, "notes", row.id),
+            reason=view.text("reason"),
+            notes=view.text("notes"),
             acknowledge_by=row.acknowledge_by,
             respond_by=row.respond_by,
             overdue=row.overdue,
             outcome=outcome,
             created_at=row.created_at,
             updated_at=row.updated_at,
+            held_for_consent=row.held_for_consent,
+            withheld=[
+                WithheldField(field=w.field, category=w.category, reason=w.reason)
+                for w in view.withheld
+            ],
+            history=[
+                ReferralChange(
+                    action=r.action,
+                    from_status=ReferralStatus(r.from_status) if r.from_status else None,
+                    to_status=ReferralStatus(r.to_status),
+                    by=strawberry.ID(r.by_organization_id) if r.by_organization_id else None,
+                    at=r.at,
+                    version=r.version,
+                    reason=view.text(f"history:{r.id}"),
+                )
+                for r in view.history
+            ],
         )
 
     @strawberry.field(description="The case as the caller may see it; null once it may not.")
@@ -157,33 +187,6 @@ class Referral:
     async def receiver(self, info: Info[HubContext, None]) -> Organization | None:
         row = await info.context.loaders.organizations.load(str(self.receiver_id))
         return Organization.from_row(row) if row else None
-
-    @strawberry.field(description="Every transition: who, when, why, and the version it made.")
-    async def history(self, info: Info[HubContext, None]) -> list[ReferralChange]:
-        rows: list[ChangeRow] = await info.context.loaders.referral_history.load(str(self.id))
-        cipher = info.context.cipher
-        return [
-            ReferralChange(
-                action=r.action,
-                from_status=ReferralStatus(r.from_status) if r.from_status else None,
-                to_status=ReferralStatus(r.to_status),
-                by=strawberry.ID(r.by_organization_id) if r.by_organization_id else None,
-                at=r.at,
-                version=r.version,
-                reason=cipher.open(
-                    r.reason_sealed, table="referral_changes", column="reason", row_id=r.id
-                )
-                if r.reason_sealed
-                else None,
-            )
-            for r in rows
-        ]
-
-
-@strawberry.type
-class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
 
 
 @strawberry.type
@@ -211,12 +214,21 @@ class SendReferralInput:
     notes: str | None = None
     acknowledge_by: datetime | None = None
     respond_by: datetime | None = None
+    reason_category: DataCategory | None = strawberry.field(
+        default=None, description="What the reason speaks of; unset: HEALTH, the strictest."
+    )
+    notes_category: DataCategory | None = strawberry.field(
+        default=None, description="What the notes speak of; unset: HEALTH, the strictest."
+    )
 
 
 @strawberry.input
 class OutcomeInput:
     services_delivered: list[ServiceCategory]
     note: str | None = None
+    note_category: DataCategory | None = strawberry.field(
+        default=None, description="What the note speaks of; unset: HEALTH, the strictest."
+    )
 
 
 @strawberry.input
@@ -236,6 +248,20 @@ class PublishServiceInput:
 
 _READ = [requires("referrals:read")]
 _WRITE = [requires("referrals:write")]
+_REASON_CATEGORY = strawberry.argument(
+    description="What the reason speaks of; unset: HEALTH, the strictest."
+)
+
+
+async def shown(
+    info: Info[HubContext, None], rows: list[ReferralRow], *path: str
+) -> list[Referral]:
+    """Referrals as the caller may read them: one batch of consent decisions per list,
+    opening only the texts the operation selected under ``path``."""
+    ctx = info.context
+    wanted = fields_at(info, *path) & REFERRAL_TEXTS
+    views = await referral_views(ctx.db, ctx.actor, ctx.cipher, rows, wanted)
+    return [Referral.from_view(v) for v in views]
 
 
 @strawberry.type
@@ -256,9 +282,9 @@ class ReferralQueries:
         row = await service.get_referral(info.context.db, info.context.actor, str(id))
         if row is None:
             raise not_found("referral")
-        return Referral.from_row(row, info)
+        return (await shown(info, [row]))[0]
 
-    @strawberry.field(permission_classes=_READ, description="Newest first.")
+    @strawberry.field(permission_classes=_READ, description="Newest first: `first` from 1 to 100.")
     async def referrals(
         self,
         info: Info[HubContext, None],
@@ -270,9 +296,10 @@ class ReferralQueries:
         page = await service.list_referrals(
             info.context.db, info.context.actor, box.value, status, first, after
         )
+        nodes = await shown(info, page.referrals, "edges", "node")
         edges = [
-            ReferralEdge(cursor=encode_cursor(r), node=Referral.from_row(r, info))
-            for r in page.referrals
+            ReferralEdge(cursor=encode_cursor(r), node=node)
+            for r, node in zip(page.referrals, nodes, strict=True)
         ]
         return ReferralConnection(
             edges=edges,
@@ -289,6 +316,7 @@ async def _act(
     reason: str | None = None,
     expected_version: int | None = None,
     outcome: service.Outcome | None = None,
+    reason_category: DataCategory | None = None,
 ) -> Referral:
     ctx = info.context
     row = await service.transition_referral(
@@ -300,8 +328,9 @@ async def _act(
         reason=reason,
         expected_version=expected_version,
         outcome=outcome,
+        reason_category=reason_category,
     )
-    return Referral.from_row(row, info)
+    return (await shown(info, [row]))[0]
 
 
 @strawberry.type
@@ -350,9 +379,11 @@ class ReferralMutations:
                 notes=input.notes,
                 acknowledge_by=input.acknowledge_by,
                 respond_by=input.respond_by,
+                reason_category=input.reason_category,
+                notes_category=input.notes_category,
             ),
         )
-        return Referral.from_row(row, info)
+        return (await shown(info, [row]))[0]
 
     @strawberry.mutation(permission_classes=_WRITE)
     async def acknowledge_referral(
@@ -373,8 +404,16 @@ class ReferralMutations:
         id: strawberry.ID,
         reason: str,
         expected_version: int | None = None,
+        reason_category: Annotated[DataCategory | None, _REASON_CATEGORY] = None,
     ) -> Referral:
-        return await _act(info, id, ReferralAction.DECLINE, reason, expected_version)
+        return await _act(
+            info,
+            id,
+            ReferralAction.DECLINE,
+            reason,
+            expected_version,
+            reason_category=reason_category,
+        )
 
     @strawberry.mutation(permission_classes=_WRITE, description="Put on hold (waitlist).")
     async def hold_referral(
@@ -383,8 +422,11 @@ class ReferralMutations:
         id: strawberry.ID,
         reason: str,
         expected_version: int | None = None,
+        reason_category: Annotated[DataCategory | None, _REASON_CATEGORY] = None,
     ) -> Referral:
-        return await _act(info, id, ReferralAction.HOLD, reason, expected_version)
+        return await _act(
+            info, id, ReferralAction.HOLD, reason, expected_version, reason_category=reason_category
+        )
 
     @strawberry.mutation(permission_classes=_WRITE)
     async def start_referral(
@@ -400,7 +442,11 @@ class ReferralMutations:
         outcome: OutcomeInput,
         expected_version: int | None = None,
     ) -> Referral:
-        result = service.Outcome(services_delivered=outcome.services_delivered, note=outcome.note)
+        result = service.Outcome(
+            services_delivered=outcome.services_delivered,
+            note=outcome.note,
+            note_category=outcome.note_category,
+        )
         return await _act(info, id, ReferralAction.COMPLETE, None, expected_version, result)
 
     @strawberry.mutation(permission_classes=_WRITE)
@@ -410,8 +456,11 @@ class ReferralMutations:
         id: strawberry.ID,
         reason: str,
         expected_version: int | None = None,
+        reason_category: Annotated[DataCategory | None, _REASON_CATEGORY] = None,
     ) -> Referral:
-        return await _act(info, id, ReferralAction.FAIL, reason, expected_version)
+        return await _act(
+            info, id, ReferralAction.FAIL, reason, expected_version, reason_category=reason_category
+        )
 
     @strawberry.mutation(permission_classes=_WRITE)
     async def cancel_referral(
@@ -420,5 +469,13 @@ class ReferralMutations:
         id: strawberry.ID,
         reason: str,
         expected_version: int | None = None,
+        reason_category: Annotated[DataCategory | None, _REASON_CATEGORY] = None,
     ) -> Referral:
-        return await _act(info, id, ReferralAction.CANCEL, reason, expected_version)
+        return await _act(
+            info,
+            id,
+            ReferralAction.CANCEL,
+            reason,
+            expected_version,
+            reason_category=reason_category,
+        )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Self
+from typing import Annotated, Self
 
+import orjson
 import strawberry
 from strawberry.types import Info
 
@@ -20,11 +21,15 @@ from cases.repatriation_rules import (
     RepatriationStatus,
     Situation,
 )
-from schema.cases import Case, requested_survivor_fields
+from cases.text_views import REPATRIATION_TEXTS, RepatriationView, repatriation_views
+from consent.rules import DataCategory
+from schema.cases import Case, WithheldField, requested_survivor_fields
 from schema.context import HubContext
 from schema.organizations import Organization
+from schema.paging import PageInfo
 from schema.permissions import requires
-from schema.referrals import PageInfo, ReferralBox
+from schema.referrals import ReferralBox
+from schema.selection import fields_at
 
 for enum, name in (
     (RepatriationStatus, "RepatriationStatus"),
@@ -63,7 +68,11 @@ class RepatriationChange:
     note: str | None
 
 
-@strawberry.type(description="Seen by the requester, the embassy and the reception organisation.")
+@strawberry.type(
+    description="Seen by the requester, the embassy and the reception organisation. Notes, "
+    "travel plan and history notes are survivor data: shown as the survivor's consent allows "
+    "(for REPATRIATION), otherwise null and in `withheld`."
+)
 class RepatriationRequest:
     id: strawberry.ID
     case_id: strawberry.ID
@@ -77,6 +86,9 @@ class RepatriationRequest:
     urgency: Urgency
     status: RepatriationStatus
     held_from: RepatriationStatus | None
+    held_for_consent: bool = strawberry.field(
+        description="On hold until the survivor's consent covers this request again."
+    )
     version: int
     notes: str | None
     acknowledge_by: datetime
@@ -84,10 +96,14 @@ class RepatriationRequest:
     travel_plan: TravelPlan | None
     created_at: datetime
     updated_at: datetime
+    withheld: list[WithheldField]
+    history: list[RepatriationChange]
 
     @classmethod
-    def from_row(cls, row: RequestRow, info: Info[HubContext, None]) -> Self:
-        plan = row.travel_plan
+    def from_view(cls, view: RepatriationView) -> Self:
+        row = view.request
+        plan_text = view.text("travel_plan")
+        plan = orjson.loads(plan_text) if plan_text else None
         return cls(
             id=strawberry.ID(row.id),
             case_id=strawberry.ID(row.case_id),
@@ -101,12 +117,9 @@ class RepatriationRequest:
             urgency=Urgency(row.urgency),
             status=RepatriationStatus(row.status),
             held_from=RepatriationStatus(row.held_from) if row.held_from else None,
+            held_for_consent=row.held_for_consent,
             version=row.version,
-            notes=info.context.cipher.open(
-                row.notes_sealed, table="repatriation_requests", column="notes", row_id=row.id
-            )
-            if row.notes_sealed
-            else None,
+            notes=view.text("notes"),
             acknowledge_by=row.acknowledge_by,
             overdue=row.overdue,
             travel_plan=TravelPlan(
@@ -118,6 +131,22 @@ class RepatriationRequest:
             else None,
             created_at=row.created_at,
             updated_at=row.updated_at,
+            withheld=[
+                WithheldField(field=w.field, category=w.category, reason=w.reason)
+                for w in view.withheld
+            ],
+            history=[
+                RepatriationChange(
+                    action=r.action,
+                    from_status=RepatriationStatus(r.from_status) if r.from_status else None,
+                    to_status=RepatriationStatus(r.to_status),
+                    by=strawberry.ID(r.by_organization_id) if r.by_organization_id else None,
+                    at=r.at,
+                    version=r.version,
+                    note=view.text(f"history:{r.id}"),
+                )
+                for r in view.history
+            ],
         )
 
     @strawberry.field(description="The case as the caller may see it; null once it may not.")
@@ -140,27 +169,6 @@ class RepatriationRequest:
     async def reception(self, info: Info[HubContext, None]) -> Organization | None:
         row = await info.context.loaders.organizations.load(str(self.reception_id))
         return Organization.from_row(row) if row else None
-
-    @strawberry.field
-    async def history(self, info: Info[HubContext, None]) -> list[RepatriationChange]:
-        rows = await info.context.loaders.repatriation_history.load(str(self.id))
-        cipher = info.context.cipher
-        return [
-            RepatriationChange(
-                action=r.action,
-                from_status=RepatriationStatus(r.from_status) if r.from_status else None,
-                to_status=RepatriationStatus(r.to_status),
-                by=strawberry.ID(r.by_organization_id) if r.by_organization_id else None,
-                at=r.at,
-                version=r.version,
-                note=cipher.open(
-                    r.note_sealed, table="repatriation_changes", column="note", row_id=r.id
-                )
-                if r.note_sealed
-                else None,
-            )
-            for r in rows
-        ]
 
     @strawberry.field
     async def costs(self, info: Info[HubContext, None]) -> list[RepatriationCost]:
@@ -204,6 +212,9 @@ class RequestRepatriationInput:
     idempotency_key: str
     acknowledge_by: datetime | None = None
     notes: str | None = None
+    notes_category: DataCategory | None = strawberry.field(
+        default=None, description="What the notes speak of; unset: HEALTH, the strictest."
+    )
 
 
 @strawberry.input
@@ -222,6 +233,20 @@ class CostInput:
 
 _READ = [requires("repatriation:read")]
 _WRITE = [requires("repatriation:write")]
+_NOTE_CATEGORY = strawberry.argument(
+    description="What the note speaks of; unset: HEALTH, the strictest."
+)
+
+
+async def shown(
+    info: Info[HubContext, None], rows: list[RequestRow], *path: str
+) -> list[RepatriationRequest]:
+    """Requests as the caller may read them: one batch of consent decisions per list,
+    opening only the texts the operation selected under ``path``."""
+    ctx = info.context
+    wanted = fields_at(info, *path) & REPATRIATION_TEXTS
+    views = await repatriation_views(ctx.db, ctx.actor, ctx.cipher, rows, wanted)
+    return [RepatriationRequest.from_view(v) for v in views]
 
 
 @strawberry.type
@@ -231,11 +256,12 @@ class RepatriationQueries:
         self, info: Info[HubContext, None], id: strawberry.ID
     ) -> RepatriationRequest | None:
         row = await service.get_request(info.context.db, info.context.actor, str(id))
-        return RepatriationRequest.from_row(row, info)
+        return (await shown(info, [row]))[0]
 
     @strawberry.field(
         permission_classes=_READ,
-        description="INBOX: addressed to the caller as embassy or reception; OUTBOX: its own.",
+        description="INBOX: addressed to the caller as embassy or reception; OUTBOX: its own. "
+        "Newest first: `first` from 1 to 100.",
     )
     async def repatriation_requests(
         self,
@@ -248,9 +274,10 @@ class RepatriationQueries:
         rows, has_next = await service.list_requests(
             info.context.db, info.context.actor, box.value, status, first, after
         )
+        nodes = await shown(info, rows, "edges", "node")
         edges = [
-            RepatriationEdge(cursor=encode_cursor(r), node=RepatriationRequest.from_row(r, info))
-            for r in rows
+            RepatriationEdge(cursor=encode_cursor(r), node=node)
+            for r, node in zip(rows, nodes, strict=True)
         ]
         return RepatriationConnection(
             edges=edges,
@@ -266,12 +293,20 @@ async def _act(
     action: RepatriationAction,
     note: str | None,
     expected_version: int | None,
+    note_category: DataCategory | None = None,
 ) -> RepatriationRequest:
     ctx = info.context
     row = await service.act(
-        ctx.db, ctx.actor, ctx.cipher, str(id), action, note=note, expected_version=expected_version
+        ctx.db,
+        ctx.actor,
+        ctx.cipher,
+        str(id),
+        action,
+        note=note,
+        expected_version=expected_version,
+        note_category=note_category,
     )
-    return RepatriationRequest.from_row(row, info)
+    return (await shown(info, [row]))[0]
 
 
 @strawberry.type
@@ -297,9 +332,10 @@ class RepatriationMutations:
                 idempotency_key=input.idempotency_key,
                 acknowledge_by=input.acknowledge_by,
                 notes=input.notes,
+                notes_category=input.notes_category,
             ),
         )
-        return RepatriationRequest.from_row(row, info)
+        return (await shown(info, [row]))[0]
 
     @strawberry.mutation(permission_classes=_WRITE)
     async def acknowledge_repatriation(
@@ -318,12 +354,13 @@ class RepatriationMutations:
         status: RepatriationStatus,
         note: str | None = None,
         expected_version: int | None = None,
+        note_category: Annotated[DataCategory | None, _NOTE_CATEGORY] = None,
     ) -> RepatriationRequest:
         ctx = info.context
         row = await service.update_status(
-            ctx.db, ctx.actor, ctx.cipher, str(id), status, note, expected_version
+            ctx.db, ctx.actor, ctx.cipher, str(id), status, note, expected_version, note_category
         )
-        return RepatriationRequest.from_row(row, info)
+        return (await shown(info, [row]))[0]
 
     @strawberry.mutation(permission_classes=_WRITE, description="By the reception organisation.")
     async def confirm_handover(
@@ -332,8 +369,11 @@ class RepatriationMutations:
         id: strawberry.ID,
         note: str | None = None,
         expected_version: int | None = None,
+        note_category: Annotated[DataCategory | None, _NOTE_CATEGORY] = None,
     ) -> RepatriationRequest:
-        return await _act(info, id, RepatriationAction.CONFIRM_HANDOVER, note, expected_version)
+        return await _act(
+            info, id, RepatriationAction.CONFIRM_HANDOVER, note, expected_version, note_category
+        )
 
     @strawberry.mutation(permission_classes=_WRITE)
     async def reject_repatriation(
@@ -342,8 +382,11 @@ class RepatriationMutations:
         id: strawberry.ID,
         reason: str,
         expected_version: int | None = None,
+        reason_category: Annotated[DataCategory | None, _NOTE_CATEGORY] = None,
     ) -> RepatriationRequest:
-        return await _act(info, id, RepatriationAction.REJECT, reason, expected_version)
+        return await _act(
+            info, id, RepatriationAction.REJECT, reason, expected_version, reason_category
+        )
 
     @strawberry.mutation(permission_classes=_WRITE)
     async def cancel_repatriation(
@@ -352,8 +395,11 @@ class RepatriationMutations:
         id: strawberry.ID,
         reason: str,
         expected_version: int | None = None,
+        reason_category: Annotated[DataCategory | None, _NOTE_CATEGORY] = None,
     ) -> RepatriationRequest:
-        return await _act(info, id, RepatriationAction.CANCEL, reason, expected_version)
+        return await _act(
+            info, id, RepatriationAction.CANCEL, reason, expected_version, reason_category
+        )
 
     @strawberry.mutation(permission_classes=_WRITE)
     async def record_travel_plan(
@@ -366,11 +412,12 @@ class RepatriationMutations:
         row = await service.record_travel_plan(
             info.context.db,
             info.context.actor,
+            info.context.cipher,
             str(id),
             service.TravelPlan(travel_date=input.date, route=input.route, escort=input.escort),
             expected_version,
         )
-        return RepatriationRequest.from_row(row, info)
+        return (await shown(info, [row]))[0]
 
     @strawberry.mutation(permission_classes=_WRITE, description="Recorded by whoever pays.")
     async def record_repatriation_cost(
@@ -380,5 +427,5 @@ class RepatriationMutations:
         await service.record_cost(
             ctx.db, ctx.actor, str(id), input.item, input.amount, input.currency
         )
-        row = await service.get_request(ctx.db, ctx.actor, str(id))
-        return RepatriationRequest.from_row(row, info)
+        row = await service.get_request(ctx.db, ctx.actor, str(id), reading=False)
+        return (await shown(info, [row]))[0]

@@ -8,9 +8,11 @@ from typing import Self
 import strawberry
 from strawberry.types import Info
 
+from notifications import webhook_owner as owner
 from notifications import webhooks as service
 from notifications.models import Webhook as WebhookRow
 from notifications.stream import EventTopic
+from notifications.webhook_owner import AttemptResult
 from schema.context import HubContext
 from schema.permissions import requires
 
@@ -40,11 +42,18 @@ class WebhookCreated:
     signing_secret: str
 
 
-@strawberry.type
+strawberry.enum(
+    AttemptResult,
+    name="WebhookAttemptResult",
+    description="The class of the receiver's answer; a refused address or a timeout is a "
+    "NETWORK_ERROR. Nothing more of the answer is shown.",
+)
+
+
+@strawberry.type(description="One try: when, how long, and the class of the answer.")
 class WebhookAttempt:
     at: datetime
-    status_code: int | None
-    error: str | None
+    result: AttemptResult
     duration_ms: int
 
 
@@ -62,6 +71,12 @@ class WebhookDelivery:
 class CreateWebhookInput:
     url: str
     topics: list[EventTopic]
+
+
+@strawberry.input(description="What to change; a field left out stays as it is.")
+class UpdateWebhookInput:
+    url: str | None = None
+    topics: list[EventTopic] | None = None
 
 
 _SUBSCRIBE = [requires("events:subscribe")]
@@ -88,7 +103,9 @@ class WebhookQueries:
                 delivered_at=d.delivered_at,
                 attempts=[
                     WebhookAttempt(
-                        at=a.at, status_code=a.status_code, error=a.error, duration_ms=a.duration_ms
+                        at=a.at,
+                        result=owner.attempt_result(a.status_code),
+                        duration_ms=a.duration_ms,
                     )
                     for a in attempts
                 ],
@@ -107,4 +124,42 @@ class WebhookMutations:
         row, secret = await service.create_webhook(
             ctx.db, ctx.actor, ctx.cipher, input.url, input.topics, ctx.production
         )
+        return WebhookCreated(webhook=Webhook.from_row(row), signing_secret=secret)
+
+    @strawberry.mutation(permission_classes=_SUBSCRIBE)
+    async def update_webhook(
+        self, info: Info[HubContext, None], id: strawberry.ID, input: UpdateWebhookInput
+    ) -> Webhook:
+        ctx = info.context
+        row = await owner.update_webhook(
+            ctx.db, ctx.actor, str(id), input.url, input.topics, ctx.production
+        )
+        return Webhook.from_row(row)
+
+    @strawberry.mutation(permission_classes=_SUBSCRIBE, description="Stop queueing and sending.")
+    async def disable_webhook(self, info: Info[HubContext, None], id: strawberry.ID) -> Webhook:
+        row = await owner.set_webhook_enabled(info.context.db, info.context.actor, str(id), False)
+        return Webhook.from_row(row)
+
+    @strawberry.mutation(permission_classes=_SUBSCRIBE, description="Send again, from now on.")
+    async def enable_webhook(self, info: Info[HubContext, None], id: strawberry.ID) -> Webhook:
+        row = await owner.set_webhook_enabled(info.context.db, info.context.actor, str(id), True)
+        return Webhook.from_row(row)
+
+    @strawberry.mutation(permission_classes=_SUBSCRIBE, description="The id of the deleted one.")
+    async def delete_webhook(
+        self, info: Info[HubContext, None], id: strawberry.ID
+    ) -> strawberry.ID:
+        gone = await owner.delete_webhook(info.context.db, info.context.actor, str(id))
+        return strawberry.ID(gone)
+
+    @strawberry.mutation(
+        permission_classes=_SUBSCRIBE,
+        description="A new signing secret, shown this once; the old one stops at once.",
+    )
+    async def rotate_webhook_secret(
+        self, info: Info[HubContext, None], id: strawberry.ID
+    ) -> WebhookCreated:
+        ctx = info.context
+        row, secret = await owner.rotate_webhook_secret(ctx.db, ctx.actor, ctx.cipher, str(id))
         return WebhookCreated(webhook=Webhook.from_row(row), signing_secret=secret)

@@ -7,7 +7,10 @@ transactions queue for the write lock instead of silently losing updates.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -23,7 +26,21 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
+from store.outage import Outage, is_unavailable
+from store.watchdog import TransactionWatchdog
+
 _BEGIN_OPTION = "hub_sqlite_begin"
+
+
+def _quiet_driver_log() -> None:
+    """aiosqlite logs every call with its arguments at DEBUG, bypassing ``hide_parameters``:
+    a hub run at DEBUG would write statement parameters (survivor data) to its log."""
+    driver = logging.getLogger("aiosqlite")
+    if driver.getEffectiveLevel() < logging.INFO:
+        driver.setLevel(logging.INFO)
+
+
+_quiet_driver_log()
 
 
 def _prepare_sqlite(engine: AsyncEngine) -> None:
@@ -47,7 +64,7 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
 class Database:
     """The hub's database: a read engine, a write engine and their sessions."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, transaction_limit: float = 60.0) -> None:
         parsed = make_url(url)
         self.url = url
         self.dialect = parsed.get_backend_name()
@@ -69,6 +86,8 @@ class Database:
         self._reads = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writes = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self._commit_listeners: list[Callable[[], None]] = []
+        self.outage = Outage()
+        self.watchdog = TransactionWatchdog(transaction_limit)
 
     def on_events_committed(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` after any write transaction of this process that added events
@@ -85,22 +104,65 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """One write transaction: committed when the block ends, rolled back on error."""
-        async with self._writes() as session:
-            sync = session.sync_session
-            event.listen(sync, "after_commit", self._after_commit)
-            event.listen(sync, "after_soft_rollback", lambda s, _t: self._after_rollback(s))
-            async with session.begin():
-                yield session
+        """One write transaction: committed when the block ends, rolled back on error,
+        on cancellation and on timeout; the connection always goes back to the pool."""
+        session = self._writes()
+        sync = session.sync_session
+        event.listen(sync, "after_commit", self._after_commit)
+        event.listen(sync, "after_soft_rollback", lambda s, _t: self._after_rollback(s))
+        async with self._unit(session, "write"):
+            yield session
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        """A read-only transaction."""
-        async with self._reads() as session, session.begin():
+        """A read-only transaction (never SQLite's write lock), ended on every path."""
+        async with self._unit(self._reads(), "read") as session:
             yield session
+
+    @asynccontextmanager
+    async def _unit(self, session: AsyncSession, kind: str) -> AsyncIterator[AsyncSession]:
+        # The end of a unit of work must not be interruptible: a cancellation arriving
+        # during COMMIT, ROLLBACK or the connection's return to the pool (graphql-core
+        # cancels sibling field tasks; clients disconnect; timeouts fire) would otherwise
+        # leave the transaction open on a connection nobody owns, holding its locks.
+        token = self.watchdog.track(kind)
+        try:
+            try:
+                await session.begin()
+                yield session
+                await _uninterrupted(session.commit())
+            except BaseException as error:
+                with contextlib.suppress(Exception):
+                    await _uninterrupted(session.rollback())
+                if isinstance(error, Exception) and is_unavailable(error):
+                    self.outage.begin(error)
+                raise
+            self.outage.end()
+        finally:
+            try:
+                await _uninterrupted(session.close())
+            finally:
+                self.watchdog.untrack(token)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+async def _uninterrupted(cleanup: Awaitable[None]) -> None:
+    """Run ``cleanup`` to its end even if the calling task is cancelled meanwhile; the
+    cancellation is passed on once it is done."""
+    task = asyncio.ensure_future(cleanup)
+    cancelled = False
+    while True:
+        try:
+            await asyncio.shield(task)
+            break
+        except asyncio.CancelledError:
+            if task.done():
+                raise
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
 
 
 def _ensure_sqlite_directory(url: str) -> None:

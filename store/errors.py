@@ -5,6 +5,7 @@ Kept apart from any I/O so pure rule modules can raise them too.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 
 
@@ -18,6 +19,8 @@ class ErrorCode(StrEnum):
     CONSENT_REQUIRED = "CONSENT_REQUIRED"
     RATE_LIMITED = "RATE_LIMITED"
     INTERNAL = "INTERNAL"
+    # The database (or another dependency) is unreachable for now: HTTP 503 with Retry-After.
+    UNAVAILABLE = "UNAVAILABLE"
     # HTTP-level refusals: the request never reached GraphQL (see gateway/http_errors.py).
     BAD_REQUEST = "BAD_REQUEST"
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
@@ -32,10 +35,14 @@ class HubError(Exception):
     Messages never contain survivor data: they name fields and rules, not values.
     """
 
-    def __init__(self, code: ErrorCode, message: str) -> None:
+    def __init__(
+        self, code: ErrorCode, message: str, extensions: Mapping[str, object] | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        # Machine-readable detail shown next to the code, e.g. ``allowedActions``.
+        self.extensions: dict[str, object] = dict(extensions or {})
 
 
 def not_found(what: str = "object") -> HubError:

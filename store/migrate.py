@@ -10,9 +10,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
-from store.engine import standalone_engine
+from store.engine import Database, standalone_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -46,3 +46,16 @@ async def autogenerate(url: str, message: str) -> None:
             )
     finally:
         await engine.dispose()
+
+
+def head_revision() -> str | None:
+    """The newest migration this code ships (read from the scripts, no database)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+async def current_revision(db: Database) -> str | None:
+    """The revision the database is at (raises when the database cannot be reached)."""
+    async with db.read() as session:
+        return (await session.execute(text("SELECT version_num FROM alembic_version"))).scalar()

@@ -25,10 +25,12 @@ from sqlalchemy.pool import NullPool
 
 from gateway.app import build_hub, create_app
 from gateway.oauth.keys import ensure_signing_key
+from gateway.serving import HubServer
 from gateway.settings import Settings
 from orgs.demo import DemoMember, seed_demo_network
 from store.engine import Database
 from store.migrate import upgrade
+from tests.marker_watch import refuse, scan_database
 
 POSTGRES_URL = os.environ.get("HUB_TEST_DATABASE_URL")
 
@@ -76,6 +78,12 @@ class Template:
         return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
 
     async def drop(self, url: str) -> None:
+        # Survivor data must never lie in plain text in the database: look before dropping.
+        finds = await scan_database(url)
+        await self._drop(url)
+        refuse(finds, "the test's database")
+
+    async def _drop(self, url: str) -> None:
         if POSTGRES_URL is None:
             db_file = make_url(url).database
             for suffix in ("", "-wal", "-shm"):
@@ -119,8 +127,10 @@ async def build_template(workdir: Path) -> Template:
 
 
 async def drop_template(template: Template) -> None:
+    finds = await scan_database(template.url)
     if POSTGRES_URL is not None:
         await _admin(f'DROP DATABASE IF EXISTS "{make_url(template.url).database}" WITH (FORCE)')
+    refuse(finds, "the template database")
 
 
 @dataclass
@@ -152,6 +162,7 @@ class RunningHub:
     http: httpx.AsyncClient
     app: Any
     _tokens: dict[tuple[str, str | None], str] = field(default_factory=dict)
+    server: uvicorn.Server | None = None
 
     @property
     def token_url(self) -> str:
@@ -231,7 +242,7 @@ async def serve_hub(
         ws_ping_interval=ws_ping or 20.0,
         ws_ping_timeout=ws_ping or 20.0,
     )
-    server = uvicorn.Server(config)
+    server = HubServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         for _ in range(500):
@@ -241,7 +252,9 @@ async def serve_hub(
                 task.result()
             await asyncio.sleep(0.01)
         async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
-            yield RunningHub(base_url, settings, template.members, hub.db, http, app)
+            running = RunningHub(base_url, settings, template.members, hub.db, http, app)
+            running.server = server
+            yield running
     finally:
         server.should_exit = True
         await task

@@ -121,6 +121,26 @@ def test_init_creates_the_first_coordinator_and_shows_its_secret_once(workdir: P
     assert {t: count(workdir, t) for t in tables} == before
 
 
+def test_the_operator_issues_a_registration_token_not_a_secret(workdir: Path) -> None:
+    created = json.loads(run(workdir, "init", "--json").stdout)
+    issued = run(workdir, "registration-token", created["organization_id"], "--hours", "2")
+    assert issued.returncode == 0, issued.stderr
+    token = json.loads(issued.stdout)
+    assert token["token"].startswith("rhr_")
+    assert token["organization_id"] == created["organization_id"]
+    assert token["registration_url"] == "http://127.0.0.1:8000/oauth/register"
+    with sqlite3.connect(db_file(workdir)) as conn:
+        (stored,) = conn.execute("SELECT token_hash FROM registration_tokens").fetchone()
+    assert stored and token["token"] not in stored
+    for bad in (
+        ["00000000-0000-0000-0000-000000000000"],
+        [created["organization_id"], "--hours", "0"],
+    ):
+        refused = run(workdir, "registration-token", *bad)
+        assert refused.returncode == 1 and refused.stdout == "", refused.stderr
+    assert count(workdir, "registration_tokens") == 1
+
+
 def test_init_without_json_says_nothing_changed_the_second_time(workdir: Path) -> None:
     assert run(workdir, "init").returncode == 0
     second = run(workdir, "init")
@@ -281,9 +301,9 @@ def test_the_demo_serves_a_whole_network(workdir: Path, servers: list[Server]) -
     assert response.json() == {
         "data": {"viewer": {"organization": {"name": "CCPCR Shelter Phnom Penh"}}}
     }
-    # The demo keeps to a file of its own and leaves the configured database alone.
-    assert (workdir / "var" / "demo.db").exists()
-    assert not db_file(workdir).exists()
+    # The demo uses the configured database, where the other commands look for it.
+    assert db_file(workdir).exists()
+    assert not (workdir / "var").exists()
 
 
 def test_serve_creates_a_fresh_sqlite_database(workdir: Path, servers: list[Server]) -> None:

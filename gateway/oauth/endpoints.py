@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import jwt
+from authlib.oauth2.rfc6749 import InvalidClientError
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -13,14 +15,17 @@ from starlette.routing import Route
 
 from gateway.oauth import records
 from gateway.oauth.keys import ALGORITHM, KeyRing
+from gateway.oauth.registration import RegistrationEndpoint
 from gateway.oauth.server import (
     KEY_METHOD,
     SECRET_METHODS,
     HubAuthorizationServer,
     StarletteOAuth2Request,
     TokenRequestContext,
+    authentication_failed,
 )
 from gateway.oauth.verify import TokenRejected, TokenVerifier
+from gateway.ratelimit import RateLimits
 from gateway.settings import Settings
 from orgs.rules import ALL_SCOPES
 from store.engine import Database
@@ -36,21 +41,45 @@ def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
     )
 
 
+def _refusal(error: InvalidClientError) -> JSONResponse:
+    """An authlib error as the response authlib itself would give."""
+    status = error.status_code
+    return JSONResponse(
+        dict(error.get_body()), status_code=status, headers=dict(error.get_headers()) | _NO_STORE
+    )
+
+
+def _too_many(wait: float) -> JSONResponse:
+    return JSONResponse(
+        {"error": "temporarily_unavailable", "error_description": "too many requests"},
+        status_code=429,
+        headers={"Retry-After": str(math.ceil(wait))} | _NO_STORE,
+    )
+
+
 class OAuthEndpoints:
     def __init__(
-        self, settings: Settings, db: Database, keyring: KeyRing, verifier: TokenVerifier
+        self,
+        settings: Settings,
+        db: Database,
+        keyring: KeyRing,
+        verifier: TokenVerifier,
+        limits: RateLimits | None = None,
     ) -> None:
+        self.limits = limits
         self.settings = settings
         self.db = db
         self.keyring = keyring
         self.verifier = verifier
         self.server = HubAuthorizationServer(settings)
+        self.registration = RegistrationEndpoint(self.server, db, settings.public_url)
 
     def routes(self) -> list[Route]:
         return [
             Route("/oauth/token", self.token, methods=["POST"]),
             Route("/oauth/introspect", self.introspect, methods=["POST"]),
             Route("/oauth/revoke", self.revoke, methods=["POST"]),
+            Route("/oauth/register", self.registration.handle, methods=["POST"]),
             Route("/.well-known/jwks.json", self.jwks, methods=["GET"]),
             Route("/.well-known/oauth-authorization-server", self.metadata, methods=["GET"]),
         ]
@@ -109,11 +138,26 @@ class OAuthEndpoints:
         status, body, headers = self.server.run(
             ctx, None, self._oauth_request(request, "/oauth/token", form)
         )
-        if status == 200 and ctx.accepted_assertion is not None:
+        refused = await self._after_authentication(ctx)
+        if refused is not None:
+            return refused
+        return JSONResponse(body, status_code=status, headers=dict(headers) | _NO_STORE)
+
+    async def _after_authentication(self, ctx: TokenRequestContext) -> Response | None:
+        """What every endpoint does once authlib has checked the client, before any effect:
+        the per-client rate limit, then the assertion's ``jti`` is used up — in one store for
+        all endpoints, so an assertion shown at one cannot be shown again at another."""
+        if ctx.authenticated is None:
+            return None
+        if self.limits is not None:
+            wait = await self.limits.allow(self.limits.token, f"oauth-client:{ctx.authenticated}")
+            if wait is not None:
+                return _too_many(wait)
+        if ctx.accepted_assertion is not None:
             client_id, jti, exp = ctx.accepted_assertion
             if not await records.remember_assertion(self.db, client_id, jti, exp):
-                return _oauth_error(401, "invalid_client", "JWT ID is used before.")
-        return JSONResponse(body, status_code=status, headers=dict(headers) | _NO_STORE)
+                return _refusal(authentication_failed())
+        return None
 
     async def _presented(self, ctx: TokenRequestContext, form: dict[str, str]) -> None:
         token = form.get("token")
@@ -134,6 +178,9 @@ class OAuthEndpoints:
         status, body, headers = self.server.run(
             ctx, "introspection", self._oauth_request(request, "/oauth/introspect", form)
         )
+        refused = await self._after_authentication(ctx)
+        if refused is not None:
+            return refused
         return JSONResponse(body, status_code=status, headers=dict(headers) | _NO_STORE)
 
     async def revoke(self, request: Request) -> Response:
@@ -145,6 +192,9 @@ class OAuthEndpoints:
         status, body, headers = self.server.run(
             ctx, "revocation", self._oauth_request(request, "/oauth/revoke", form)
         )
+        refused = await self._after_authentication(ctx)
+        if refused is not None:
+            return refused
         if status == 200 and ctx.revoke is not None:
             await records.revoke(self.db, ctx.revoke)
         return JSONResponse(body, status_code=status, headers=dict(headers) | _NO_STORE)
@@ -166,6 +216,7 @@ class OAuthEndpoints:
                 "jwks_uri": f"{base}/.well-known/jwks.json",
                 "introspection_endpoint": f"{base}/oauth/introspect",
                 "revocation_endpoint": f"{base}/oauth/revoke",
+                "registration_endpoint": f"{base}/oauth/register",
                 "grant_types_supported": ["client_credentials"],
                 "response_types_supported": [],
                 "scopes_supported": sorted(ALL_SCOPES),

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway.oauth.models import RevokedToken, UsedAssertion
 from gateway.oauth.server import HubClient, TokenState
+from gateway.oauth.verify import cutoff_second
 from notifications.outbox import emit
 from orgs.models import ApiClient, Organization
 from store.audit import record_audit
@@ -23,11 +24,18 @@ async def load_clients(db: Database, client_ids: Iterable[str]) -> dict[str, Hub
         return {}
     async with db.read() as session:
         rows = await session.execute(
-            select(ApiClient, Organization.kind, Organization.status)
+            select(
+                ApiClient, Organization.kind, Organization.status, Organization.tokens_valid_after
+            )
             .join(Organization, Organization.id == ApiClient.organization_id)
             .where(ApiClient.client_id.in_(ids))
         )
-        return {row[0].client_id: HubClient(row[0], row[1], row[2]) for row in rows}
+        return {
+            row[0].client_id: HubClient(
+                row[0], row[1], row[2], cutoff_second(row[3], row[0].tokens_valid_after)
+            )
+            for row in rows
+        }
 
 
 async def used_assertions(db: Database, client_id: str, jti: str) -> set[tuple[str, str]]:
@@ -65,16 +73,25 @@ async def token_state(db: Database, claims: dict[str, object]) -> TokenState:
         revoked = await session.scalar(select(RevokedToken.jti).where(RevokedToken.jti == jti))
         standing = (
             await session.execute(
-                select(ApiClient.enabled, Organization.status, Organization.id)
+                select(
+                    ApiClient.enabled,
+                    Organization.status,
+                    Organization.id,
+                    ApiClient.tokens_valid_after,
+                    Organization.tokens_valid_after,
+                )
                 .join(Organization, Organization.id == ApiClient.organization_id)
                 .where(ApiClient.client_id == client_id)
             )
         ).first()
+    cutoff = cutoff_second(standing[3], standing[4]) if standing is not None else None
     usable = (
         standing is not None
         and bool(standing[0])
         and standing[1] == "ACTIVE"
         and standing[2] == claims.get("org")
+        # A token from before a suspension or disable stays dead after reinstatement.
+        and (cutoff is None or int(str(claims["iat"])) > cutoff)
     )
     return TokenState(claims=dict(claims), revoked=revoked is not None, holder_usable=usable)
 

@@ -10,6 +10,7 @@ and an assertion that turns out to be a replay at that point is refused.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 from contextvars import ContextVar
@@ -45,16 +46,33 @@ KEY_METHOD = "private_key_jwt"
 class HubClient(ClientMixin):  # type: ignore[misc]
     """An API client as authlib sees it, with its organisation's standing."""
 
-    def __init__(self, row: ApiClient, organization_kind: str, organization_status: str) -> None:
+    def __init__(
+        self,
+        row: ApiClient,
+        organization_kind: str,
+        organization_status: str,
+        tokens_valid_after: int | None = None,
+    ) -> None:
         self.row = row
         self.organization_id = row.organization_id
         self.organization_kind = OrganizationKind(organization_kind)
         self.organization_status = organization_status
         self.scopes = frozenset(row.scopes.split()) & SCOPE_CEILING[self.organization_kind]
+        # The last suspension or disable, in whole seconds: new tokens must be issued after it.
+        self.tokens_valid_after = tokens_valid_after
 
     @property
     def usable(self) -> bool:
-        return self.row.enabled and self.organization_status == MembershipStatus.ACTIVE
+        return self.refusal is None
+
+    @property
+    def refusal(self) -> str | None:
+        """What a client that authenticated correctly is told when it may not act."""
+        if not self.row.enabled:
+            return "client is disabled"
+        if self.organization_status != MembershipStatus.ACTIVE:
+            return "organisation is not active"
+        return None
 
     def get_client_id(self) -> str:
         return self.row.client_id
@@ -85,6 +103,30 @@ class HubClient(ClientMixin):  # type: ignore[misc]
 
     def check_grant_type(self, grant_type: str) -> bool:
         return grant_type == "client_credentials"
+
+
+FAILED_AUTHENTICATION = "client authentication failed"
+# A hash no secret matches: what an unknown client's secret is compared against.
+_NO_SECRET_HASH = hashlib.sha256(secrets.token_bytes(32)).hexdigest()
+
+
+def authentication_failed() -> InvalidClientError:
+    """The one refusal for every failed client authentication, at every endpoint."""
+    return InvalidClientError(status_code=401, description=FAILED_AUTHENTICATION)
+
+
+def stand_in(client_id: str) -> HubClient:
+    """A client that does not exist: it has a secret hash nothing matches and no keys."""
+    row = ApiClient(
+        client_id=client_id[:64],
+        organization_id="",
+        name="",
+        scopes="",
+        secret_hash=_NO_SECRET_HASH,
+        jwks=None,
+        enabled=False,
+    )
+    return HubClient(row, OrganizationKind.SERVICE_PROVIDER.value, MembershipStatus.REVOKED.value)
 
 
 @dataclass
@@ -130,6 +172,7 @@ class TokenRequestContext:
     presented_token: TokenState | None = None
     # Filled in by the hooks, acted on after authlib has answered.
     accepted_assertion: tuple[str, str, int] | None = None
+    authenticated: str | None = None  # the client id, once its credentials were checked
     revoke: TokenState | None = None
     issued: dict[str, Any] | None = None
 
@@ -256,12 +299,10 @@ class HubAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         status, body, headers = result
         return status, body, headers
 
-    def query_client(self, client_id: str) -> HubClient | None:
-        client = _context.get().clients.get(client_id)
-        # An unknown, disabled or non-member client is refused the same way.
-        if client is None or not client.usable:
-            return None
-        return client
+    def query_client(self, client_id: str) -> HubClient:
+        # An unknown client is checked against a stand-in that never authenticates, so it
+        # costs the same hash as a wrong secret and meets the same refusal.
+        return _context.get().clients.get(client_id) or stand_in(client_id)
 
     def authenticate_client(
         self, request: Any, methods: list[str], endpoint: str = "token"
@@ -269,10 +310,13 @@ class HubAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         try:
             client: HubClient = super().authenticate_client(request, methods, endpoint)
         except InvalidClientError as error:
-            # One answer (401) for an unknown, disabled or non-member client, a wrong secret
-            # and a bad assertion, whichever method the client used: no membership oracle.
-            error.status_code = 401
-            raise
+            # One answer for an unknown client, a wrong secret and a bad assertion, whichever
+            # method and endpoint: no oracle of which clients exist.
+            raise authentication_failed() from error
+        if client.refusal is not None:
+            # Only a client that proved who it is learns why it may not act.
+            raise InvalidClientError(status_code=401, description=client.refusal)
+        _context.get().authenticated = client.get_client_id()
         return client
 
     def save_token(self, token: dict[str, Any], request: Any) -> None:
@@ -302,6 +346,10 @@ class HubAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         ctx = _context.get()
         assert ctx.signing_key is not None
         now = int(time.time())
+        if client.tokens_valid_after is not None and now <= client.tokens_valid_after:
+            # Reinstated within the second of the suspension: `iat` has whole seconds, and a
+            # token with the cut-off's second would be refused as issued before it.
+            now = client.tokens_valid_after + 1
         lifetime = self.settings.access_token_ttl
         granted = client.get_allowed_scope(scope)
         claims = {

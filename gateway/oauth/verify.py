@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import jwt
@@ -34,7 +35,17 @@ JwksSource = Callable[[bool], Awaitable[dict[str, Any]]]
 
 
 class TokenRejected(Exception):
-    """The token may not be used. The reason goes to the log, never to the caller."""
+    """The token may not be used. The reason goes to the log, never to an HTTP caller.
+
+    ``renewable`` says whether a new token would fix it (expired, revoked, forged, issued
+    before a suspension): a websocket client is then told to fetch one and reconnect; a
+    disabled client or an organisation that is not active is told to stop.
+    """
+
+    def __init__(self, reason: str, *, renewable: bool = True) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.renewable = renewable
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +55,31 @@ class ClientStanding:
     organization_status: str
     client_enabled: bool
     client_scopes: frozenset[str]
+    # Tokens issued at or before this second (a suspension, a client disable) never work
+    # again, even after reinstatement: seconds since the epoch, or None.
+    tokens_valid_after: int | None = None
 
     @property
     def in_good_standing(self) -> bool:
         return self.client_enabled and self.organization_status == MembershipStatus.ACTIVE
+
+    @property
+    def refusal(self) -> str | None:
+        """Why the client may not act now, in words it may be told; None when it may."""
+        if not self.client_enabled:
+            return "client disabled"
+        if self.organization_status != MembershipStatus.ACTIVE:
+            return "organisation not active"
+        return None
+
+    def issued_too_early(self, issued_at: int) -> bool:
+        return self.tokens_valid_after is not None and issued_at <= self.tokens_valid_after
+
+
+def cutoff_second(*moments: datetime | None) -> int | None:
+    """The latest of the given cut-offs as a whole second (a token's ``iat`` precision)."""
+    seconds = [int(moment.timestamp()) for moment in moments if moment is not None]
+    return max(seconds) if seconds else None
 
 
 class StandingCache:
@@ -95,6 +127,8 @@ class StandingCache:
                         Organization.status,
                         ApiClient.enabled,
                         ApiClient.scopes,
+                        Organization.tokens_valid_after,
+                        ApiClient.tokens_valid_after,
                     )
                     .join(Organization, Organization.id == ApiClient.organization_id)
                     .where(ApiClient.client_id == client_id)
@@ -102,7 +136,14 @@ class StandingCache:
             ).first()
         if row is None:
             return None
-        return ClientStanding(row[0], row[1], row[2], bool(row[3]), frozenset(row[4].split()))
+        return ClientStanding(
+            row[0],
+            row[1],
+            row[2],
+            bool(row[3]),
+            frozenset(row[4].split()),
+            cutoff_second(row[5], row[6]),
+        )
 
     def forget(self, client_id: str | None = None, organization_id: str | None = None) -> None:
         """Drop cached standing: of one client, of every client of one organisation, or all."""
@@ -191,12 +232,17 @@ class TokenVerifier:
         """A principal for a usable token, or ``TokenRejected``."""
         claims = await self.decode(token)
         if await self.is_revoked(claims["jti"]):
-            raise TokenRejected("revoked")
+            raise TokenRejected("token revoked")
         standing = await self._standing.get(claims["client_id"])
-        if standing is None or not standing.in_good_standing:
-            raise TokenRejected("client disabled or organisation not active")
+        if standing is None:
+            raise TokenRejected("unknown client")
         if standing.organization_id != claims["org"]:
             raise TokenRejected("organisation mismatch")
+        refusal = standing.refusal
+        if refusal is not None:
+            raise TokenRejected(refusal, renewable=False)
+        if standing.issued_too_early(int(claims["iat"])):
+            raise TokenRejected("issued before a suspension or a client disable")
         # A client whose grant was narrowed since loses those scopes on live tokens too.
         ceiling = SCOPE_CEILING[OrganizationKind(standing.organization_kind)]
         scopes = frozenset(claims["scope"].split()) & standing.client_scopes & ceiling

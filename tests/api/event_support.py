@@ -16,8 +16,10 @@ from websockets.typing import Subprotocol
 
 from notifications.models import Event
 from notifications.pump import EventPump
+from tests.api.registration_support import register_secret_client
 from tests.api.test_cases_flow import CONSENT, open_case
 from tests.api.test_referral_flow import SEND
+from tests.marker_watch import planted
 from tests.network import RunningHub
 
 TRANSPORT_WS = Subprotocol("graphql-transport-ws")
@@ -38,10 +40,6 @@ REINSTATE = 'mutation($id: ID!) { reinstateOrganization(id: $id, reason: "cleare
 CASE_STATUS = (
     "mutation($id: ID!, $status: CaseStatus!) "
     "{ updateCaseStatus(caseId: $id, status: $status) { status } }"
-)
-CREATE_CLIENT = (
-    "mutation($org: ID!, $name: String!) { createClient(input: {organizationId: $org, name: $name, "
-    'scopes: ["orgs:read", "events:subscribe"]}) { clientId clientSecret } }'
 )
 
 
@@ -178,10 +176,8 @@ async def flip(hub: RunningHub, member: str, times: int) -> None:
 
 
 async def new_client(hub: RunningHub, member: str, name: str) -> tuple[str, str]:
-    """The secretariat registers another OAuth client for ``member``: (id, secret)."""
-    org = hub.members[member].organization_id
-    data = await ok(hub, "secretariat", CREATE_CLIENT, {"org": org, "name": name})
-    return data["createClient"]["clientId"], data["createClient"]["clientSecret"]
+    """``member`` registers another OAuth client of its own (RFC 7591): (id, secret)."""
+    return await register_secret_client(hub, member, name, ["orgs:read", "events:subscribe"])
 
 
 async def refer(
@@ -210,7 +206,7 @@ async def refer(
         "receivingOrganizationId": receiver_org,
         "services": services,
         "urgency": "URGENT",
-        "reason": "wants to file a complaint against the broker",
+        "reason": planted("wants to file a complaint against the broker"),
         "idempotencyKey": key,
     }
     data = await ok(hub, sender, SEND, {"input": referral})

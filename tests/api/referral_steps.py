@@ -11,6 +11,7 @@ from sqlalchemy import text
 from cases.deadlines import DeadlinePolicy, DeadlineReport, run_deadlines
 from tests.api.test_cases_flow import CONSENT
 from tests.api.test_referral_flow import SEND
+from tests.marker_watch import planted
 from tests.network import GraphQLResult, RunningHub
 
 SENDER = "ccpcr-koh-kong"
@@ -37,7 +38,7 @@ def send_input(
             "receivingOrganizationId": org,
             "services": services or ["LEGAL_AID"],
             "urgency": "URGENT",
-            "reason": "wants to file a complaint against the broker",
+            "reason": planted("wants to file a complaint against the broker"),
             "idempotencyKey": key,
             **extra,
         }

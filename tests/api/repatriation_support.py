@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from tests.api.test_repatriation_flow import CONSENT, CREATE
 from tests.api.test_repatriation_flow import REQUEST as REQUEST
+from tests.marker_watch import planted
 from tests.network import RunningHub
 
 TABLES = ("repatriation_requests", "repatriation_changes", "case_parties", "events", "audit")
@@ -65,12 +66,15 @@ async def counts(hub: RunningHub) -> dict[str, int]:
     return {t: int(await hub.scalar(f"SELECT count(*) FROM {t}")) for t in TABLES}
 
 
+NAME = planted("Chan Vuthy")
+
+
 def grown(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
     return {t: after[t] - before[t] for t in TABLES}
 
 
-async def open_case(hub: RunningHub, owner: str = "adhoc", name: str = "Chan Vuthy") -> str:
-    survivor = {"fullName": name, "currentLocation": "IDC Suan Phlu, Bangkok"}
+async def open_case(hub: RunningHub, owner: str = "adhoc", name: str = NAME) -> str:
+    survivor = {"fullName": name, "currentLocation": planted("IDC Suan Phlu, Bangkok")}
     created = await hub.gql(
         owner,
         CREATE,

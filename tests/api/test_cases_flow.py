@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.marker_watch import planted
 from tests.network import RunningHub
 
 CREATE = """
@@ -26,11 +27,11 @@ query($id: ID!) {
 }"""
 
 SURVIVOR: dict[str, Any] = {
-    "fullName": "Sok Dara",
-    "phone": "+855 12 345 678",
-    "healthNotes": "needs follow-up for malaria",
-    "legalNotes": "complaint filed in Koh Kong court",
-    "homeProvince": "Prey Veng",
+    "fullName": planted("Sok Dara"),
+    "phone": planted("+855 12 345 678"),
+    "healthNotes": planted("needs follow-up for malaria"),
+    "legalNotes": planted("complaint filed in Koh Kong court"),
+    "homeProvince": planted("Prey Veng"),
 }
 
 
@@ -46,13 +47,13 @@ async def open_case(hub: RunningHub, owner: str = "ccpcr-koh-kong") -> str:
                 "languages": ["km"],
                 "needs": ["shelter", "legal aid"],
                 "survivor": SURVIVOR,
-                "note": "arrived from Thailand border",
+                "note": planted("arrived from Thailand border"),
             }
         },
     )
     assert not result.errors, result.errors
     case = result.data["createCase"]
-    assert case["fullName"] == "Sok Dara" and case["status"] == "OPEN"
+    assert case["fullName"] == SURVIVOR["fullName"] and case["status"] == "OPEN"
     assert case["reference"].startswith("RH-")
     return str(case["id"])
 
@@ -85,8 +86,8 @@ async def test_legal_aid_sees_only_what_the_survivor_consented_to(hub: RunningHu
     seen = await hub.gql("adhoc", READ, {"id": case_id})
     assert not seen.errors, seen.errors
     case = seen.data["case"]
-    assert case["fullName"] == "Sok Dara"
-    assert case["legalNotes"] == "complaint filed in Koh Kong court"
+    assert case["fullName"] == SURVIVOR["fullName"]
+    assert case["legalNotes"] == SURVIVOR["legalNotes"]
     assert case["healthNotes"] is None and case["phone"] is None
     withheld = {w["field"]: w for w in case["withheld"]}
     assert withheld["healthNotes"]["reason"] == "CATEGORY_NOT_COVERED"
@@ -162,7 +163,7 @@ async def test_only_the_survivor_fields_asked_for_are_opened_and_logged(hub: Run
     named = await hub.gql(
         "adhoc", "query($id: ID!) { case(id: $id) { ... on Case { fullName } } }", {"id": case_id}
     )
-    assert named.data["case"]["fullName"] == "Sok Dara"
+    assert named.data["case"]["fullName"] == SURVIVOR["fullName"]
     assert await hub.scalar(count, id=case_id) == 1
     logged = await hub.scalar("SELECT categories FROM disclosures WHERE case_id = :id", id=case_id)
     assert "LEGAL" not in str(logged) and "IDENTITY" in str(logged)

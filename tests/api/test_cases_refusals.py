@@ -12,16 +12,17 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from tests.marker_watch import planted
 from tests.network import GraphQLResult, RunningHub
 
 OWNER = "ccpcr-koh-kong"
-NAME = "Keo Sreyneang Refusalcase"
-PHONE = "+855 16 909 4411"
+NAME = planted("Keo Sreyneang Refusalcase")
+PHONE = planted("+855 16 909 4411")
 SURVIVOR: dict[str, Any] = {
     "fullName": NAME,
     "phone": PHONE,
-    "homeProvince": "Takeo",
-    "healthNotes": "fracture of the left wrist, healing",
+    "homeProvince": planted("Takeo"),
+    "healthNotes": planted("fracture of the left wrist, healing"),
 }
 
 CREATE = "mutation($input: CreateCaseInput!) { createCase(input: $input) { id version status } }"
@@ -248,7 +249,7 @@ async def test_only_the_owner_moves_a_case_and_only_along_allowed_transitions(
     )
     # The coordinator has no case scopes at all
     await refuse.expect("FORBIDDEN", "secretariat", CREATE, new_case)
-    await refuse.expect("FORBIDDEN", "secretariat", "{ cases { id } }", {})
+    await refuse.expect("FORBIDDEN", "secretariat", "{ cases { edges { node { id } } } }", {})
 
     assert not [m for m in refuse.messages if NAME in m or PHONE in m]
 

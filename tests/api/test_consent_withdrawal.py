@@ -10,11 +10,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from tests.marker_watch import planted
 from tests.network import RunningHub
 
 OWNER = "ccpcr-koh-kong"
-NAME = "Rith Withdrawnconsent"
-SURVIVOR = {"fullName": NAME, "healthNotes": "recovering well", "phone": "+855 77 100 200"}
+NAME = planted("Rith Withdrawnconsent")
+SURVIVOR = {
+    "fullName": NAME,
+    "healthNotes": planted("recovering well"),
+    "phone": planted("+855 77 100 200"),
+}
 CREATE = "mutation($input: CreateCaseInput!) { createCase(input: $input) { id } }"
 CONSENT = "mutation($input: RecordConsentInput!) { recordConsent(input: $input) { id version } }"
 READ = "query($id: ID!) { case(id: $id) { id fullName healthNotes } }"

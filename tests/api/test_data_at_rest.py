@@ -14,20 +14,21 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from tests.marker_watch import planted
 from tests.network import RunningHub, backend
 
 OWNER = "ccpcr-koh-kong"
 # Distinctive enough that finding it anywhere can only mean it leaked.
-NAME = "Vannak Zephyrine-Oudom សុខ វណ្ណៈ"
-PHONE = "+855 23 555 0199"
-HEALTH = "Rarely-seen-condition 7731 under treatment"
+NAME = planted("Vannak Zephyrine-Oudom សុខ វណ្ណៈ")
+PHONE = planted("+855 23 555 0199")
+HEALTH = planted("Rarely-seen-condition 7731 under treatment")
 SURVIVOR: dict[str, Any] = {
     "fullName": NAME,
     "otherNames": ["Zephy"],
     "phone": PHONE,
-    "familyContact": "uncle Oudom Zephyrine, Kampot",
+    "familyContact": planted("uncle Oudom Zephyrine, Kampot"),
     "healthNotes": HEALTH,
-    "currentLocation": "Zephyrine safe house",
+    "currentLocation": planted("Zephyrine safe house"),
 }
 SECRETS = [NAME, "សុខ វណ្ណៈ", "Zephyrine", PHONE, "Rarely-seen-condition"]
 

@@ -67,7 +67,7 @@ async def test_a_suspended_shelter_is_cut_off_at_once_even_with_nothing_to_deliv
             await ok(hub, "secretariat", SUSPEND, {"id": shelter})
 
             code, before = await closed_with(ws)
-            assert (code, before) == (4403, [])
+            assert (code, before) == (1008, [])
             (seen,) = await next_events(bystander, 1)
             assert (seen["type"], seen["subjectId"]) == ("ORGANIZATION_SUSPENDED", shelter)
 
@@ -76,7 +76,7 @@ async def test_a_suspended_shelter_is_cut_off_at_once_even_with_nothing_to_deliv
             await send(
                 ws, {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}
             )
-            assert (await closed_with(ws))[0] == 4403
+            assert (await closed_with(ws))[0] == 1008
 
 
 async def test_disabling_one_client_closes_its_socket_and_not_its_colleagues(
@@ -95,7 +95,7 @@ async def test_disabling_one_client_closes_its_socket_and_not_its_colleagues(
         await ok(hub, "secretariat", DISABLE, {"id": client_id})
 
         code, before = await closed_with(desk)
-        assert code == 4403 and events_in(before) == []
+        assert code == 1008 and events_in(before) == []
         (seen,) = await next_events(office, 1)
         assert (seen["type"], seen["payload"]["clientId"]) == ("CLIENT_DISABLED", client_id)
 
@@ -144,7 +144,7 @@ async def test_an_expiring_token_ends_the_socket_and_a_new_token_resumes_where_i
             (first,) = await next_events(ws, 1)
             code, after = await closed_with(ws)
             assert time.time() >= token["expires_at"] - 0.01
-        assert (code, events_in(after)) == (4401, [])
+        assert (code, events_in(after)) == (4403, [])
 
         await as_secretariat(REINSTATE)  # while the partner fetches a new token
         renewed = (await hub.fetch_token("secretariat"))["access_token"]

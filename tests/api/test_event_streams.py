@@ -109,7 +109,7 @@ async def test_replay_then_live_under_concurrent_writers_has_no_gap_and_no_dupli
 
     async def rotations() -> None:
         for _ in range(15):
-            await ok(hub, "secretariat", ROTATE, {"id": client_id})
+            await ok(hub, "ccpcr-koh-kong", ROTATE, {"id": client_id})
 
     async def case_work() -> None:
         for n in range(15):
@@ -132,8 +132,9 @@ async def test_replay_then_live_under_concurrent_writers_has_no_gap_and_no_dupli
         try:
             await writers
             expected = await visible_ids(hub, "ccpcr-koh-kong", cursor)
-            assert len(expected) == 2 + 30  # case created, client created, 30 changes
-            await ok(hub, "secretariat", ROTATE, {"id": client_id})  # one more, afterwards
+            # case created, registration token issued, client registered, 30 changes
+            assert len(expected) == 3 + 30
+            await ok(hub, "ccpcr-koh-kong", ROTATE, {"id": client_id})  # one more, afterwards
             marker = await head(hub)
             async with asyncio.timeout(15):
                 while len(received) < len(expected) + 1:
@@ -166,14 +167,16 @@ async def test_a_destination_ngo_never_receives_a_referral_between_two_other_mem
         await new_client(hub, "ngo-malaysia", "border desk")  # something that is its business
         marker = await head(hub)
 
-        assert [int(e["id"]) for e in await next_events(outsider, 1)] == [marker]
+        own = await next_events(outsider, 2)
+        assert [e["type"] for e in own] == ["REGISTRATION_TOKEN_ISSUED", "CLIENT_REGISTERED"]
+        assert int(own[-1]["id"]) == marker
         got = await next_events(party, 2)
         assert [(e["type"], e["subjectId"]) for e in got] == [
             ("REFERRAL_SENT", referral),
             ("REFERRAL_ACKNOWLEDGED", referral),
         ]
-    assert await visible_ids(hub, "ngo-malaysia", cursor) == [marker]
-    assert await poll_all(hub, "ngo-malaysia", cursor, 50) == [marker]
+    assert await visible_ids(hub, "ngo-malaysia", cursor) == [int(own[0]["id"]), marker]
+    assert await poll_all(hub, "ngo-malaysia", cursor, 50) == [int(own[0]["id"]), marker]
 
 
 async def test_a_former_party_gets_no_case_event_replayed_once_its_relation_ended(

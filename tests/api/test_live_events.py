@@ -83,4 +83,4 @@ async def test_suspension_closes_the_suspended_organisations_socket(hub: Running
             await asyncio.wait_for(ws.recv(), 10)
     except Exception:
         pass
-    assert ws.close_code == 4403
+    assert ws.close_code == 1008

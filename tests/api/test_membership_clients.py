@@ -1,6 +1,6 @@
-"""The secretariat issues, rotates and disables the API clients partner systems use.
-
-A secret is shown once, at creation or rotation, and the hub keeps only its hash.
+"""API clients: the secretariat creates its own and may disable anyone's; a member rotates
+its own client's secret (members register their clients themselves, see
+test_client_registration). A secret is shown once and the hub keeps only its hash.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 from sqlalchemy import text
 
+from tests.api.registration_support import register_secret_client
 from tests.network import GraphQLResult, RunningHub
 
 TABLES = ("organizations", "membership_changes", "events", "audit", "api_clients")
@@ -29,9 +30,6 @@ ROTATE = """
 mutation Rotate($c: String!) {
   rotateClientSecret(clientId: $c) { clientId clientSecret client { enabled } }
 }
-"""
-REGISTER_KEYS = """
-mutation Keys($c: String!, $jwks: JSON!) { registerClientKeys(clientId: $c, jwks: $jwks) { name } }
 """
 DISABLE = "mutation Disable($c: String!) { disableClient(clientId: $c) { clientId enabled } }"
 REVOKE = """
@@ -77,30 +75,31 @@ async def assert_no_token(hub: RunningHub, client_id: str, secret: str) -> None:
     assert refused_token.value.error == "invalid_client"
 
 
-async def create(hub: RunningHub, member: str, scopes: list[str]) -> dict[str, Any]:
-    org = hub.members[member].organization_id
+async def create(hub: RunningHub, scopes: list[str]) -> dict[str, Any]:
+    """The secretariat creates a client for its own organisation."""
+    org = hub.members["secretariat"].organization_id
     result = await hub.gql(
         "secretariat",
         CREATE_CLIENT,
-        {"input": {"organizationId": org, "name": "Consular case system v2", "scopes": scopes}},
+        {"input": {"organizationId": org, "name": "Secretariat reporting v2", "scopes": scopes}},
     )
     assert result.errors == [], result.body
     issued: dict[str, Any] = result.data["createClient"]
     return issued
 
 
-async def test_a_new_client_gets_its_secret_once_and_it_works(hub: RunningHub) -> None:
-    embassy = hub.members["embassy-bangkok"]
+async def test_the_coordinator_creates_a_client_of_its_own_and_it_works(hub: RunningHub) -> None:
+    secretariat = hub.members["secretariat"]
     before = await counts(hub)
 
-    issued = await create(hub, "embassy-bangkok", ["repatriation:read", "orgs:read"])
+    issued = await create(hub, ["repatriation:read", "orgs:read"])
 
     secret = issued["clientSecret"]
     assert len(secret) >= 40
     assert issued["client"] == {
         "clientId": issued["clientId"],
-        "organizationId": embassy.organization_id,
-        "name": "Consular case system v2",
+        "organizationId": secretariat.organization_id,
+        "name": "Secretariat reporting v2",
         "scopes": ["orgs:read", "repatriation:read"],
         "enabled": True,
         "tokenEndpointAuthMethods": ["client_secret_basic", "client_secret_post"],
@@ -113,20 +112,19 @@ async def test_a_new_client_gets_its_secret_once_and_it_works(hub: RunningHub) -
         "audit": 1,
         "api_clients": 1,
     }
-    # The embassy's new system gets a token with a standard OAuth client and uses it.
     token = await token_for(hub, issued["clientId"], secret)
     assert set(token["scope"].split()) == {"orgs:read", "repatriation:read"}
     me = await hub.gql(None, VIEWER, token=token["access_token"])
     assert me.errors == [], me.body
     assert me.data["viewer"] == {
-        "organization": {"id": embassy.organization_id},
+        "organization": {"id": secretariat.organization_id},
         "clientId": issued["clientId"],
         "scopes": ["orgs:read", "repatriation:read"],
     }
 
 
 async def test_the_hub_keeps_only_a_hash_of_a_client_secret(hub: RunningHub) -> None:
-    issued = await create(hub, "ngo-thailand", ["orgs:read"])
+    issued = await create(hub, ["orgs:read"])
     secret = issued["clientSecret"]
 
     async with hub.db.read() as session:
@@ -141,9 +139,8 @@ async def test_the_hub_keeps_only_a_hash_of_a_client_secret(hub: RunningHub) -> 
         )
     assert stored and stored != secret
 
-    listed = await hub.gql(
-        "secretariat", CLIENTS, {"id": hub.members["ngo-thailand"].organization_id}
-    )
+    org = hub.members["secretariat"].organization_id
+    listed = await hub.gql("secretariat", CLIENTS, {"id": org})
     assert listed.errors == [], listed.body
     assert issued["clientId"] in [c["clientId"] for c in listed.data["organization"]["clients"]]
     assert secret not in json.dumps(listed.body)
@@ -151,35 +148,48 @@ async def test_the_hub_keeps_only_a_hash_of_a_client_secret(hub: RunningHub) -> 
     asked = await hub.gql(
         "secretariat",
         "query($id: ID!) { organization(id: $id) { clients { clientId clientSecret } } }",
-        {"id": hub.members["ngo-thailand"].organization_id},
+        {"id": org},
     )
     assert asked.codes == ["BAD_USER_INPUT"], asked.body
     assert asked.data is None
 
 
 @pytest.mark.parametrize(
-    ("member", "scopes"),
-    [
-        ("embassy-bangkok", ["orgs:read", "network:admin"]),
-        ("ccpcr-shelter", ["cases:read", "repatriation:write"]),
-        ("adhoc", ["cases:read", "cases:delete"]),
-        ("adhoc", []),
-    ],
-    ids=["embassy-admin", "shelter-repatriation-write", "unknown-scope", "no-scopes"],
+    "scopes",
+    [["orgs:read", "cases:read"], ["orgs:read", "pii:read"], ["orgs:read", "cases:delete"], []],
+    ids=["survivor-cases", "pii", "unknown-scope", "no-scopes"],
 )
 async def test_a_client_cannot_get_scopes_its_organisation_may_not_hold(
-    hub: RunningHub, member: str, scopes: list[str]
+    hub: RunningHub, scopes: list[str]
 ) -> None:
-    org = hub.members[member].organization_id
+    org = hub.members["secretariat"].organization_id
     create_input = {"organizationId": org, "name": "wants more", "scopes": scopes}
     await refused(hub, "secretariat", CREATE_CLIENT, {"input": create_input}, "BAD_USER_INPUT")
 
 
-async def test_rotating_a_secret_retires_the_old_one_at_once(hub: RunningHub) -> None:
+@pytest.mark.parametrize("member", ["ccpcr-shelter", "embassy-beijing"])
+async def test_the_coordinator_cannot_create_a_client_for_a_member(
+    hub: RunningHub, member: str
+) -> None:
+    org = hub.members[member].organization_id
+    create_input = {"organizationId": org, "name": "shadow", "scopes": ["orgs:read"]}
+    result = await refused(hub, "secretariat", CREATE_CLIENT, {"input": create_input}, "FORBIDDEN")
+    assert "registration token" in result.errors[0]["message"]
+    # Nor once the member is revoked, nor for an organisation that does not exist.
+    revoked = await hub.gql("secretariat", REVOKE, {"id": org})
+    assert revoked.errors == [], revoked.body
+    await refused(hub, "secretariat", CREATE_CLIENT, {"input": create_input}, "FORBIDDEN")
+    ghost = {**create_input, "organizationId": "00000000-0000-0000-0000-000000000000"}
+    await refused(hub, "secretariat", CREATE_CLIENT, {"input": ghost}, "FORBIDDEN")
+
+
+async def test_a_member_rotates_its_own_secret_and_the_old_one_retires_at_once(
+    hub: RunningHub,
+) -> None:
     shelter = hub.members["ccpcr-shelter"]
     before = await counts(hub)
 
-    result = await hub.gql("secretariat", ROTATE, {"c": shelter.client_id})
+    result = await hub.gql("ccpcr-shelter", ROTATE, {"c": shelter.client_id})
 
     assert result.errors == [], result.body
     rotated = result.data["rotateClientSecret"]
@@ -189,9 +199,34 @@ async def test_rotating_a_secret_retires_the_old_one_at_once(hub: RunningHub) ->
     assert new_secret != shelter.client_secret
     after = await counts(hub)
     assert (after["events"] - before["events"], after["audit"] - before["audit"]) == (1, 1)
+    event = await hub.scalar(
+        "SELECT audience FROM events WHERE type = 'CLIENT_SECRET_ROTATED' ORDER BY id DESC"
+    )
+    assert shelter.organization_id in str(event)
     await assert_no_token(hub, shelter.client_id, shelter.client_secret)
     token = await token_for(hub, shelter.client_id, new_secret)
     assert token["access_token"]
+
+
+@pytest.mark.parametrize(
+    ("caller", "code"),
+    [("secretariat", "FORBIDDEN"), ("adhoc", "NOT_FOUND"), ("embassy-bangkok", "NOT_FOUND")],
+)
+async def test_nobody_but_the_member_rotates_its_secret(
+    hub: RunningHub, caller: str, code: str
+) -> None:
+    shelter = hub.members["ccpcr-shelter"]
+    await refused(hub, caller, ROTATE, {"c": shelter.client_id}, code)
+    assert (await token_for(hub, shelter.client_id, shelter.client_secret))["access_token"]
+
+
+async def test_rotating_needs_the_clients_manage_scope(hub: RunningHub) -> None:
+    shelter = hub.members["ccpcr-shelter"]
+    narrow = await hub.token("ccpcr-shelter", "orgs:read cases:read")
+    before = await counts(hub)
+    result = await hub.gql(None, ROTATE, {"c": shelter.client_id}, token=narrow)
+    assert result.codes == ["FORBIDDEN"], result.body
+    assert await counts(hub) == before
 
 
 async def test_a_disabled_client_gets_no_more_tokens(hub: RunningHub) -> None:
@@ -205,45 +240,33 @@ async def test_a_disabled_client_gets_no_more_tokens(hub: RunningHub) -> None:
     await assert_no_token(hub, ngo.client_id, ngo.client_secret)
     # Disabling it again is not a change: refused, and nothing recorded.
     await refused(hub, "secretariat", DISABLE, {"c": ngo.client_id}, "INVALID_TRANSITION")
-    # Nor can a disabled client be given a new secret.
-    await refused(hub, "secretariat", ROTATE, {"c": ngo.client_id}, "INVALID_TRANSITION")
 
 
-async def test_a_revoked_organisation_gets_no_new_client(hub: RunningHub) -> None:
-    beijing = hub.members["embassy-beijing"]
-    revoked = await hub.gql("secretariat", REVOKE, {"id": beijing.organization_id})
-    assert revoked.errors == [], revoked.body
-
-    create_input = {
-        "organizationId": beijing.organization_id,
-        "name": "comeback",
-        "scopes": ["orgs:read"],
-    }
-    await refused(hub, "secretariat", CREATE_CLIENT, {"input": create_input}, "INVALID_TRANSITION")
+async def test_a_disabled_client_cannot_be_given_a_new_secret(hub: RunningHub) -> None:
+    # Given the Thai NGO registered a second client, which the secretariat disabled
+    desk, secret = await register_secret_client(hub, "ngo-thailand", "desk", ["orgs:read"])
+    disabled = await hub.gql("secretariat", DISABLE, {"c": desk})
+    assert disabled.errors == [], disabled.body
+    # Then the NGO cannot bring it back by rotating its secret
+    await refused(hub, "ngo-thailand", ROTATE, {"c": desk}, "INVALID_TRANSITION")
+    await assert_no_token(hub, desk, secret)
 
 
-async def test_clients_of_unknown_organisations_or_ids_are_not_found(hub: RunningHub) -> None:
-    create_input = {
-        "organizationId": "00000000-0000-0000-0000-000000000000",
-        "name": "ghost",
-        "scopes": ["orgs:read"],
-    }
-    await refused(hub, "secretariat", CREATE_CLIENT, {"input": create_input}, "NOT_FOUND")
+async def test_clients_of_unknown_ids_are_not_found(hub: RunningHub) -> None:
     await refused(hub, "secretariat", ROTATE, {"c": "rh_does-not-exist"}, "NOT_FOUND")
+    await refused(hub, "ccpcr-shelter", ROTATE, {"c": "rh_does-not-exist"}, "NOT_FOUND")
     await refused(hub, "secretariat", DISABLE, {"c": "rh_does-not-exist"}, "NOT_FOUND")
 
 
 @pytest.mark.parametrize("caller", ["ccpcr-shelter", "embassy-kuala-lumpur"])
-async def test_only_the_coordinator_issues_rotates_or_disables_clients(
+async def test_only_the_coordinator_creates_or_disables_clients(
     hub: RunningHub, caller: str
 ) -> None:
     own = hub.members[caller]
     create_input = {"organizationId": own.organization_id, "name": "mine", "scopes": ["orgs:read"]}
     await refused(hub, caller, CREATE_CLIENT, {"input": create_input}, "FORBIDDEN")
-    await refused(hub, caller, ROTATE, {"c": own.client_id}, "FORBIDDEN")
     await refused(hub, caller, DISABLE, {"c": hub.members["adhoc"].client_id}, "FORBIDDEN")
-    await refused(hub, caller, REGISTER_KEYS, {"c": own.client_id, "jwks": {"keys": []}},
-                  "FORBIDDEN")  # fmt: skip
+    await refused(hub, caller, DISABLE, {"c": own.client_id}, "FORBIDDEN")
     # Both secrets still work: nothing was rotated or disabled.
     assert (await token_for(hub, own.client_id, own.client_secret))["access_token"]
     adhoc = hub.members["adhoc"]

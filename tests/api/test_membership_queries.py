@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 
+from tests.api.test_referral_queries import statements
 from tests.network import RunningHub, unique
 
 ORGANIZATIONS = """
@@ -153,7 +154,7 @@ async def test_the_coordinator_sees_every_members_history_and_clients(hub: Runni
 
 
 async def test_the_subgraph_publishes_a_federation_2_9_sdl(hub: RunningHub) -> None:
-    result = await hub.gql("ngo-malaysia", "{ _service { sdl } }")
+    result = await hub.gql("secretariat", "{ _service { sdl } }")
 
     assert result.errors == [], result.body
     sdl = result.data["_service"]["sdl"]
@@ -196,3 +197,23 @@ async def test_an_unknown_entity_is_not_found(hub: RunningHub) -> None:
     result = await hub.gql("ngo-thailand", ENTITIES, {"reps": reps})
 
     assert result.codes == ["NOT_FOUND"], result.body
+
+
+async def test_a_gateway_resolving_many_organisations_costs_one_lookup(hub: RunningHub) -> None:
+    members = list(hub.members.values())
+    few = [{"__typename": "Organization", "id": m.organization_id} for m in members[:2]]
+    many = [{"__typename": "Organization", "id": m.organization_id} for m in members]
+    assert len(many) >= 10
+    await hub.token("ngo-thailand")
+
+    with statements(hub) as for_few:
+        small = await hub.gql("ngo-thailand", ENTITIES, {"reps": few})
+    with statements(hub) as for_many:
+        large = await hub.gql("ngo-thailand", ENTITIES, {"reps": many})
+
+    assert small.errors == [] and large.errors == [], (small.body, large.body)
+    assert [e["id"] for e in large.data["_entities"]] == [m.organization_id for m in members]
+    # (only the organisation lookups are counted: the event pump polls the same engine)
+    lookups_few = [s for s in for_few if "FROM organizations" in s]
+    lookups_many = [s for s in for_many if "FROM organizations" in s]
+    assert len(lookups_many) == len(lookups_few) == 1, lookups_many

@@ -1,6 +1,6 @@
 """Partners authenticate with a signed assertion instead of a secret (RFC 7523 private_key_jwt).
 
-The secretariat registers a client's public keys; the client signs assertions with the
+A member registers its own client's public keys; the client signs assertions with the
 private half, using authlib's own client. Replays and foreign keys are refused.
 """
 
@@ -87,9 +87,9 @@ async def test_a_client_with_registered_keys_gets_a_token_with_a_signed_assertio
     else:
         private = RSAKey.generate_key(2048, parameters={"kid": "shelter-rsa", "alg": "RS256"})
         secret, alg = private.as_pem(private=True), "RS256"
-    # Given the secretariat registered the shelter's public key
+    # Given the shelter registered its client's public key
     registered = await register_keys(
-        hub, "secretariat", "ccpcr-shelter", {"keys": [private.as_dict(private=False)]}
+        hub, "ccpcr-shelter", "ccpcr-shelter", {"keys": [private.as_dict(private=False)]}
     )
     assert registered.errors == []
     assert "private_key_jwt" in registered.data["registerClientKeys"]["tokenEndpointAuthMethods"]
@@ -138,7 +138,7 @@ async def test_a_replayed_assertion_is_refused(hub: RunningHub) -> None:
     # Given a shelter with a registered key, and one assertion it signed
     key = ec_key("koh-kong-1")
     registered = await register_keys(
-        hub, "secretariat", "ccpcr-koh-kong", {"keys": [key.as_dict(private=False)]}
+        hub, "ccpcr-koh-kong", "ccpcr-koh-kong", {"keys": [key.as_dict(private=False)]}
     )
     assert registered.errors == []
     assertion = sign_assertion(hub, "ccpcr-koh-kong", key)
@@ -162,7 +162,7 @@ async def test_an_assertion_signed_by_an_unregistered_key_is_refused(hub: Runnin
     # Given the ministry registered one key
     registered_key = ec_key("mosavy-1")
     result = await register_keys(
-        hub, "secretariat", "mosavy", {"keys": [registered_key.as_dict(private=False)]}
+        hub, "mosavy", "mosavy", {"keys": [registered_key.as_dict(private=False)]}
     )
     assert result.errors == []
     before = await row_counts(hub)
@@ -197,27 +197,36 @@ async def test_a_client_without_registered_keys_cannot_use_an_assertion(hub: Run
         pytest.param({"kty": "EC"}, id="not a key set"),
     ],
 )
-async def test_the_secretariat_cannot_register_private_or_symmetric_keys(
+async def test_a_member_cannot_register_private_or_symmetric_keys(
     hub: RunningHub, jwks: dict[str, Any]
 ) -> None:
     before = await row_counts(hub)
-    result = await register_keys(hub, "secretariat", "ngo-thailand", jwks)
+    result = await register_keys(hub, "ngo-thailand", "ngo-thailand", jwks)
     assert result.codes == ["BAD_USER_INPUT"]
     assert result.data is None
     assert await row_counts(hub) == before
     assert "private_key_jwt" not in await auth_methods(hub, "ngo-thailand")
 
 
-@pytest.mark.parametrize("who", ["ngo-malaysia", "embassy-bangkok", "mosavy"])
-async def test_only_the_coordinator_registers_client_keys(hub: RunningHub, who: str) -> None:
-    # A partner may not even register keys for its own client.
+@pytest.mark.parametrize(
+    ("who", "code"),
+    [("secretariat", "FORBIDDEN"), ("embassy-bangkok", "NOT_FOUND"), ("mosavy", "NOT_FOUND")],
+)
+async def test_only_the_member_registers_its_client_keys(
+    hub: RunningHub, who: str, code: str
+) -> None:
+    # Whoever sets a client's keys can act as it: not even the coordinator may.
     before = await row_counts(hub)
     public = {"keys": [ec_key("self-service").as_dict(private=False)]}
     result = await register_keys(hub, who, "ngo-malaysia", public)
-    assert result.codes == ["FORBIDDEN"]
+    assert result.codes == [code]
     assert result.data is None
     assert await row_counts(hub) == before
     assert "private_key_jwt" not in await auth_methods(hub, "ngo-malaysia")
+    # The member's own client may.
+    own = await register_keys(hub, "ngo-malaysia", "ngo-malaysia", public)
+    assert own.errors == [], own.body
+    assert "private_key_jwt" in await auth_methods(hub, "ngo-malaysia")
 
 
 def _b64(data: bytes) -> str:
@@ -258,7 +267,7 @@ async def test_malformed_or_misdirected_assertions_are_refused(hub: RunningHub) 
     # Given the Thai partner NGO has a registered key
     key = ec_key("ngo-th-1")
     result = await register_keys(
-        hub, "secretariat", "ngo-thailand", {"keys": [key.as_dict(private=False)]}
+        hub, "ngo-thailand", "ngo-thailand", {"keys": [key.as_dict(private=False)]}
     )
     assert result.errors == []
     other = hub.members["ngo-malaysia"].client_id

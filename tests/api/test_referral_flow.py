@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.api.test_cases_flow import CONSENT, open_case
+from tests.api.test_cases_flow import CONSENT, SURVIVOR, open_case
+from tests.marker_watch import planted
 from tests.network import RunningHub
 
 SEND = """
@@ -40,7 +41,7 @@ async def test_legal_aid_referral_accepted_and_completed(hub: RunningHub) -> Non
             "receivingOrganizationId": adhoc,
             "services": ["LEGAL_AID"],
             "urgency": "URGENT",
-            "reason": "wants to file a complaint against the broker",
+            "reason": planted("wants to file a complaint against the broker"),
             "idempotencyKey": "kk-2026-0001-adhoc",
         }
     }
@@ -82,7 +83,7 @@ async def test_legal_aid_referral_accepted_and_completed(hub: RunningHub) -> Non
     )
     assert not inbox.errors, inbox.errors
     node = inbox.data["referrals"]["edges"][0]["node"]
-    assert node["id"] == rid and node["case"]["fullName"] == "Sok Dara"
+    assert node["id"] == rid and node["case"]["fullName"] == SURVIVOR["fullName"]
     case = await hub.gql(
         "ccpcr-koh-kong",
         "query($id: ID!) { case(id: $id) { status statusHistory { status } } }",

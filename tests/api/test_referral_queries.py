@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import event
 
 from tests.api.referral_steps import SENDER, moved, read_referral, record_consent, sent
-from tests.api.test_cases_flow import open_case
+from tests.api.test_cases_flow import SURVIVOR, open_case
 from tests.network import GraphQLResult, RunningHub
 
 PAGE = """
@@ -111,8 +111,8 @@ async def test_an_inbox_page_of_100_costs_as_many_statements_as_a_page_of_10(
             assert node["receiver"]["name"] == "ADHOC Legal Aid"
             assert node["history"] == [{"action": "SEND"}]
             # consented survivor fields come with the case, the rest is withheld.
-            assert node["case"]["fullName"] == "Sok Dara"
-            assert node["case"]["legalNotes"] == "complaint filed in Koh Kong court"
+            assert node["case"]["fullName"] == SURVIVOR["fullName"]
+            assert node["case"]["legalNotes"] == SURVIVOR["legalNotes"]
             assert {"healthNotes", "phone"} <= {w["field"] for w in node["case"]["withheld"]}
         counted[first] = list(seen)
 

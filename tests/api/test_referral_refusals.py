@@ -21,12 +21,13 @@ from tests.api.referral_steps import (
 )
 from tests.api.test_cases_flow import open_case
 from tests.api.test_referral_flow import SEND
+from tests.marker_watch import planted
 from tests.network import GraphQLResult, RunningHub
 
 SUSPEND = 'mutation($id: ID!) { suspendOrganization(id: $id, reason: "audit pending") { status } }'
 PUBLISH = """
 mutation($input: PublishServiceInput!) { publishService(input: $input) { capacityStatus } }"""
-SECRET = "broker is the survivor's uncle in Koh Kong"
+SECRET = planted("broker is the survivor's uncle in Koh Kong")
 
 
 async def legal_aid_case(hub: RunningHub) -> str:
@@ -205,7 +206,9 @@ async def test_oversize_notes_and_a_read_only_token_are_refused(hub: RunningHub)
         hub, "BAD_USER_INPUT", send(hub, case_id, "adhoc", "kk-notes-001", notes="n" * 4001)
     )
     # Exactly 4000 characters is fine.
-    kept = (await sent(hub, case_id, "adhoc", "kk-notes-002", notes="n" * 4000))["id"]
+    kept = (
+        await sent(hub, case_id, "adhoc", "kk-notes-002", notes="n" * 4000, notesCategory="LEGAL")
+    )["id"]
     assert (await read_referral(hub, "adhoc", kept)).data["referral"]["notes"] == "n" * 4000
 
     token = (await hub.fetch_token(SENDER, scope="referrals:read"))["access_token"]

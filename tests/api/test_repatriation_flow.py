@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from tests.marker_watch import planted
 from tests.network import RunningHub
+
+NAME = planted("Chan Vuthy")
 
 CREATE = """
 mutation($input: CreateCaseInput!) { createCase(input: $input) { id } }"""
@@ -25,7 +28,7 @@ async def test_embassy_brings_a_survivor_home(hub: RunningHub) -> None:
                 "ageBand": "AGE_21_23",
                 "sex": "MALE",
                 "nationality": "KH",
-                "survivor": {"fullName": "Chan Vuthy", "currentLocation": "IDC Suan Phlu"},
+                "survivor": {"fullName": NAME, "currentLocation": planted("IDC Suan Phlu")},
             }
         },
     )
@@ -69,7 +72,7 @@ async def test_embassy_brings_a_survivor_home(hub: RunningHub) -> None:
         "embassy-bangkok", f'mutation {{ acknowledgeRepatriation(id: "{rid}") {{ {FIELDS} }} }}'
     )
     assert not ack.errors, ack.errors
-    assert ack.data["acknowledgeRepatriation"]["case"]["fullName"] == "Chan Vuthy"
+    assert ack.data["acknowledgeRepatriation"]["case"]["fullName"] == NAME
     for status in ["VERIFYING", "DOCUMENTS_ISSUED", "TRAVEL_ARRANGED", "RETURNED"]:
         step = await hub.gql(
             "embassy-bangkok",

@@ -117,9 +117,10 @@ async def test_adhoc_the_embassy_and_the_ministry_bring_a_survivor_home(hub: Run
     plan = {"date": "2031-03-14", "route": "Bangkok - Aranyaprathet - Poipet", "escort": "IOM"}
     planned = await do(hub, "embassy-bangkok", PLAN, {"id": rid, "input": plan}, "recordTravelPlan")
     assert planned["travelPlan"] == plan and planned["version"] == 5
+    # A new version, so a history entry of its own (the status stays).
     assert grown(before, await counts(hub)) == {
         "repatriation_requests": 0,
-        "repatriation_changes": 0,
+        "repatriation_changes": 1,
         "case_parties": 0,
         "events": 1,
         "audit": 1,
@@ -206,6 +207,7 @@ async def test_adhoc_the_embassy_and_the_ministry_bring_a_survivor_home(hub: Run
         ("ACKNOWLEDGE", "ACKNOWLEDGED", org["embassy-bangkok"], 2),
         ("VERIFY", "VERIFYING", org["embassy-bangkok"], 3),
         ("ISSUE_DOCUMENTS", "DOCUMENTS_ISSUED", org["embassy-bangkok"], 4),
+        ("RECORD_TRAVEL_PLAN", "DOCUMENTS_ISSUED", org["embassy-bangkok"], 5),
         ("ARRANGE_TRAVEL", "TRAVEL_ARRANGED", org["embassy-bangkok"], 6),
         ("RETURN", "RETURNED", org["embassy-bangkok"], 7),
         ("CONFIRM_HANDOVER", "HANDED_OVER", org["mosavy"], 8),

@@ -239,7 +239,7 @@ async def test_a_token_signed_with_a_key_the_hub_never_published_is_refused(
 # --- standing: suspension, disabled clients, revocation -----------------------------------
 
 
-async def test_a_suspended_shelters_live_token_stops_working_until_it_is_reinstated(
+async def test_a_suspended_shelters_live_token_stops_working_for_good(
     hub: RunningHub,
 ) -> None:
     # Given a shelter holding a token that has not expired
@@ -252,11 +252,13 @@ async def test_a_suspended_shelters_live_token_stops_working_until_it_is_reinsta
     assert suspended.data["suspendOrganization"]["status"] == "SUSPENDED"
     # Then the very same token is refused
     await assert_token_refused(hub, token)
-    # And when the secretariat reinstates it, the token works again
+    # And when the secretariat reinstates it, that token stays dead; a new one works
     reinstated = await hub.gql("secretariat", REINSTATE, {"id": shelter, "reason": "audit passed"})
     assert reinstated.errors == [], reinstated.body
     assert reinstated.data["reinstateOrganization"]["status"] == "ACTIVE"
-    await assert_token_accepted(hub, token, "ccpcr-shelter")
+    await assert_token_refused(hub, token)
+    fresh = (await hub.fetch_token("ccpcr-shelter"))["access_token"]
+    await assert_token_accepted(hub, fresh, "ccpcr-shelter")
 
 
 async def test_a_disabled_clients_live_token_is_refused(hub: RunningHub) -> None:

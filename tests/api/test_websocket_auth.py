@@ -173,10 +173,10 @@ async def test_a_suspended_shelters_live_token_cannot_open_a_connection(hub: Run
     # When the secretariat suspends the shelter
     suspended = await hub.gql("secretariat", SUSPEND, {"id": shelter, "reason": "audit pending"})
     assert suspended.data == {"suspendOrganization": {"status": "SUSPENDED"}}, suspended.body
-    # Then the shelter's websocket is refused
+    # Then the shelter's websocket is refused for good (1008: the client stops retrying)
     async with connect(hub.ws_url, subprotocols=[TRANSPORT_WS]) as ws:
         await send(ws, {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
-        assert await closed_with(ws) == (4403, "Forbidden")
+        assert await closed_with(ws) == (1008, "organisation not active")
 
 
 async def test_subscribing_before_connection_init_is_unauthorized(hub: RunningHub) -> None:

@@ -120,6 +120,11 @@ def test_only_the_coordinator_holds_network_admin() -> None:
     assert check_scopes(K.COORDINATOR, ["network:admin"]) == {"network:admin"}
 
 
+def test_only_the_coordinator_may_scrape_metrics() -> None:
+    holders = {kind for kind in OrganizationKind if "metrics:read" in SCOPE_CEILING[kind]}
+    assert holders == {K.COORDINATOR}
+
+
 def test_the_coordinator_never_sees_survivor_data() -> None:
     for scope in ("pii:read", "cases:read", "cases:write", "consent:write"):
         with pytest.raises(HubError):

@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from cases.referral_rules import REFERRAL_WORKFLOW, ReferralAction, ReferralStatus
+from cases.referral_rules import HELD_FROM, REFERRAL_WORKFLOW, ReferralAction, ReferralStatus
 from cases.workflow import Role, check_reason_text
 from store.errors import ErrorCode, HubError
 
@@ -36,6 +36,14 @@ EXPECTED: dict[tuple[ReferralStatus, ReferralAction, Role], tuple[ReferralStatus
     (S.ON_HOLD, A.CANCEL, R.SENDER): (S.CANCELLED, True),
     (S.IN_PROGRESS, A.CANCEL, R.SENDER): (S.CANCELLED, True),
     (S.SENT, A.EXPIRE, R.SYSTEM): (S.EXPIRED, False),
+    # The hub holds every open referral the survivor's consent stops covering (issue 9),
+    # and lets it go back to the status it was held from (resolved per referral).
+    (S.SENT, A.CONSENT_HOLD, R.SYSTEM): (S.ON_HOLD, False),
+    (S.ACKNOWLEDGED, A.CONSENT_HOLD, R.SYSTEM): (S.ON_HOLD, False),
+    (S.ACCEPTED, A.CONSENT_HOLD, R.SYSTEM): (S.ON_HOLD, False),
+    (S.ON_HOLD, A.CONSENT_HOLD, R.SYSTEM): (S.ON_HOLD, False),
+    (S.IN_PROGRESS, A.CONSENT_HOLD, R.SYSTEM): (S.ON_HOLD, False),
+    (S.ON_HOLD, A.CONSENT_RESUME, R.SYSTEM): (HELD_FROM, False),  # type: ignore[dict-item]
 }
 
 FINAL = {S.DECLINED, S.COMPLETED, S.FAILED, S.CANCELLED, S.EXPIRED}
@@ -44,9 +52,9 @@ REFUSED = [cell for cell in ALL_CELLS if cell not in EXPECTED]
 
 
 def test_the_hand_written_table_covers_every_status_action_and_party() -> None:
-    assert len(list(S)) == 10 and len(list(A)) == 9 and len(list(R)) == 4
-    assert len(ALL_CELLS) == 360
-    assert len(EXPECTED) == 16 and len(REFUSED) == 344
+    assert len(list(S)) == 10 and len(list(A)) == 11 and len(list(R)) == 4
+    assert len(ALL_CELLS) == 440
+    assert len(EXPECTED) == 22 and len(REFUSED) == 418
     # Nothing a party may do from a state the hand-written table itself calls final.
     assert not [cell for cell in EXPECTED if cell[0] in FINAL]
 
@@ -97,7 +105,7 @@ def test_reception_never_acts_on_a_referral() -> None:
 def test_the_receiver_moves_the_work_and_the_sender_only_cancels() -> None:
     by_role = {role: {a for (_, a, r) in EXPECTED if r is role} for role in R}
     assert by_role[R.SENDER] == {A.CANCEL}
-    assert by_role[R.SYSTEM] == {A.EXPIRE}
+    assert by_role[R.SYSTEM] == {A.EXPIRE, A.CONSENT_HOLD, A.CONSENT_RESUME}
     assert by_role[R.RECEIVER] == {
         A.ACKNOWLEDGE,
         A.ACCEPT,

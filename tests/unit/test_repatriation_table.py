@@ -28,7 +28,8 @@ REQUESTER, EMBASSY, RECEPTION, HUB = R.SENDER, R.RECEIVER, R.RECEPTION, R.SYSTEM
 # organisation at home confirms the hand-over; either the embassy or the requester closes
 # it afterwards. The embassy rejects (with a reason) until documents are issued; the
 # requester cancels (with a reason) anything still under way; either of them puts an active
-# request on hold (with a reason) and takes it back to where it was. The hub never moves it.
+# request on hold (with a reason) and takes it back to where it was. The hub moves it only
+# for consent (issue 9): on hold when consent stops covering it, back when it covers again.
 EXPECTED: dict[tuple[RepatriationStatus, RepatriationAction, Role], tuple[str, bool]] = {
     (S.SUBMITTED, A.ACKNOWLEDGE, EMBASSY): (S.ACKNOWLEDGED, False),
     (S.ACKNOWLEDGED, A.VERIFY, EMBASSY): (S.VERIFYING, False),
@@ -60,6 +61,15 @@ EXPECTED: dict[tuple[RepatriationStatus, RepatriationAction, Role], tuple[str, b
     # Back from hold goes to wherever the request was held from, resolved per request.
     (S.ON_HOLD, A.RESUME, EMBASSY): (HELD_FROM, False),
     (S.ON_HOLD, A.RESUME, REQUESTER): (HELD_FROM, False),
+    # The hub's only moves: hold what the survivor's consent no longer covers (an active
+    # request, or one a party already holds), and let it go back when consent covers it.
+    (S.SUBMITTED, A.CONSENT_HOLD, HUB): (S.ON_HOLD, False),
+    (S.ACKNOWLEDGED, A.CONSENT_HOLD, HUB): (S.ON_HOLD, False),
+    (S.VERIFYING, A.CONSENT_HOLD, HUB): (S.ON_HOLD, False),
+    (S.DOCUMENTS_ISSUED, A.CONSENT_HOLD, HUB): (S.ON_HOLD, False),
+    (S.TRAVEL_ARRANGED, A.CONSENT_HOLD, HUB): (S.ON_HOLD, False),
+    (S.ON_HOLD, A.CONSENT_HOLD, HUB): (S.ON_HOLD, False),
+    (S.ON_HOLD, A.CONSENT_RESUME, HUB): (HELD_FROM, False),
 }
 
 FINAL = {S.CLOSED, S.REJECTED, S.CANCELLED}
@@ -72,9 +82,9 @@ def _id(cell: tuple[RepatriationStatus, RepatriationAction, Role]) -> str:
 
 
 def test_the_hand_written_table_covers_every_status_action_and_party() -> None:
-    assert len(list(S)) == 11 and len(list(A)) == 11 and len(list(R)) == 4
-    assert len(ALL_CELLS) == 484
-    assert len(EXPECTED) == 29 and len(REFUSED) == 455
+    assert len(list(S)) == 11 and len(list(A)) == 13 and len(list(R)) == 4
+    assert len(ALL_CELLS) == 572
+    assert len(EXPECTED) == 36 and len(REFUSED) == 536
     assert REPATRIATION_WORKFLOW.final == FINAL
     assert sorted(REPATRIATION_WORKFLOW.actions) == sorted(a.value for a in A)
 
@@ -111,9 +121,16 @@ def test_a_closed_rejected_or_cancelled_request_allows_nothing_to_anyone(
         assert refused.value.code is ErrorCode.INVALID_TRANSITION
 
 
-def test_the_hub_itself_never_moves_a_repatriation_request() -> None:
-    assert not [cell for cell in EXPECTED if cell[2] is HUB]
-    assert not any(REPATRIATION_WORKFLOW.allows(s, a, HUB) for s, a in itertools.product(S, A))
+def test_the_hub_itself_moves_a_repatriation_request_only_for_consent() -> None:
+    consent = {A.CONSENT_HOLD, A.CONSENT_RESUME}
+    assert {cell[1] for cell in EXPECTED if cell[2] is HUB} == consent
+    assert not any(
+        REPATRIATION_WORKFLOW.allows(s, a, HUB)
+        for s, a in itertools.product(S, A)
+        if a not in consent
+    )
+    for action, role in itertools.product(consent, (REQUESTER, EMBASSY, RECEPTION)):
+        assert not any(REPATRIATION_WORKFLOW.allows(s, action, role) for s in S)
 
 
 def test_only_the_reception_organisation_confirms_the_hand_over() -> None:

@@ -1,0 +1,550 @@
+"""A permission test generated from the live schema, so a field added later is covered
+without anyone writing a test for it.
+
+The schema is walked (strawberry -> graphql-core types). Every query, mutation and
+subscription root field whose result reaches a survivor-bearing type (a case, referral,
+repatriation request, consent, disclosure or webhook type) is called with a selection built
+from the schema itself: every leaf field and every nested object, the survivor's fields
+included. Every edge into such a type (``referral.case``, ``repatriationRequest.case``, …)
+is walked from a root. Four callers must get nothing:
+
+- no party: members that have nothing to do with the survivor;
+- no scope: the right organisations with a token lacking the scope;
+- no consent: the right organisations after the survivor withdrew her consent;
+- no standing: the right organisations, suspended (their tokens from before).
+
+"Nothing" is: no survivor marker planted in the world and no id of a planted object in the
+response, errors only with the documented refusal codes; for an edge, the edge is null.
+A root field or edge the tables below do not know fails the test: say how to fill its
+arguments, or why it carries no survivor data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    GraphQLField,
+    GraphQLNamedType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLSchema,
+    GraphQLUnionType,
+    get_named_type,
+    is_leaf_type,
+)
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from schema.build import build_schema
+from tests.api.event_support import TRANSPORT_WS
+from tests.network import RunningHub
+
+MARK = "zq-gen-perm-9Wm3"
+OWNER = "adhoc"
+RECEIVER = "ccpcr-shelter"
+SURVIVOR_TYPES = frozenset(
+    {
+        "Case",
+        "Referral",
+        "RepatriationRequest",
+        "ConsentGrant",
+        "Withdrawal",
+        "HolderNotice",
+        "Disclosure",
+        "WithdrawalNotice",
+        "Webhook",
+        "WebhookCreated",
+        "WebhookDelivery",
+    }
+)
+REFUSALS = frozenset({"NOT_FOUND", "FORBIDDEN", "UNAUTHENTICATED", "INVALID_TRANSITION"})
+
+# How to call each root field that reaches survivor data: GraphQL argument text, with
+# {placeholders} filled from the planted world. None: the field takes no arguments.
+ARGUMENTS: dict[tuple[str, str], str | None] = {
+    ("Query", "case"): 'id: "{case}"',
+    ("Query", "cases"): None,
+    ("Query", "consents"): 'caseId: "{case}"',
+    ("Query", "disclosures"): 'caseId: "{case}"',
+    ("Query", "consentWithdrawalNotices"): "pendingOnly: false",
+    ("Query", "referral"): 'id: "{referral}"',
+    ("Query", "referrals"): "box: INBOX",
+    ("Query", "repatriationRequest"): 'id: "{request}"',
+    ("Query", "repatriationRequests"): "box: INBOX",
+    ("Query", "webhooks"): None,
+    # Events reach no survivor type, but they are a door: called like the rest.
+    ("Query", "events"): 'after: "0"',
+    ("Query", "webhookDeliveries"): 'webhookId: "{webhook}"',
+    ("Mutation", "createCase"): "input: {ageBand: AGE_18_20, sex: FEMALE}",
+    ("Mutation", "updateCaseStatus"): 'caseId: "{case}", status: CLOSED',
+    ("Mutation", "recordConsent"): (
+        'input: {caseId: "{case}", grantor: SURVIVOR, method: WRITTEN, '
+        "purposes: [SERVICE_REFERRAL], categories: [HEALTH], recipientKinds: [SERVICE_PROVIDER]}"
+    ),
+    ("Mutation", "withdrawConsent"): 'consentId: "{consent}", reason: "test"',
+    ("Mutation", "acknowledgeConsentWithdrawal"): 'consentId: "{consent}"',
+    ("Mutation", "sendReferral"): (
+        'input: {caseId: "{case}", receivingOrganizationId: "{receiver}", services: [PSYCHOSOCIAL], '
+        'urgency: URGENT, reason: "again", idempotencyKey: "gen-perm-{n}"}'
+    ),
+    ("Mutation", "acknowledgeReferral"): 'id: "{referral}"',
+    ("Mutation", "acceptReferral"): 'id: "{referral}"',
+    ("Mutation", "declineReferral"): 'id: "{referral}", reason: "test"',
+    ("Mutation", "holdReferral"): 'id: "{referral}", reason: "test"',
+    ("Mutation", "startReferral"): 'id: "{referral}"',
+    (
+        "Mutation",
+        "completeReferral",
+    ): 'id: "{referral}", outcome: {servicesDelivered: [PSYCHOSOCIAL]}',
+    ("Mutation", "failReferral"): 'id: "{referral}", reason: "test"',
+    ("Mutation", "cancelReferral"): 'id: "{referral}", reason: "test"',
+    ("Mutation", "requestRepatriation"): (
+        'input: {caseId: "{case}", embassyId: "{embassy}", receivingOrganizationId: "{mosavy}", '
+        'currentCountry: "TH", situation: SHELTER, documentsHeld: [NONE], assistanceNeeded: '
+        '[ESCORT], urgency: URGENT, idempotencyKey: "gen-perm-{n}"}'
+    ),
+    ("Mutation", "acknowledgeRepatriation"): 'id: "{request}"',
+    ("Mutation", "updateRepatriation"): 'id: "{request}", status: VERIFYING',
+    ("Mutation", "confirmHandover"): 'id: "{request}"',
+    ("Mutation", "rejectRepatriation"): 'id: "{request}", reason: "test"',
+    ("Mutation", "cancelRepatriation"): 'id: "{request}", reason: "test"',
+    ("Mutation", "recordTravelPlan"): 'id: "{request}", input: {date: "2027-02-01", route: "x"}',
+    ("Mutation", "recordRepatriationCost"): (
+        'id: "{request}", input: {item: OTHER, amount: "10.00", currency: "USD"}'
+    ),
+    ("Mutation", "createWebhook"): 'input: {url: "https://hooks.example.org/x", topics: [CASE]}',
+    ("Subscription", "caseStatus"): 'caseId: "{case}", after: "0"',
+    ("Subscription", "referralUpdates"): 'box: INBOX, after: "0"',
+    ("Subscription", "events"): 'after: "0"',
+}
+# Root fields that reach no survivor type, and why that is so.
+NO_SURVIVOR_DATA: dict[tuple[str, str], str] = {
+    ("Query", "_entities"): "federation entities: organisations only",
+    ("Query", "_service"): "the SDL",
+    ("Query", "viewer"): "the caller's own organisation and client",
+    ("Query", "organizations"): "membership directory",
+    ("Query", "organization"): "membership directory",
+    ("Query", "services"): "service directory",
+    ("Mutation", "registerOrganization"): "membership lifecycle",
+    ("Mutation", "activateOrganization"): "membership lifecycle",
+    ("Mutation", "suspendOrganization"): "membership lifecycle",
+    ("Mutation", "reinstateOrganization"): "membership lifecycle",
+    ("Mutation", "revokeMembership"): "membership lifecycle",
+    ("Mutation", "createClient"): "OAuth clients",
+    ("Mutation", "rotateClientSecret"): "OAuth clients",
+    ("Mutation", "disableClient"): "OAuth clients",
+    ("Mutation", "registerClientKeys"): "OAuth clients",
+    ("Mutation", "publishService"): "service directory",
+}
+# Every edge into a survivor type: the root that leads to its parent (as a caller with the
+# parent's scope) and the scope the edge's own type needs in addition. None: the edge's
+# type needs no scope beyond its root's, so the root scenarios cover it.
+EDGES: dict[tuple[str, str], tuple[str, str, str] | None] = {
+    ("Referral", "case"): ('referral(id: "{referral}")', RECEIVER, "referrals:read"),
+    ("RepatriationRequest", "case"): (
+        'repatriationRequest(id: "{request}")',
+        "embassy-bangkok",
+        "repatriation:read",
+    ),
+    ("ReferralEdge", "node"): None,
+    ("RepatriationEdge", "node"): None,
+    ("ConsentGrant", "withdrawal"): None,
+    ("ConsentGrant", "holders"): None,
+    ("WebhookCreated", "webhook"): None,
+}
+
+LIVE: GraphQLSchema = build_schema(introspection=True)._schema
+
+
+def _roots(schema: GraphQLSchema) -> Iterator[tuple[str, str, GraphQLField]]:
+    for root in (schema.query_type, schema.mutation_type, schema.subscription_type):
+        assert root is not None
+        for name, field in root.fields.items():
+            yield root.name, name, field
+
+
+def _reaches(named: GraphQLNamedType, seen: set[str] | None = None) -> bool:
+    seen = seen if seen is not None else set()
+    if named.name in SURVIVOR_TYPES:
+        return True
+    if named.name in seen:
+        return False
+    seen.add(named.name)
+    if isinstance(named, GraphQLUnionType):
+        return any(_reaches(t, seen) for t in named.types)
+    if isinstance(named, GraphQLObjectType):
+        return any(_reaches(get_named_type(f.type), seen) for f in named.fields.values())
+    return False
+
+
+def selection(named: GraphQLNamedType, depth: int = 0, path: tuple[str, ...] = ()) -> str:
+    """Every leaf and nested object of ``named`` (no cycles, a few levels deep)."""
+    if not isinstance(named, GraphQLObjectType):
+        return "__typename"
+    parts = []
+    for name, field in named.fields.items():
+        if any(isinstance(a.type, GraphQLNonNull) for a in field.args.values()):
+            continue
+        inner = get_named_type(field.type)
+        if is_leaf_type(inner):
+            parts.append(name)
+        elif isinstance(inner, GraphQLObjectType) and depth < 4 and inner.name not in path:
+            parts.append(f"{name} {{ {selection(inner, depth + 1, (*path, named.name))} }}")
+    return " ".join(parts) or "__typename"
+
+
+def survivor_roots() -> list[tuple[str, str]]:
+    return [(r, n) for r, n, f in _roots(LIVE) if _reaches(get_named_type(f.type))]
+
+
+def called_roots() -> list[tuple[str, str]]:
+    """Every root field the tables say how to call, in schema order."""
+    return [(r, n) for r, n, _ in _roots(LIVE) if (r, n) in ARGUMENTS]
+
+
+def survivor_edges() -> list[tuple[str, str]]:
+    roots = {LIVE.query_type, LIVE.mutation_type, LIVE.subscription_type}
+    found = []
+    for type_name, named in LIVE.type_map.items():
+        if type_name.startswith("__") or named in roots or not isinstance(named, GraphQLObjectType):
+            continue
+        for field_name, field in named.fields.items():
+            if get_named_type(field.type).name in SURVIVOR_TYPES:
+                found.append((type_name, field_name))
+    return found
+
+
+def test_every_root_field_and_edge_is_known_to_the_generator() -> None:
+    roots = set(survivor_roots())
+    unknown = sorted(roots - set(ARGUMENTS))
+    assert not unknown, f"say how to fill the arguments of {unknown} in ARGUMENTS"
+    rest = {(r, n) for r, n, _ in _roots(LIVE)} - roots
+    unexplained = sorted(rest - set(NO_SURVIVOR_DATA) - set(ARGUMENTS))
+    assert not unexplained, f"new root fields {unexplained}: add them to a table"
+    edges = sorted(set(survivor_edges()) - set(EDGES))
+    assert not edges, f"say how to reach the edges {edges} in EDGES"
+    # and the tables name nothing the schema no longer has
+    assert set(ARGUMENTS) <= {(r, n) for r, n, _ in _roots(LIVE)}
+    assert set(EDGES) <= set(survivor_edges())
+
+
+def test_the_selection_includes_every_survivor_field_of_a_case() -> None:
+    case = LIVE.type_map["Case"]
+    built = selection(case).split()
+    for name in ("fullName", "phone", "healthNotes", "legalNotes", "currentLocation"):
+        assert name in built
+
+
+# ---------------------------------------------------------------- the planted world
+
+
+@dataclass
+class World:
+    ids: dict[str, str]
+    planted: list[str]  # ids no denied caller may see
+
+    def fill(self, text: str | None, n: int) -> str:
+        if text is None:
+            return ""
+        values = {**self.ids, "n": str(n)}
+        filled = text
+        for key, value in values.items():
+            filled = filled.replace("{" + key + "}", value)
+        return f"({filled})"
+
+
+async def ok(hub: RunningHub, who: str, query: str, variables: dict[str, Any]) -> Any:
+    result = await hub.gql(who, query, variables)
+    assert not result.errors, result.errors
+    return result.data
+
+
+async def plant(hub: RunningHub) -> World:
+    """ADHOC's case full of markers, consented to the shelter (service referral), the
+    embassy in Bangkok and the Ministry (repatriation); a referral to the shelter and a
+    request to the embassy full of markers; a webhook."""
+    org = {k: m.organization_id for k, m in hub.members.items()}
+    survivor = {
+        "fullName": f"Srey {MARK}-name",
+        "phone": f"+855 {MARK}-phone",
+        "healthNotes": f"{MARK}-health",
+        "legalNotes": f"{MARK}-legal",
+        "currentLocation": f"{MARK}-where",
+        "recruitmentNotes": f"{MARK}-recruit",
+    }
+    created = await ok(
+        hub,
+        OWNER,
+        "mutation($s: SurvivorDataInput!) { createCase(input: "
+        "{ageBand: AGE_24_26, sex: FEMALE, survivor: $s, note: $n}) { id } }".replace(
+            "$s: SurvivorDataInput!", "$s: SurvivorDataInput!, $n: String"
+        ),
+        {"s": survivor, "n": f"{MARK}-status-note"},
+    )
+    case_id = created["createCase"]["id"]
+    consent_ids = []
+    for purpose, members in (
+        ("SERVICE_REFERRAL", [RECEIVER]),
+        ("REPATRIATION", ["embassy-bangkok", "mosavy"]),
+    ):
+        recorded = await ok(
+            hub,
+            OWNER,
+            "mutation($input: RecordConsentInput!) { recordConsent(input: $input) { id } }",
+            {
+                "input": {
+                    "caseId": case_id,
+                    "grantor": "SURVIVOR",
+                    "method": "WRITTEN",
+                    "purposes": [purpose],
+                    "categories": [
+                        "IDENTITY",
+                        "CONTACT",
+                        "HEALTH",
+                        "LEGAL",
+                        "LOCATION",
+                        "TRAFFICKING_EXPERIENCE",
+                    ],
+                    "recipientOrganizationIds": [org[m] for m in members],
+                }
+            },
+        )
+        consent_ids.append(recorded["recordConsent"]["id"])
+    referral = await ok(
+        hub,
+        OWNER,
+        "mutation($input: SendReferralInput!) { sendReferral(input: $input) { id } }",
+        {
+            "input": {
+                "caseId": case_id,
+                "receivingOrganizationId": org[RECEIVER],
+                "services": ["PSYCHOSOCIAL"],
+                "urgency": "URGENT",
+                "reason": f"{MARK}-reason",
+                "notes": f"{MARK}-notes",
+                "idempotencyKey": "gen-perm-plant-1",
+            }
+        },
+    )
+    rid = referral["sendReferral"]["id"]
+    await ok(
+        hub, RECEIVER, "mutation($id: ID!) { acknowledgeReferral(id: $id) { id } }", {"id": rid}
+    )
+    await ok(
+        hub,
+        RECEIVER,
+        'mutation($id: ID!) { holdReferral(id: $id, reason: "x", reasonCategory: HEALTH) '
+        "{ id } }".replace('"x"', json.dumps(f"{MARK}-hold")),
+        {"id": rid},
+    )
+    request = await ok(
+        hub,
+        OWNER,
+        "mutation($input: RequestRepatriationInput!) { requestRepatriation(input: $input) { id } }",
+        {
+            "input": {
+                "caseId": case_id,
+                "embassyId": org["embassy-bangkok"],
+                "receivingOrganizationId": org["mosavy"],
+                "currentCountry": "TH",
+                "situation": "SHELTER",
+                "documentsHeld": ["NONE"],
+                "assistanceNeeded": ["ESCORT"],
+                "urgency": "URGENT",
+                "idempotencyKey": "gen-perm-plant-2",
+                "notes": f"{MARK}-repat-notes",
+            }
+        },
+    )
+    qid = request["requestRepatriation"]["id"]
+    await ok(
+        hub,
+        "embassy-bangkok",
+        "mutation($id: ID!, $input: TravelPlanInput!) { recordTravelPlan(id: $id, input: $input) "
+        "{ id } }",
+        {"id": qid, "input": {"date": "2027-01-15", "route": f"{MARK}-route"}},
+    )
+    # The receivers have read the case: disclosures exist, the withdrawal notifies them.
+    for member in (RECEIVER, "embassy-bangkok"):
+        await ok(hub, member, "query($id: ID!) { case(id: $id) { fullName } }", {"id": case_id})
+    hook = await ok(
+        hub,
+        OWNER,
+        'mutation { createWebhook(input: {url: "https://hooks.example.org/kk", topics: [CASE]}) '
+        "{ webhook { id } } }",
+        {},
+    )
+    ids = {
+        "case": case_id,
+        "referral": rid,
+        "request": qid,
+        "consent": consent_ids[0],
+        "webhook": hook["createWebhook"]["webhook"]["id"],
+        **{k.replace("-", "_"): v for k, v in org.items()},
+        "receiver": org[RECEIVER],
+        "embassy": org["embassy-bangkok"],
+        "mosavy": org["mosavy"],
+    }
+    planted = [case_id, rid, qid, *consent_ids, ids["webhook"]]
+    return World(ids, planted)
+
+
+# ---------------------------------------------------------------- running every field
+
+
+def operation(root: str, name: str, world: World, n: int) -> str:
+    types = {"Query": LIVE.query_type, "Mutation": LIVE.mutation_type}
+    parent = types.get(root) or LIVE.subscription_type
+    assert parent is not None
+    gql_field = parent.fields[name]
+    keyword = {"Query": "query", "Mutation": "mutation", "Subscription": "subscription"}[root]
+    args = world.fill(ARGUMENTS[(root, name)], n)
+    return f"{keyword} {{ {name}{args} {{ {selection(get_named_type(gql_field.type))} }} }}"
+
+
+def leaked(body: Any, world: World, *, ids: bool = True) -> list[str]:
+    text = json.dumps(body)
+    found = [MARK] if MARK in text else []
+    if ids:
+        found += [i for i in world.planted if i in text]
+    return found
+
+
+async def subscribe(hub: RunningHub, token: str | None, query: str) -> list[dict[str, Any]]:
+    """Start a subscription and collect what arrives in a short while (the replay from
+    `after: "0"` would come at once); a refused socket counts as nothing received."""
+    seen: list[dict[str, Any]] = []
+    try:
+        async with connect(hub.ws_url, subprotocols=[TRANSPORT_WS]) as ws:
+            await ws.send(
+                json.dumps(
+                    {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}
+                )
+            )
+            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+            async with asyncio.timeout(1.0):
+                while True:
+                    seen.append(json.loads(await ws.recv()))
+    except (TimeoutError, ConnectionClosed):
+        pass
+    return seen
+
+
+async def call_everything(
+    hub: RunningHub, world: World, callers: list[tuple[str, str | None]]
+) -> list[str]:
+    """Every survivor root field for every caller; what leaked, by field and caller."""
+    problems = []
+    n = 0
+    for who, scope in callers:
+        token = (
+            await hub.token(who, scope=scope) if scope != "suspended" else hub._tokens[(who, None)]
+        )
+        for root, name in called_roots():
+            n += 1
+            query = operation(root, name, world, n)
+            if root == "Subscription":
+                messages = await subscribe(hub, token, query)
+                if leaked(messages, world):
+                    problems.append(f"{root}.{name} as {who}/{scope}: {leaked(messages, world)}")
+                continue
+            result = await hub.gql(None, query, token=token)
+            codes = set(result.codes) - REFUSALS
+            bad = leaked(result.body, world)
+            if bad or codes or (result.status not in (200, 401)):
+                problems.append(f"{root}.{name} as {who}/{scope}: {bad} {sorted(codes)}")
+    return problems
+
+
+async def test_members_that_are_no_party_get_nothing(hub: RunningHub) -> None:
+    world = await plant(hub)
+    callers: list[tuple[str, str | None]] = [("ngo-malaysia", None), ("embassy-beijing", None)]
+    assert await call_everything(hub, world, callers) == []
+    # The owner calling the same fields does see its survivor: the checks see data.
+    assert await call_everything(hub, world, [(OWNER, None)])
+
+
+async def test_the_right_organisations_without_the_scope_get_nothing(hub: RunningHub) -> None:
+    world = await plant(hub)
+    callers: list[tuple[str, str | None]] = [
+        (OWNER, "orgs:read"),
+        (RECEIVER, "orgs:read"),
+        ("embassy-bangkok", "orgs:read"),
+    ]
+    assert await call_everything(hub, world, callers) == []
+    # and through every edge, a caller holding the parent's scope only gets a null edge
+    for (parent, edge), route in EDGES.items():
+        if route is None:
+            continue
+        root, who, scope = route
+        target = get_named_type(LIVE.type_map[parent].fields[edge].type)  # type: ignore[attr-defined]
+        query = f"{{ {root.format(**world.ids)} {{ id {edge} {{ {selection(target)} }} }} }}"
+        result = await hub.gql(None, query, token=await hub.token(who, scope=scope))
+        assert not result.errors, (parent, edge, result.errors)
+        (value,) = result.data.values()
+        assert value["id"] and value[edge] is None, (parent, edge, result.body)
+        assert not leaked(result.body, world, ids=False), (parent, edge)
+
+
+async def test_the_right_organisations_get_nothing_once_consent_is_withdrawn(
+    hub: RunningHub,
+) -> None:
+    world = await plant(hub)
+    consents = await ok(
+        hub, OWNER, "query($id: ID!) { consents(caseId: $id) { id } }", {"id": world.ids["case"]}
+    )
+    for grant in consents["consents"]:
+        await ok(
+            hub,
+            OWNER,
+            'mutation($id: ID!) { withdrawConsent(consentId: $id, reason: "no") { id } }',
+            {"id": grant["id"]},
+        )
+    # The parties still see that the referral and the request exist (their own work), so
+    # only survivor data is checked here, not ids.
+    problems = []
+    n = 1000
+    for who in (RECEIVER, "embassy-bangkok", "mosavy"):
+        token = await hub.token(who)
+        for root, name in called_roots():
+            n += 1
+            query = operation(root, name, world, n)
+            if root == "Subscription":
+                body: Any = await subscribe(hub, token, query)
+            else:
+                result = await hub.gql(None, query, token=token)
+                body = result.body
+                if set(result.codes) - REFUSALS - {"BAD_USER_INPUT", "CONFLICT"}:
+                    problems.append(f"{root}.{name} as {who}: {result.codes}")
+            if leaked(body, world, ids=False):
+                problems.append(f"{root}.{name} as {who}: survivor data")
+    assert problems == []
+
+
+async def test_suspended_organisations_get_nothing(hub: RunningHub) -> None:
+    world = await plant(hub)
+    callers: list[tuple[str, str | None]] = [(RECEIVER, None), ("embassy-bangkok", None)]
+    for who, _ in callers:
+        await hub.token(who)  # issued while still a member in good standing
+    for who, _ in callers:
+        await ok(
+            hub,
+            "secretariat",
+            'mutation($id: ID!) { suspendOrganization(id: $id, reason: "audit") { status } }',
+            {"id": hub.members[who].organization_id},
+        )
+    suspended = [(who, "suspended") for who, _ in callers]
+    assert await call_everything(hub, world, suspended) == []
+
+
+def test_a_leak_is_caught_by_the_checks() -> None:
+    """The checks above can fail: a body with a marker or a planted id is a leak."""
+    world = World({"case": "c-1"}, ["c-1"])
+    assert leaked({"data": {"case": {"fullName": f"x {MARK}"}}}, world) == [MARK]
+    assert leaked({"data": {"case": {"id": "c-1"}}}, world) == ["c-1"]
+    assert leaked({"data": {"case": None}}, world) == []
