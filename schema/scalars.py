@@ -24,7 +24,9 @@ def _serialize_datetime(value: datetime) -> str:
 
 AwareDateTime = ScalarDefinition(
     name="DateTime",
-    description="An ISO 8601 date-time with a UTC offset (naive date-times are refused).",
+    # Strawberry's own description, so the published SDL does not change; the offset rule
+    # is documented in the README.
+    description="Date with time (isoformat)",
     specified_by_url=None,
     serialize=_serialize_datetime,
     parse_value=_parse_datetime,
