@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -211,6 +212,18 @@ async def subscription_sees_mutation(url: str, bearer: str) -> tuple[Any, Any]:
 
 def main(npm_dir: Path) -> None:
     work = Path(tempfile.mkdtemp(prefix="hub-gateway-"))
+    try:
+        check_through_gateway(npm_dir, work)
+    except BaseException:
+        for log in sorted(work.glob("*.log")):
+            print(f"--- last lines of {log.name} ---", file=sys.stderr)
+            print("\n".join(log.read_text(errors="replace").splitlines()[-40:]), file=sys.stderr)
+        raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def check_through_gateway(npm_dir: Path, work: Path) -> None:
     hub_port, partner_port, gateway_port = free_port(), free_port(), free_port()
     hub_url = f"http://127.0.0.1:{hub_port}"
     partner_url = f"http://127.0.0.1:{partner_port}/graphql"
