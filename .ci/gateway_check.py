@@ -29,6 +29,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 MEMBER = "ccpcr-koh-kong"
+# `_service { sdl }` needs `federation:read`, which only the coordinator's kind may hold.
+COMPOSER = "secretariat"
 WAIT = 60.0
 
 MESH_CONFIG = """
@@ -134,9 +136,8 @@ def seed(database_url: str) -> dict[str, Any]:
         "    await ensure_signing_key(db, load_settings({'HUB_DATABASE_URL': url}))\n"
         "    members = await seed_demo_network(db)\n"
         "    await db.dispose()\n"
-        f"    m = members[{MEMBER!r}]\n"
-        "    print(json.dumps({'id': m.client_id, 'secret': m.client_secret,"
-        " 'org': m.organization_id}))\n"
+        "    print(json.dumps({k: {'id': m.client_id, 'secret': m.client_secret,"
+        " 'org': m.organization_id} for k, m in members.items()}))\n"
         "asyncio.run(main())\n"
     )
     out = subprocess.run(  # noqa: S603
@@ -229,7 +230,8 @@ def check_through_gateway(npm_dir: Path, work: Path) -> None:
     partner_url = f"http://127.0.0.1:{partner_port}/graphql"
     gateway_url = f"http://127.0.0.1:{gateway_port}/graphql"
     database_url = f"sqlite+aiosqlite:///{work / 'hub.db'}"
-    client = seed(database_url)
+    clients = seed(database_url)
+    client = clients[MEMBER]
     hub_env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("HUB_")},
         "HUB_DATABASE_URL": database_url,
@@ -247,7 +249,7 @@ def check_through_gateway(npm_dir: Path, work: Path) -> None:
         compose_env = {
             **os.environ,
             "HUB_GRAPHQL_URL": f"{hub_url}/graphql",
-            "HUB_COMPOSE_TOKEN": bearer,
+            "HUB_COMPOSE_TOKEN": token(hub_url, clients[COMPOSER]),
             "PARTNER_GRAPHQL_URL": partner_url,
         }
         composed = subprocess.run(  # noqa: S603
