@@ -121,7 +121,7 @@ def running(args: list[str], what: str, url: str, **kwargs: Any) -> Iterator[Non
 
 
 def seed(database_url: str) -> dict[str, Any]:
-    """The demo network in a fresh database; returns the member's credentials."""
+    """The demo network in a fresh database; returns every member's credentials by name."""
     code = (
         "import asyncio, json, sys\n"
         "from gateway.oauth.keys import ensure_signing_key\n"
