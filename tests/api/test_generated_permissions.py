@@ -118,6 +118,10 @@ ARGUMENTS: dict[tuple[str, str], str | None] = {
         'id: "{request}", input: {item: OTHER, amount: "10.00", currency: "USD"}'
     ),
     ("Mutation", "createWebhook"): 'input: {url: "https://hooks.example.org/x", topics: [CASE]}',
+    ("Mutation", "updateWebhook"): 'id: "{webhook}", input: {topics: [CASE, REFERRAL]}',
+    ("Mutation", "disableWebhook"): 'id: "{webhook}"',
+    ("Mutation", "enableWebhook"): 'id: "{webhook}"',
+    ("Mutation", "rotateWebhookSecret"): 'id: "{webhook}"',
     ("Subscription", "caseStatus"): 'caseId: "{case}", after: "0"',
     ("Subscription", "referralUpdates"): 'box: INBOX, after: "0"',
     ("Subscription", "events"): 'after: "0"',
@@ -140,6 +144,8 @@ NO_SURVIVOR_DATA: dict[tuple[str, str], str] = {
     ("Mutation", "disableClient"): "OAuth clients",
     ("Mutation", "registerClientKeys"): "OAuth clients",
     ("Mutation", "publishService"): "service directory",
+    ("Mutation", "issueRegistrationToken"): "onboarding: a token for an organisation",
+    ("Mutation", "deleteWebhook"): "answers the deleted webhook's id only",
 }
 # Every edge into a survivor type: the root that leads to its parent (as a caller with the
 # parent's scope) and the scope the edge's own type needs in addition. None: the edge's
@@ -152,6 +158,7 @@ EDGES: dict[tuple[str, str], tuple[str, str, str] | None] = {
         "repatriation:read",
     ),
     ("ReferralEdge", "node"): None,
+    ("CaseEdge", "node"): None,
     ("RepatriationEdge", "node"): None,
     ("ConsentGrant", "withdrawal"): None,
     ("ConsentGrant", "holders"): None,
