@@ -97,4 +97,7 @@ async def cli(hub: RunningHub, *args: str, cwd: Path) -> CliResult:
     async with asyncio.timeout(CLI_TIMEOUT):
         out, err = await process.communicate()
     assert process.returncode is not None
-    return CliResult(process.returncode, out.decode(), err.decode())
+    # Every command first names the database it works on; the rest is what it found.
+    named, _, rest = err.decode().partition("\n")
+    assert named.startswith("referral-hub: database "), named
+    return CliResult(process.returncode, out.decode(), rest)
