@@ -36,7 +36,9 @@ def _quiet_driver_log() -> None:
     """aiosqlite logs every call with its arguments at DEBUG, bypassing ``hide_parameters``:
     a hub run at DEBUG would write statement parameters (survivor data) to its log."""
     driver = logging.getLogger("aiosqlite")
-    if driver.getEffectiveLevel() < logging.INFO:
+    # Its own level, not the effective one: a root logger set to DEBUG later must not
+    # open it up again.
+    if driver.level < logging.INFO:
         driver.setLevel(logging.INFO)
 
 
