@@ -37,6 +37,7 @@ from gateway.http_errors import (
 )
 from schema.context import HubContext
 from store.errors import ErrorCode
+from store.outage import is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,9 @@ class GraphQLOverHTTP(GraphQL[HubContext, None]):
             # Strawberry's own refusals (none are expected past the hooks below).
             code = ErrorCode.METHOD_NOT_ALLOWED if exc.status_code == 405 else ErrorCode.BAD_REQUEST
             response = refusal_response(HttpRefusal(exc.status_code, code, exc.reason), accept)
-        except Exception:
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise  # a database outage: the app's outage handler answers 503 UNAVAILABLE
             request_id = scope.get("state", {}).get("request_id", "")
             log.exception("internal error answering a GraphQL request (request %s)", request_id)
             response = refusal_response(

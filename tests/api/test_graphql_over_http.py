@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from sqlalchemy import exc as sa_exc
 from starlette.routing import Route
 
 from store.errors import ErrorCode
@@ -351,3 +352,27 @@ async def test_a_fault_outside_the_executor_is_a_masked_internal_error(
         )
         document = assert_graphql_error_response(response, 500, "INTERNAL")
         assert document["errors"][0]["extensions"]["requestId"] == response.headers["x-request-id"]
+
+
+async def test_a_database_outage_outside_the_executor_is_still_a_503(
+    template: Template, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The view masks bugs as INTERNAL but leaves outages to the outage handler (UNAVAILABLE).
+    async with serve_hub(template) as hub:
+        (view,) = [
+            route.endpoint
+            for route in hub.app.routes
+            if isinstance(route, Route) and route.path == "/graphql"
+        ]
+
+        async def pool_exhausted(request: Any) -> Any:
+            raise sa_exc.TimeoutError("QueuePool limit reached")
+
+        monkeypatch.setattr(view, "parse_http_body", pool_exhausted)
+        response = await hub.http.post(
+            "/graphql",
+            json={"query": "{ __typename }"},
+            headers={"Authorization": f"Bearer {await hub.token('secretariat')}"},
+        )
+        assert_graphql_error_response(response, 503, "UNAVAILABLE")
+        assert int(response.headers["retry-after"]) >= 1
