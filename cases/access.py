@@ -42,13 +42,21 @@ def parties_in_force(at: datetime) -> ColumnElement[bool]:
 
 
 def visible_to(organization_id: str, at: datetime) -> ColumnElement[bool]:
-    """The row filter every case query applies: owner, or a party in force."""
+    """The row filter every case query applies: owner, or a party in force.
+
+    A correlated ``EXISTS`` probes the (case, organisation) index once per case; an ``IN``
+    over the organisation's party rows grew with every referral it ever had.
+    """
     party = (
-        select(CaseParty.case_id)
-        .where(CaseParty.organization_id == organization_id, parties_in_force(at))
-        .scalar_subquery()
+        select(CaseParty.id)
+        .where(
+            CaseParty.case_id == Case.id,
+            CaseParty.organization_id == organization_id,
+            parties_in_force(at),
+        )
+        .exists()
     )
-    return or_(Case.owner_organization_id == organization_id, Case.id.in_(party))
+    return or_(Case.owner_organization_id == organization_id, party)
 
 
 @dataclass(frozen=True, slots=True)
