@@ -70,11 +70,13 @@ async def grow(db_url: str, receiver: str, want: int) -> None:
     """Copy the receiver's referrals (and their party rows) until its inbox holds ``want``.
 
     Copies are older than every original, so the newest page stays the one seeded over GraphQL.
+    Each copy refers a copy of its case (the non-identifying row only: sealed fields are bound
+    to their case's id), so cases and party rows grow with the referrals as they would.
     """
     from sqlalchemy import insert, select
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    from cases.models import CaseParty, Referral
+    from cases.models import Case, CaseParty, Referral
 
     engine = create_async_engine(db_url)
     async with engine.begin() as conn:
@@ -90,24 +92,35 @@ async def grow(db_url: str, receiver: str, want: int) -> None:
                 select(CaseParty.__table__).where(CaseParty.source_id.in_([s["id"] for s in seeds]))
             )
         }
-        rows, party_rows = [], []
+        cases = {
+            r.id: dict(r._mapping)
+            for r in await conn.execute(
+                select(Case.__table__).where(Case.id.in_({s["case_id"] for s in seeds}))
+            )
+        }
+        rows, party_rows, case_rows = [], [], []
         for n in range(want - len(seeds)):
             seed = seeds[n % len(seeds)]
-            new_id = str(uuid.uuid4())
+            new_id, case_id = str(uuid.uuid4()), str(uuid.uuid4())
             age = timedelta(days=1 + n // len(seeds))
+            case_rows.append(
+                {**cases[seed["case_id"]], "id": case_id, "reference": f"RH-BENCH-{case_id[:24]}"}
+            )
             rows.append(
                 {
                     **seed,
                     "id": new_id,
+                    "case_id": case_id,
                     "idempotency_key": new_id,
                     "created_at": seed["created_at"] - age,
                 }
             )
             if seed["id"] in parties:
-                party = {**parties[seed["id"]], "source_id": new_id}
+                party = {**parties[seed["id"]], "source_id": new_id, "case_id": case_id}
                 party.pop("id")
                 party_rows.append(party)
         for start in range(0, len(rows), 500):
+            await conn.execute(insert(Case.__table__), case_rows[start : start + 500])
             await conn.execute(insert(Referral.__table__), rows[start : start + 500])
         for start in range(0, len(party_rows), 500):
             await conn.execute(insert(CaseParty.__table__), party_rows[start : start + 500])

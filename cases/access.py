@@ -175,8 +175,13 @@ async def build_views(
     grants = await load_grants(session, foreign) if foreign else {}
     purposes = await party_purposes(session, foreign, org, at) if foreign else {}
     sealed: dict[str, dict[str, CaseField]] = defaultdict(dict)
-    if ids:
-        for row in await session.scalars(select(CaseField).where(CaseField.case_id.in_(ids))):
+    # Only the sealed rows the operation asked for: `case { id status }` loads none.
+    wanted = sorted(fields) if fields is not None else None
+    if ids and wanted != []:
+        query = select(CaseField).where(CaseField.case_id.in_(ids))
+        if wanted is not None:
+            query = query.where(CaseField.field.in_(wanted))
+        for row in await session.scalars(query):
             sealed[row.case_id][row.field] = row
     views = []
     for case in cases:
