@@ -42,13 +42,21 @@ def parties_in_force(at: datetime) -> ColumnElement[bool]:
 
 
 def visible_to(organization_id: str, at: datetime) -> ColumnElement[bool]:
-    """The row filter every case query applies: owner, or a party in force."""
+    """The row filter every case query applies: owner, or a party in force.
+
+    A correlated ``EXISTS`` probes the (case, organisation) index once per case; an ``IN``
+    over the organisation's party rows grew with every referral it ever had.
+    """
     party = (
-        select(CaseParty.case_id)
-        .where(CaseParty.organization_id == organization_id, parties_in_force(at))
-        .scalar_subquery()
+        select(CaseParty.id)
+        .where(
+            CaseParty.case_id == Case.id,
+            CaseParty.organization_id == organization_id,
+            parties_in_force(at),
+        )
+        .exists()
     )
-    return or_(Case.owner_organization_id == organization_id, Case.id.in_(party))
+    return or_(Case.owner_organization_id == organization_id, party)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,8 +175,13 @@ async def build_views(
     grants = await load_grants(session, foreign) if foreign else {}
     purposes = await party_purposes(session, foreign, org, at) if foreign else {}
     sealed: dict[str, dict[str, CaseField]] = defaultdict(dict)
-    if ids:
-        for row in await session.scalars(select(CaseField).where(CaseField.case_id.in_(ids))):
+    # Only the sealed rows the operation asked for: `case { id status }` loads none.
+    wanted = sorted(fields) if fields is not None else None
+    if ids and wanted != []:
+        query = select(CaseField).where(CaseField.case_id.in_(ids))
+        if wanted is not None:
+            query = query.where(CaseField.field.in_(wanted))
+        for row in await session.scalars(query):
             sealed[row.case_id][row.field] = row
     views = []
     for case in cases:

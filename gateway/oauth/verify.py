@@ -166,16 +166,26 @@ class TokenVerifier:
         self._jwks_source = jwks_source
         self._standing = standing
         self._keys: dict[str, jwt.PyJWK] = {}
+        self._parsed_from: dict[str, Any] | None = None
         self._last_forced = float("-inf")
 
-    async def _key(self, kid: str) -> jwt.PyJWK:
-        jwks = await self._jwks_source(False)
+    def _parse(self, jwks: dict[str, Any]) -> None:
+        """Parse the key set only when it changed: building the keys is most of a decode.
+
+        The keyring hands out a new document whenever it reloads, so identity catches the
+        common case; equality catches a source that rebuilds an unchanged document.
+        """
+        if jwks is self._parsed_from or jwks == self._parsed_from:
+            return
         self._keys = {k.key_id: k for k in jwt.PyJWKSet.from_dict(jwks).keys if k.key_id}
+        self._parsed_from = jwks
+
+    async def _key(self, kid: str) -> jwt.PyJWK:
+        self._parse(await self._jwks_source(False))
         key = self._keys.get(kid)
         if key is None and time.monotonic() - self._last_forced > _UNKNOWN_KID_COOLDOWN:
             self._last_forced = time.monotonic()
-            jwks = await self._jwks_source(True)
-            self._keys = {k.key_id: k for k in jwt.PyJWKSet.from_dict(jwks).keys if k.key_id}
+            self._parse(await self._jwks_source(True))
             key = self._keys.get(kid)
         if key is None:
             raise TokenRejected("unknown signing key")
