@@ -3,16 +3,16 @@
 Also joins the two heads main carried (0006 token cut-offs and 0006_registration), so that
 ``upgrade head`` has one target again.
 
-Revision ID: 0009_page_indexes
-Revises: 0006, 0006_registration
+Revision ID: 0010_page_indexes
+Revises: 0009_token_cutoffs
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0009_page_indexes"
-down_revision = ("0006", "0006_registration")
+revision = "0010_page_indexes"
+down_revision = "0009_token_cutoffs"
 branch_labels = None
 depends_on = None
 
