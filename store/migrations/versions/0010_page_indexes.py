@@ -1,8 +1,5 @@
 """page indexes: inbox and outbox pages read in index order, party checks by (case, organisation)
 
-Also joins the two heads main carried (0006 token cut-offs and 0006_registration), so that
-``upgrade head`` has one target again.
-
 Revision ID: 0010_page_indexes
 Revises: 0009_token_cutoffs
 """
