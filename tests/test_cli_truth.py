@@ -35,6 +35,8 @@ NEEDS_A_DATABASE = [
     ["keys", "rotate"],
     ["keys", "rotate-data"],
     ["backup", "snapshot.db"],
+    ["audit", "checkpoint"],
+    ["registration-token", "org-1"],
 ]
 
 
@@ -78,7 +80,7 @@ def _parsers(parser: argparse.ArgumentParser) -> list[tuple[str, argparse.Argume
 
 def test_every_command_and_option_has_help() -> None:
     parsers = _parsers(build_parser())
-    assert len(parsers) == 13  # root, 8 commands, 4 sub-commands
+    assert len(parsers) == 15  # root, 9 commands, 5 sub-commands
     for prog, parser in parsers:
         assert parser.description, f"{prog} has no description"
         for action in parser._actions:
@@ -90,7 +92,17 @@ def test_every_command_and_option_has_help() -> None:
 def test_help_describes_the_commands(workdir: Path) -> None:
     result = run(workdir, "--help")
     assert result.returncode == 0
-    for command in ("serve", "db", "init", "demo", "keys", "audit", "backup", "restore"):
+    for command in (
+        "serve",
+        "db",
+        "init",
+        "registration-token",
+        "demo",
+        "keys",
+        "audit",
+        "backup",
+        "restore",
+    ):
         assert command in result.stdout
     assert "--version" in result.stdout
     demo = run(workdir, "demo", "--help")
