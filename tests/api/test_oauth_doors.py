@@ -26,10 +26,10 @@ def assertion_form(path: str, assertion: str, token: str) -> dict[str, str]:
 
 
 async def shelter_with_key(hub: RunningHub) -> str:
-    """Register a key for the shelter; one assertion signed with it."""
+    """The shelter registers a key for its own client; one assertion signed with it."""
     key = ec_key("svay-rieng-1")
     registered = await register_keys(
-        hub, "secretariat", "ccpcr-shelter", {"keys": [key.as_dict(private=False)]}
+        hub, "ccpcr-shelter", "ccpcr-shelter", {"keys": [key.as_dict(private=False)]}
     )
     assert registered.errors == [], registered.body
     return sign_assertion(hub, "ccpcr-shelter", key)

@@ -9,6 +9,7 @@ import pytest
 
 import orgs.service
 from gateway.settings import Environment
+from tests.api.registration_support import issue_token, register
 from tests.network import RunningHub, Template, serve_hub
 
 MARKER = "Sok-Dara-012-345-678"
@@ -53,13 +54,28 @@ async def test_the_sdl_is_only_for_clients_holding_federation_read(template: Tem
 
 
 async def test_only_the_coordinator_kind_may_hold_federation_read(hub: RunningHub) -> None:
+    # A destination NGO registering its own client cannot ask for the federation scope
+    token = await issue_token(hub, "ngo-thailand")
+    refused = await register(
+        hub,
+        token,
+        {
+            "client_name": "gw",
+            "scope": "federation:read",
+            "grant_types": ["client_credentials"],
+            "token_endpoint_auth_method": "client_secret_basic",
+        },
+    )
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"] == "invalid_client_metadata"
+    # while the coordinator's own organisation may hold it
     created = await hub.gql(
         "secretariat",
         'mutation($org: ID!) { createClient(input: {organizationId: $org, name: "gw", '
         'scopes: ["federation:read"]}) { clientId } }',
-        {"org": hub.members["ngo-thailand"].organization_id},
+        {"org": hub.members["secretariat"].organization_id},
     )
-    assert created.codes == ["BAD_USER_INPUT"], created.body
+    assert created.errors == [], created.body
 
 
 async def test_an_internal_error_logs_the_request_not_the_query_or_variables(
