@@ -15,12 +15,13 @@ import consent.disclosure
 from consent.disclosure import verify
 from tests.api.test_disclosure_chain import OWNER, consented_case
 from tests.api.transaction_support import settle
+from tests.marker_watch import planted
 from tests.network import RunningHub, Template, serve_hub
 
 READER = "adhoc"
 STRANDING = (
-    "{ a: cases { fullName } b: cases { fullName } c: cases { fullName } "
-    'd: cases { fullName } x: disclosures(caseId: "") { id } }'
+    "{ a: cases { edges { node { fullName } } } b: cases { edges { node { fullName } } } c: cases { edges { node { fullName } } } "
+    'd: cases { edges { node { fullName } } } x: disclosures(caseId: "") { id } }'
 )
 CREATE = "mutation($input: CreateCaseInput!) { createCase(input: $input) { id } }"
 NEW_CASE = {"input": {"ageBand": "AGE_18_20", "sex": "MALE"}}
@@ -70,9 +71,11 @@ async def test_survivor_data_is_answered_only_with_its_disclosure_written(
     failed = await hub.gql(READER, STRANDING)
     assert failed.data is None
     # ...and when it reads it alone, the data comes with its entry already on record
-    shown = await hub.gql(READER, "{ cases { id fullName } }")
+    shown = await hub.gql(READER, "{ cases { edges { node { id fullName } } } }")
     assert not shown.errors, shown.errors
-    assert [c["fullName"] for c in shown.data["cases"]] == ["Sokha Chainreader"]
+    assert [e["node"]["fullName"] for e in shown.data["cases"]["edges"]] == [
+        planted("Sokha Chainreader")
+    ]
     entries = await hub.scalar(
         "SELECT COUNT(*) FROM disclosures WHERE request_id IS NOT NULL AND channel = 'QUERY'"
     )
@@ -100,7 +103,7 @@ async def test_no_disclosure_entry_means_no_data(
     monkeypatch.setattr(consent.disclosure, "append", cannot_write)
     body = await hub.http.post(
         "/graphql",
-        json={"query": "{ cases { id fullName } }"},
+        json={"query": "{ cases { edges { node { id fullName } } } }"},
         headers={"Authorization": f"Bearer {await hub.token(READER)}"},
     )
 
