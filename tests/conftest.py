@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.marker_watch import pytest_configure, pytest_sessionfinish
+from tests.marker_watch import pytest_configure, pytest_sessionfinish, pytest_testnodedown
 from tests.network import RunningHub, Template, build_template, drop_template, serve_hub
 
 # The run-wide survivor-marker watch (logs at DEBUG, databases, files left behind).
-__all__ = ["pytest_configure", "pytest_sessionfinish"]
+__all__ = ["pytest_configure", "pytest_sessionfinish", "pytest_testnodedown"]
 
 
 @pytest.fixture(scope="session")

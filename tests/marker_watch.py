@@ -22,6 +22,7 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -128,6 +129,10 @@ def refuse(finds: list[Find], what: str) -> None:
 
 _LOG_KEY = pytest.StashKey[Path]()
 _HANDLER_KEY = pytest.StashKey[logging.Handler]()
+# Under pytest-xdist each worker scans its own log and temp files; what it finds travels to
+# the controller in ``workeroutput``, and the controller fails the run.
+_WORKER_FINDS = "survivor_marker_finds"
+_REPORTED_KEY = pytest.StashKey[list[str]]()
 
 
 def session_log_handler(config: pytest.Config) -> logging.Handler:
@@ -136,8 +141,11 @@ def session_log_handler(config: pytest.Config) -> logging.Handler:
 
 def pytest_configure(config: pytest.Config) -> None:
     named = os.environ.get("HUB_TEST_LOG")
+    worker = getattr(config, "workerinput", {}).get("workerid")
     if named:
         path = Path(named)
+        if worker:  # one file per xdist worker, beside the named one
+            path = path.with_name(f"{path.stem}-{worker}{path.suffix}")
         path.parent.mkdir(parents=True, exist_ok=True)
     else:
         handle, raw = tempfile.mkstemp(prefix="hub-test-log-", suffix=".log")
@@ -170,8 +178,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if basetemp is not None:
         finds += scan_tree(Path(basetemp), skip=[log_path])
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if finds:
-        message = f"survivor marker {MARKER!r} found in plain text: " + "; ".join(map(str, finds))
+    workeroutput = getattr(config, "workeroutput", None)
+    if finds and workeroutput is not None:
+        workeroutput[_WORKER_FINDS] = [str(find) for find in finds] + [f"the log: {log_path}"]
+    reported = config.stash.get(_REPORTED_KEY, [])
+    if finds or reported:
+        message = f"survivor marker {MARKER!r} found in plain text: " + "; ".join(
+            [*map(str, finds), *reported]
+        )
         if reporter is not None:
             reporter.write_sep("=", "survivor data leaked", red=True)
             reporter.write_line(message)
@@ -179,3 +193,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     elif not os.environ.get("HUB_TEST_LOG"):
         log_path.unlink(missing_ok=True)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """On the xdist controller: keep what a worker found, to fail the run at its end."""
+    found = getattr(node, "workeroutput", {}).get(_WORKER_FINDS)
+    if found:
+        config = node.config
+        config.stash[_REPORTED_KEY] = [*config.stash.get(_REPORTED_KEY, []), *found]

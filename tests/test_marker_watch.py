@@ -159,7 +159,7 @@ def test_logs_nothing_secret() -> None:
 """
 
 
-def run_child(where: Path, source: str) -> subprocess.CompletedProcess[str]:
+def run_child(where: Path, source: str, *extra: str) -> subprocess.CompletedProcess[str]:
     (where / "test_child.py").write_text(source)
     env = dict(os.environ)
     env["HUB_TEST_LOG"] = str(where / "run.log")  # kept inside ``where``, removed with it
@@ -178,6 +178,7 @@ def run_child(where: Path, source: str) -> subprocess.CompletedProcess[str]:
             f"--rootdir={where}",
             "-c",
             os.devnull,
+            *extra,
             str(where / "test_child.py"),
         ],
         cwd=where,
@@ -188,13 +189,14 @@ def run_child(where: Path, source: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.parametrize("workers", [(), ("-p", "xdist", "-n", "2")], ids=["one process", "xdist"])
 @pytest.mark.parametrize(
     ("source", "where"), [(LEAKY, ".log"), (LEAVES_A_FILE, "left.db")], ids=["log", "file"]
 )
 def test_a_run_that_leaks_a_marker_fails_even_when_its_tests_pass(
-    child_run: Path, source: str, where: str
+    child_run: Path, source: str, where: str, workers: tuple[str, ...]
 ) -> None:
-    result = run_child(child_run, source)
+    result = run_child(child_run, source, *workers)
     assert "passed" in result.stdout and "failed" not in result.stdout, result.stdout
     assert result.returncode == 1, result.stdout + result.stderr
     assert "survivor data leaked" in result.stdout
