@@ -24,7 +24,8 @@ CREATE = "mutation($input: CreateCaseInput!) { createCase(input: $input) { id } 
 CONSENT = "mutation($input: RecordConsentInput!) { recordConsent(input: $input) { id version } }"
 READ = "query($id: ID!) { case(id: $id) { id fullName healthNotes } }"
 WITHDRAW = (
-    'mutation($id: ID!) { withdrawConsent(consentId: $id, reason: "survivor changed her mind") '
+    "mutation($id: ID!) { withdrawConsent(consentId: $id, "
+    f'reason: "{planted("survivor changed her mind")}") '
     "{ id holders { organizationId acknowledgedAt } } }"
 )
 

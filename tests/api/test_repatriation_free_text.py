@@ -20,9 +20,11 @@ from tests.api.repatriation_support import (
     orgs,
     request_input,
 )
+from tests.marker_watch import planted
 from tests.network import GraphQLResult, RunningHub
 
-MARK = "zq-repat-text-4Kd9"
+# Planted: the run-wide watch also looks for it in every database file and log line.
+MARK = planted("zq-repat-text-4Kd9")
 HEALTH_NOTES = f"HIV+, needs antiretrovirals on the journey {MARK}-health"
 ROUTE = f"Bangkok - Poipet by road, then Phnom Penh {MARK}-route"
 READ = """
