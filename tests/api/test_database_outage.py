@@ -36,7 +36,7 @@ pytestmark = pytest.mark.skipif(
 
 CREATE = "mutation($input: CreateCaseInput!) { createCase(input: $input) { id } }"
 NEW_CASE = {"input": {"ageBand": "AGE_18_20", "sex": "MALE"}}
-READ = "{ cases { id fullName } }"
+READ = "{ cases { edges { node { id fullName } } } }"
 OUTAGES = 2
 
 
