@@ -32,6 +32,8 @@ class TextField(StrEnum):
     REPATRIATION_NOTES = "RepatriationRequest.notes"
     REPATRIATION_TRAVEL_PLAN = "RepatriationRequest.travelPlan"
     REPATRIATION_CHANGE_NOTE = "RepatriationRequest.history.note"
+    CASE_TRANSFER_REASON = "CaseTransfer.reason"
+    CASE_TRANSFER_ANSWER = "CaseTransfer.answerReason"
 
     @property
     def label(self) -> str:
@@ -62,6 +64,8 @@ TEXT_RULES: dict[TextField, TextRule] = {
     TextField.REPATRIATION_NOTES: WRITER_CHOOSES,
     TextField.REPATRIATION_TRAVEL_PLAN: TextRule(fixed=DataCategory.LOCATION),
     TextField.REPATRIATION_CHANGE_NOTE: WRITER_CHOOSES,
+    TextField.CASE_TRANSFER_REASON: WRITER_CHOOSES,
+    TextField.CASE_TRANSFER_ANSWER: WRITER_CHOOSES,
 }
 
 

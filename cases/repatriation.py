@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.access import load_grants
+from cases.custody import offer_on_handover
 from cases.free_text import TextField, stored_category
 from cases.models import Case, CaseParty, RepatriationChange, RepatriationCost, RepatriationRequest
 from cases.paging import (
@@ -397,6 +398,9 @@ async def act(
                 CaseStatus.REPATRIATED,
                 f"repatriation {request.id} handed over",
                 now,
+            )
+            await offer_on_handover(
+                session, cipher, actor, case, request.id, request.reception_organization_id
             )
         elif target in (S.REJECTED, S.CANCELLED):
             await session.execute(

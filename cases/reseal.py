@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute
 
+from cases.custody_models import CaseTransfer
 from cases.models import (
     CaseField,
     CaseStatusChange,
@@ -65,6 +66,8 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
         lambda r: r.grant_id,
     ),
     SealedColumn(Webhook.secret_sealed, "webhooks", lambda r: "secret", lambda r: r.id),
+    SealedColumn(CaseTransfer.reason_sealed, "case_transfers", lambda r: "reason", lambda r: r.id),
+    SealedColumn(CaseTransfer.answer_sealed, "case_transfers", lambda r: "answer", lambda r: r.id),
 )
 
 

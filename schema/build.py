@@ -23,6 +23,7 @@ from strawberry.types import ExecutionContext, Info
 
 from schema.cases import CaseMutations, CaseQueries
 from schema.context import PerOperationLoaders
+from schema.custody import CustodyMutations, CustodyQueries
 from schema.disclosures import DisclosureWrites
 from schema.entities import checked_representation, entity_keys
 from schema.errors import ErrorCodes
@@ -63,6 +64,7 @@ class Query(
     RepatriationQueries,
     EventQueries,
     WebhookQueries,
+    CustodyQueries,
 ):
     pass
 
@@ -74,6 +76,7 @@ class Mutation(
     ReferralMutations,
     RepatriationMutations,
     WebhookMutations,
+    CustodyMutations,
 ):
     pass
 
