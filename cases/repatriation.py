@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.access import load_grants
+from cases.assessment_gate import check_child_may_travel
 from cases.custody import offer_on_handover
 from cases.free_text import TextField, stored_category
 from cases.models import Case, CaseParty, RepatriationChange, RepatriationCost, RepatriationRequest
@@ -337,6 +338,10 @@ async def act(
         role = allowed[0] if allowed else sorted(roles)[0]
         step = REPATRIATION_WORKFLOW.next_state(request.status, str(action), role, roles)
         why = check_reason_text(note, step.needs_reason)
+        if step.action == RepatriationAction.ARRANGE_TRAVEL:
+            about = await session.get(Case, request.case_id)
+            assert about is not None
+            await check_child_may_travel(session, cipher, about, request.id, utcnow().date())
         previous = request.status
         target = step.target
         values: dict[str, object] = {}

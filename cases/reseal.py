@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute
 
-from cases.custody_models import CaseTransfer
+from cases.custody_models import CaseAssessment, CaseTransfer, FamilyAssessment
 from cases.models import (
     CaseField,
     CaseStatusChange,
@@ -68,6 +68,24 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     SealedColumn(Webhook.secret_sealed, "webhooks", lambda r: "secret", lambda r: r.id),
     SealedColumn(CaseTransfer.reason_sealed, "case_transfers", lambda r: "reason", lambda r: r.id),
     SealedColumn(CaseTransfer.answer_sealed, "case_transfers", lambda r: "answer", lambda r: r.id),
+    SealedColumn(
+        CaseAssessment.needs_sealed, "case_assessments", lambda r: "needs", lambda r: r.id
+    ),
+    SealedColumn(
+        CaseAssessment.risks_sealed, "case_assessments", lambda r: "risks", lambda r: r.id
+    ),
+    SealedColumn(
+        CaseAssessment.identification_sealed,
+        "case_assessments",
+        lambda r: "identification",
+        lambda r: r.id,
+    ),
+    SealedColumn(
+        FamilyAssessment.family_sealed, "family_assessments", lambda r: "family", lambda r: r.id
+    ),
+    SealedColumn(
+        FamilyAssessment.safety_sealed, "family_assessments", lambda r: "safety", lambda r: r.id
+    ),
 )
 
 

@@ -21,6 +21,7 @@ from strawberry.federation import Schema
 from strawberry.federation.schema import FederationAny
 from strawberry.types import ExecutionContext, Info
 
+from schema.assessment import AssessmentMutations, AssessmentQueries
 from schema.cases import CaseMutations, CaseQueries
 from schema.context import PerOperationLoaders
 from schema.custody import CustodyMutations, CustodyQueries
@@ -65,6 +66,7 @@ class Query(
     EventQueries,
     WebhookQueries,
     CustodyQueries,
+    AssessmentQueries,
 ):
     pass
 
@@ -77,6 +79,7 @@ class Mutation(
     RepatriationMutations,
     WebhookMutations,
     CustodyMutations,
+    AssessmentMutations,
 ):
     pass
 
