@@ -61,6 +61,8 @@ SURVIVOR_TYPES = frozenset(
         "WebhookCreated",
         "WebhookDelivery",
         "CaseTransfer",
+        "CaseAssessment",
+        "FamilyAssessment",
     }
 )
 REFUSALS = frozenset({"NOT_FOUND", "FORBIDDEN", "UNAUTHENTICATED", "INVALID_TRANSITION"})
@@ -136,6 +138,16 @@ ARGUMENTS: dict[tuple[str, str], str | None] = {
     ("Mutation", "acceptCaseTransfer"): 'id: "{transfer}"',
     ("Mutation", "declineCaseTransfer"): 'id: "{transfer}", reason: "test"',
     ("Mutation", "cancelCaseTransfer"): 'id: "{transfer}"',
+    ("Query", "caseAssessment"): 'caseId: "{case}"',
+    ("Query", "familyAssessment"): 'repatriationId: "{request}"',
+    ("Mutation", "recordAssessment"): (
+        'input: {caseId: "{case}", needs: [SHELTER], risks: [OTHER], identification: PENDING, '
+        "assessorRole: OTHER}"
+    ),
+    ("Mutation", "recordFamilyAssessment"): (
+        'repatriationId: "{request}", input: {familyTraced: false, safeToReturn: false, '
+        'safetyReasons: "test"}'
+    ),
 }
 # Root fields that reach no survivor type, and why that is so.
 NO_SURVIVOR_DATA: dict[tuple[str, str], str] = {
@@ -288,7 +300,7 @@ async def ok(hub: RunningHub, who: str, query: str, variables: dict[str, Any]) -
 async def plant(hub: RunningHub) -> World:
     """ADHOC's case full of markers, consented to the shelter (service referral), the
     embassy in Bangkok and the Ministry (repatriation); a referral to the shelter and a
-    request to the embassy full of markers; a webhook; an offer of the case to the shelter."""
+    request to the embassy full of markers; a webhook; an offer of the case to the shelter; an assessment and a family assessment."""
     org = {k: m.organization_id for k, m in hub.members.items()}
     survivor = {
         "fullName": f"Srey {MARK}-name",
@@ -399,6 +411,38 @@ async def plant(hub: RunningHub) -> World:
         'mutation { createWebhook(input: {url: "https://hooks.example.org/kk", topics: [CASE]}) '
         "{ webhook { id } } }",
         {},
+    )
+    await ok(
+        hub,
+        OWNER,
+        "mutation($input: AssessmentInput!) { recordAssessment(input: $input) { id } }",
+        {
+            "input": {
+                "caseId": case_id,
+                "needs": ["MEDICAL"],
+                "needsNote": f"{MARK}-needs",
+                "risks": ["RE_TRAFFICKING"],
+                "risksNote": f"{MARK}-risks",
+                "identification": "IDENTIFIED",
+                "identificationNote": f"{MARK}-basis",
+                "assessorRole": "SOCIAL_WORKER",
+            }
+        },
+    )
+    await ok(
+        hub,
+        "mosavy",
+        "mutation($id: ID!, $input: FamilyAssessmentInput!) { recordFamilyAssessment("
+        "repatriationId: $id, input: $input) { id } }",
+        {
+            "id": qid,
+            "input": {
+                "familyTraced": True,
+                "familyNote": f"{MARK}-family",
+                "safeToReturn": True,
+                "safetyReasons": f"{MARK}-safety",
+            },
+        },
     )
     transfer = await ok(
         hub,
