@@ -18,7 +18,7 @@ from tests.api.repatriation_support import (
     request_input,
 )
 from tests.api.test_repatriation_flow import CONSENT, CREATE
-from tests.marker_watch import planted
+from tests.marker_watch import MARKER, planted
 from tests.network import RunningHub
 
 ASSESSMENT_FIELDS = (
@@ -260,3 +260,20 @@ async def test_an_adult_travels_without_a_family_assessment(hub: RunningHub) -> 
         )
     late = await hub.gql("mosavy", RECORD_FAMILY, {"id": rid, "input": family(True, True)})
     assert late.codes == ["INVALID_TRANSITION"], late.body
+
+
+async def test_assessments_and_transfer_reasons_are_sealed_at_rest(hub: RunningHub) -> None:
+    """Whatever was written above in plain words is nowhere in the rows, only envelopes."""
+    rid = await _child_request(hub, "assess-rest-1", {"fullName": planted("Vanna")}, "AGE_9_17")
+    await do(
+        hub, "mosavy", RECORD_FAMILY, {"id": rid, "input": family(True, True)},
+        "recordFamilyAssessment",
+    )  # fmt: skip
+    (case_id,) = (await fetch(hub, "SELECT case_id FROM family_assessments"))[0]
+    await do(hub, "adhoc", RECORD, assessment(case_id), "recordAssessment")
+    for table in ("case_assessments", "family_assessments"):
+        rows = await fetch(hub, f"SELECT * FROM {table}")
+        assert rows and MARKER not in str(rows)
+        assert "IDENTIFIED" not in str(rows) and "true" not in str(rows).lower()
+    for table in ("events", "audit"):
+        assert MARKER not in str(await fetch(hub, f"SELECT * FROM {table}"))

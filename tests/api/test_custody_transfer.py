@@ -18,8 +18,9 @@ from tests.api.custody_support import (
     returned_home,
     transfer_input,
 )
+from tests.api.event_support import POLL, head, next_events, partner_socket, start
 from tests.api.repatriation_support import decoded, do, fetch, open_case, orgs
-from tests.marker_watch import planted
+from tests.marker_watch import MARKER, planted
 from tests.network import RunningHub
 
 
@@ -206,6 +207,9 @@ async def test_an_owner_offers_its_case_and_the_addressee_declines_then_accepts(
     owner_view = await do(hub, "ccpcr-shelter", HISTORY, {"id": case_id}, "custodyHistory")
     assert [h["reason"] for h in owner_view] == [reason, reason]
     assert owner_view[0]["answerReason"] == no
+    # Sealed at rest: the rows hold envelopes only.
+    rows = await fetch(hub, "SELECT * FROM case_transfers WHERE case_id = :c", c=case_id)
+    assert len(rows) == 2 and MARKER not in str(rows)
 
 
 async def test_the_offerer_cancels_before_an_answer(hub: RunningHub) -> None:
@@ -229,3 +233,41 @@ async def test_the_offerer_cancels_before_an_answer(hub: RunningHub) -> None:
         c=case_id,
     )
     assert [e[0] for e in events] == ["CASE_TRANSFER_OFFERED", "CASE_TRANSFER_CANCELLED"]
+
+
+async def test_both_sides_hear_of_the_offer_and_its_answer_live(hub: RunningHub) -> None:
+    org = orgs(hub)
+    case_id = await open_case(hub)
+    await consent_to(hub, case_id, "adhoc", ["ccpcr-shelter"], ["SERVICE_REFERRAL"], ["HEALTH"])
+    since = str(await head(hub))
+    async with (
+        partner_socket(hub, "ccpcr-shelter") as shelter,
+        partner_socket(hub, "adhoc") as owner,
+    ):
+        for ws in (shelter, owner):
+            await start(ws, "1", variables={"after": since, "topics": ["CASE"]})
+        offered = await do(
+            hub,
+            "adhoc",
+            TRANSFER,
+            transfer_input(hub, case_id, "ccpcr-shelter", planted("x"), "custody-live-1"),
+            "transferCase",
+        )
+        await do(
+            hub,
+            "ccpcr-shelter",
+            DECLINE,
+            {"id": offered["id"], "reason": planted("full")},
+            "declineCaseTransfer",
+        )
+        for ws in (shelter, owner):
+            seen = [e for e in await next_events(ws, 2) if e["type"].startswith("CASE_TRANSFER_")]
+            assert [e["type"] for e in seen] == ["CASE_TRANSFER_OFFERED", "CASE_TRANSFER_DECLINED"]
+            payload = decoded(seen[1]["payload"])
+            assert payload["transferId"] == offered["id"] and payload["status"] == "DECLINED"
+            assert (payload["from"], payload["to"]) == (org["adhoc"], org["ccpcr-shelter"])
+    # Nobody else hears of it.
+    polled = await do(
+        hub, "ngo-malaysia", POLL, {"after": since, "first": 100, "topics": ["CASE"]}, "events"
+    )
+    assert polled["events"] == []
