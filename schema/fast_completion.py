@@ -49,7 +49,8 @@ _Step = tuple[str, FieldDetailsList, Recipe | None, bool]
 
 
 class FastPathCount:
-    """How many objects the whole-subtree path completed (tests assert it is taken)."""
+    """How many list items and objects the whole-subtree path completed (tests assert
+    that it is taken); nested objects are not counted."""
 
     objects: int = 0
 
