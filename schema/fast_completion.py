@@ -23,9 +23,16 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Any
 
+from graphql.execution import ExecutionResult
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
-from graphql.pyutils import Path, Undefined, gather_with_cancel
-from graphql.type import GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLOutputType
+from graphql.pyutils import Path, RefMap, Undefined, gather_with_cancel
+from graphql.type import (
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfoHelpers,
+)
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from schema.plain_fields import (
@@ -46,6 +53,19 @@ _APPLIED_DIRECTIVES = frozenset({"include", "skip"})
 # A step of execute_fields: response name, field nodes, recipe of a plain leaf (or None for
 # the standard path) and whether it is __typename.
 _Step = tuple[str, FieldDetailsList, Recipe | None, bool]
+
+
+async def _gather_released(values: Any) -> list[Any]:
+    return list(await gather_with_cancel(*values))
+
+
+def _track_released(values: Any) -> None:
+    # Released only when nothing runs in the background: no resolver is left to call this.
+    raise RuntimeError("the execution has finished")
+
+
+# What a finished execution hands to any late resolve info: helpers that hold no executor.
+_RELEASED = GraphQLResolveInfoHelpers(gather=_gather_released, track=_track_released)
 
 
 class FastPathCount:
@@ -81,6 +101,30 @@ class FastCompletionExecutor(StrawberryGraphQLCoreExecutionContext):
         self._fast_enabled = not (manager is not None and manager.middlewares)
         self._steps: dict[int, tuple[GroupedFieldSet, tuple[_Step, ...] | None]] = {}
         self._plans: dict[tuple[GraphQLObjectType, int], tuple[FieldDetailsList, Plan | None]] = {}
+
+    def build_response(self, data: dict[str, Any] | None) -> Any:
+        response = super().build_response(data)
+        if (
+            isinstance(response, ExecutionResult)
+            and not self.background_futures
+            and not self.pending_incremental_futures
+        ):
+            self._release()
+        return response
+
+    def _release(self) -> None:
+        """Let the execution's memos go by reference counting, not by the collector.
+
+        ``async_helpers`` holds bound methods of the executor, so every executor is a
+        reference cycle, and everything it memoised (collected fields, plans, stream and
+        execution-plan maps: ~200 objects for an inbox page) waited for a full collection.
+        Once the response is built and nothing runs in the background, none of it is
+        read again: dropping it here (and the cycle with it) frees it at once."""
+        self._relevant_sub_fields = {}
+        self._stream_usages = RefMap()
+        self._steps = {}
+        self._plans = {}
+        self.async_helpers = _RELEASED
 
     # --- plain leaves inside any object ---------------------------------------------------
 

@@ -10,6 +10,7 @@ Data and errors are compared as orjson bytes.
 
 from __future__ import annotations
 
+import gc
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -19,6 +20,7 @@ from typing import Any
 import orjson
 import pytest
 import strawberry
+from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.permission import BasePermission
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
@@ -86,7 +88,11 @@ class _QuietSchema(strawberry.Schema):
 def _schemas() -> tuple[strawberry.Schema, strawberry.Schema]:
     def build(executor: Any) -> strawberry.Schema:
         return _QuietSchema(
-            query=Query, execution_context_class=executor, scalar_overrides=SCALAR_OVERRIDES
+            query=Query,
+            execution_context_class=executor,
+            scalar_overrides=SCALAR_OVERRIDES,
+            # As in the hub: a document is parsed and validated once (both are cyclic).
+            extensions=[lambda: ParserCache(maxsize=64), lambda: ValidationCache(maxsize=64)],
         )
 
     return build(FlatMemoryExecutor), build(StrawberryGraphQLCoreExecutionContext)
@@ -323,3 +329,36 @@ def test_only_default_attribute_reads_are_plain() -> None:
     assert recipe_for(leaf, "guarded") is None  # type: ignore[arg-type]  # permission class
     assert recipe_for(node, "computed") is None  # type: ignore[arg-type]  # a resolver
     assert recipe_for(node, "unknown") is None  # type: ignore[arg-type]
+
+
+def test_an_execution_leaves_no_cyclic_garbage() -> None:
+    world = good_world()
+    run(FAST, FULL, {}, world)  # warm caches
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        # (An error keeps its traceback's frames, a cycle of its own: errors are exceptional.)
+        run(FAST, FULL, {}, world)
+        run(FAST, ALL_PLAIN, {}, world)
+        gc.collect()
+        left = [type(o).__module__ + "." + type(o).__qualname__ for o in gc.garbage]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    executor_garbage = [n for n in left if n.startswith(("graphql.", "schema.", "strawberry."))]
+    assert executor_garbage == []
+    # The standard executor is the cycle this cuts: the same run leaves it behind.
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        run(STANDARD, FULL, {}, world)
+        gc.collect()
+        left = [type(o).__qualname__ for o in gc.garbage]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert "StrawberryGraphQLCoreExecutionContext" in left
