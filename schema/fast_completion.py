@@ -44,7 +44,14 @@ from schema.plain_fields import (
     complete_leaf_list,
     recipe_for,
 )
-from schema.plain_plan import Plan, PlanField, complete_plain, complete_plain_list
+from schema.plain_plan import (
+    Plan,
+    Step,
+    complete_plain,
+    complete_plain_list,
+    field_step,
+    typename_step,
+)
 
 # Directives that collect_fields has already applied; any other one keeps a field off the
 # fast path (a directive may mean something to whoever reads the field node).
@@ -52,7 +59,7 @@ _APPLIED_DIRECTIVES = frozenset({"include", "skip"})
 
 # A step of execute_fields: response name, field nodes, recipe of a plain leaf (or None for
 # the standard path) and whether it is __typename.
-_Step = tuple[str, FieldDetailsList, Recipe | None, bool]
+_FieldStep = tuple[str, FieldDetailsList, Recipe | None, bool]
 
 
 async def _gather_released(values: Any) -> list[Any]:
@@ -99,7 +106,7 @@ class FastCompletionExecutor(StrawberryGraphQLCoreExecutionContext):
         because what a selection collects depends on the operation's variables (@skip)."""
         manager = self.middleware_manager
         self._fast_enabled = not (manager is not None and manager.middlewares)
-        self._steps: dict[int, tuple[GroupedFieldSet, tuple[_Step, ...] | None]] = {}
+        self._steps: dict[int, tuple[GroupedFieldSet, tuple[_FieldStep, ...] | None]] = {}
         self._plans: dict[tuple[GraphQLObjectType, int], tuple[FieldDetailsList, Plan | None]] = {}
 
     def build_response(self, data: dict[str, Any] | None) -> Any:
@@ -130,12 +137,12 @@ class FastCompletionExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def _steps_for(
         self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
-    ) -> tuple[_Step, ...] | None:
+    ) -> tuple[_FieldStep, ...] | None:
         key = id(grouped_field_set)
         cached = self._steps.get(key)
         if cached is not None:
             return cached[1]
-        steps: list[_Step] = []
+        steps: list[_FieldStep] = []
         any_plain = False
         for response_name, field_details_list in grouped_field_set.items():
             name = field_details_list[0].node.name.value
@@ -226,13 +233,13 @@ class FastCompletionExecutor(StrawberryGraphQLCoreExecutionContext):
         )
         if new_defer_usages:
             return None
-        fields: list[PlanField] = []
+        steps: list[Step] = []
         for response_name, sub_fields in grouped_field_set.items():
             if not _plain_nodes(sub_fields):
                 return None
             name = sub_fields[0].node.name.value
             if name == TYPENAME:
-                fields.append((response_name, None, None))
+                steps.append(typename_step(response_name))
                 continue
             recipe = recipe_for(object_type, name)
             if recipe is None:
@@ -242,8 +249,8 @@ class FastCompletionExecutor(StrawberryGraphQLCoreExecutionContext):
                 nested = self._plan_for(recipe.object_type, sub_fields)
                 if nested is None:
                     return None
-            fields.append((response_name, recipe, nested))
-        return Plan(object_type.name, is_type_of, tuple(fields))
+            steps.append(field_step(response_name, recipe, nested))
+        return Plan(object_type.name, is_type_of, tuple(steps))
 
     def complete_list_value(
         self,
@@ -305,7 +312,7 @@ def _leaf_field(recipe: Recipe, source: Any) -> Any:
         return None
     if recipe.kind is Kind.LEAF:
         return complete_leaf(recipe.coerce, value)
-    return complete_leaf_list(recipe, value)
+    return complete_leaf_list(recipe.coerce, recipe.item_non_null, value)
 
 
 async def _awaited_fields(results: dict[str, Any], pending: list[str]) -> dict[str, Any]:

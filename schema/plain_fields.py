@@ -33,6 +33,7 @@ from graphql.type import (
     GraphQLOutputType,
     is_leaf_type,
 )
+from graphql.type.scalars import serialize_id, serialize_string
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
@@ -135,6 +136,11 @@ def _coercion(type_: GraphQLOutputType) -> Any:
     return type_.coerce_output_value
 
 
+def returns_strings_as_is(coerce: Any) -> bool:
+    """graphql-core's String and ID serialise a ``str`` as itself (no copy, no check)."""
+    return coerce is serialize_string or coerce is serialize_id
+
+
 def complete_leaf(coerce: Any, value: Any) -> Any:
     """``value`` (not None) serialised as graphql-core's ``complete_leaf_value`` would."""
     if value.__class__ not in _SETTLED and not isinstance(value, enum.Enum):
@@ -147,16 +153,15 @@ def complete_leaf(coerce: Any, value: Any) -> Any:
     return coerced
 
 
-def complete_leaf_list(recipe: Recipe, value: Any) -> list[Any]:
+def complete_leaf_list(coerce: Any, item_non_null: bool, value: Any) -> list[Any]:
     """A list of leaves (the list itself not None); only plain lists and tuples qualify."""
     if value.__class__ is not list and value.__class__ is not tuple:
         raise NotPlain
-    coerce = recipe.coerce
     completed: list[Any] = []
     append = completed.append
     for item in value:
         if item is None:
-            if recipe.item_non_null:
+            if item_non_null:
                 raise NotPlain
             append(None)
         else:

@@ -16,11 +16,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from schema.plain_fields import Kind, NotPlain, Recipe, complete_leaf, complete_leaf_list
+from schema.plain_fields import (
+    Kind,
+    NotPlain,
+    Recipe,
+    complete_leaf,
+    complete_leaf_list,
+    returns_strings_as_is,
+)
 
-# One response field: its response name, its recipe (None for __typename) and, for object
-# fields, the plan of the nested selection.
-PlanField = tuple[str, "Recipe | None", "Plan | None"]
+# What a step does, as small ints compared by identity in the loop below.
+TYPENAME, STRING, LEAF, LEAF_LIST, OBJECT, OBJECT_LIST = range(6)
+
+# One response field, flat: response name, attribute, what to do, whether null is refused,
+# the leaf coercion, the nested plan (objects) and whether list items refuse null.
+Step = tuple[str, str, int, bool, Any, "Plan | None", bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +38,28 @@ class Plan:
     type_name: str
     # strawberry's isinstance check for types implementing interfaces; it ignores its info.
     is_type_of: Callable[[Any, Any], Any] | None
-    fields: tuple[PlanField, ...]
+    steps: tuple[Step, ...]
+
+
+def typename_step(response_name: str) -> Step:
+    return (response_name, "", TYPENAME, True, None, None, False)
+
+
+def field_step(response_name: str, recipe: Recipe, nested: Plan | None) -> Step:
+    kind = recipe.kind
+    if kind is Kind.LEAF:
+        what = STRING if returns_strings_as_is(recipe.coerce) else LEAF
+    else:
+        what = {Kind.LEAF_LIST: LEAF_LIST, Kind.OBJECT: OBJECT, Kind.OBJECT_LIST: OBJECT_LIST}[kind]
+    return (
+        response_name,
+        recipe.attribute,
+        what,
+        recipe.non_null,
+        recipe.coerce,
+        nested,
+        recipe.item_non_null,
+    )
 
 
 def complete_plain(plan: Plan, source: Any) -> dict[str, Any]:
@@ -38,27 +69,27 @@ def complete_plain(plan: Plan, source: Any) -> dict[str, Any]:
     ):
         raise NotPlain
     out: dict[str, Any] = {}
-    for response_name, recipe, nested in plan.fields:
-        if recipe is None:
+    for response_name, attribute, what, non_null, coerce, nested, item_non_null in plan.steps:
+        if what is TYPENAME:
             out[response_name] = plan.type_name
             continue
-        value = getattr(source, recipe.attribute)
+        value = getattr(source, attribute)
         if value is None:
-            if recipe.non_null:
+            if non_null:
                 raise NotPlain
             out[response_name] = None
-            continue
-        kind = recipe.kind
-        if kind is Kind.LEAF:
-            out[response_name] = complete_leaf(recipe.coerce, value)
-        elif kind is Kind.LEAF_LIST:
-            out[response_name] = complete_leaf_list(recipe, value)
-        else:
+        elif what is STRING and value.__class__ is str:
+            out[response_name] = value  # String and ID serialise a str as itself
+        elif what is LEAF or what is STRING:
+            out[response_name] = complete_leaf(coerce, value)
+        elif what is OBJECT:
             assert nested is not None
-            if kind is Kind.OBJECT:
-                out[response_name] = complete_plain(nested, value)
-            else:
-                out[response_name] = complete_plain_list(nested, value, recipe.item_non_null)
+            out[response_name] = complete_plain(nested, value)
+        elif what is OBJECT_LIST:
+            assert nested is not None
+            out[response_name] = complete_plain_list(nested, value, item_non_null)
+        else:
+            out[response_name] = complete_leaf_list(coerce, item_non_null, value)
     return out
 
 
