@@ -311,6 +311,9 @@ def _leaf_field(recipe: Recipe, source: Any) -> Any:
             raise NotPlain
         return None
     if recipe.kind is Kind.LEAF:
+        enum = recipe.enum_names
+        if enum is not None and value.__class__ is enum[0]:
+            return enum[1][value]
         return complete_leaf(recipe.coerce, value)
     return complete_leaf_list(recipe.coerce, recipe.item_non_null, value)
 

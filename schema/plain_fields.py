@@ -25,6 +25,7 @@ from weakref import WeakKeyDictionary
 
 from graphql.pyutils import Undefined
 from graphql.type import (
+    GraphQLEnumType,
     GraphQLField,
     GraphQLLeafType,
     GraphQLList,
@@ -68,6 +69,9 @@ class Recipe:
     object_type: GraphQLObjectType | None
     # For lists: whether the items are non-null.
     item_non_null: bool
+    # For strawberry enums: the Python enum and each member's serialised name, computed once
+    # with the type's own coercion (a member's name never changes).
+    enum_names: tuple[type, dict[Any, Any]] | None = None
 
 
 _recipes: WeakKeyDictionary[GraphQLObjectType, dict[str, Recipe | None]] = WeakKeyDictionary()
@@ -125,10 +129,29 @@ def _decide(field: GraphQLField) -> Recipe | None:
             return Recipe(attribute, Kind.OBJECT_LIST, non_null, None, item, item_non_null)
         return None  # lists of lists, interfaces and unions take the standard path
     if is_leaf_type(type_):
-        return Recipe(attribute, Kind.LEAF, non_null, _coercion(type_), None, False)
+        return Recipe(
+            attribute, Kind.LEAF, non_null, _coercion(type_), None, False, _enum_names(type_)
+        )
     if isinstance(type_, GraphQLObjectType):
         return Recipe(attribute, Kind.OBJECT, non_null, None, type_, False)
     return None
+
+
+def _enum_names(type_: Any) -> tuple[type, dict[Any, Any]] | None:
+    wrapped = getattr(type_, "wrapped_cls", None)
+    if not (isinstance(type_, GraphQLEnumType) and isinstance(wrapped, type)):
+        return None
+    if not issubclass(wrapped, enum.Enum):
+        return None
+    names: dict[Any, Any] = {}
+    for member in wrapped:
+        try:
+            name: Any = type_.coerce_output_value(member)
+        except Exception:  # noqa: S112 - such a member is left to graphql-core
+            continue
+        if name is not None and name is not Undefined:
+            names[member] = name
+    return wrapped, names
 
 
 def _coercion(type_: GraphQLOutputType) -> Any:

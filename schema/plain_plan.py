@@ -26,11 +26,12 @@ from schema.plain_fields import (
 )
 
 # What a step does, as small ints compared by identity in the loop below.
-TYPENAME, STRING, LEAF, LEAF_LIST, OBJECT, OBJECT_LIST = range(6)
+TYPENAME, STRING, ENUM, LEAF, LEAF_LIST, OBJECT, OBJECT_LIST = range(7)
 
 # One response field, flat: response name, attribute, what to do, whether null is refused,
-# the leaf coercion, the nested plan (objects) and whether list items refuse null.
-Step = tuple[str, str, int, bool, Any, "Plan | None", bool]
+# the leaf coercion, the nested plan (objects), whether list items refuse null and, for
+# enums, the Python enum with each member's name.
+Step = tuple[str, str, int, bool, Any, "Plan | None", bool, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,12 +43,14 @@ class Plan:
 
 
 def typename_step(response_name: str) -> Step:
-    return (response_name, "", TYPENAME, True, None, None, False)
+    return (response_name, "", TYPENAME, True, None, None, False, None)
 
 
 def field_step(response_name: str, recipe: Recipe, nested: Plan | None) -> Step:
     kind = recipe.kind
-    if kind is Kind.LEAF:
+    if kind is Kind.LEAF and recipe.enum_names is not None:
+        what = ENUM
+    elif kind is Kind.LEAF:
         what = STRING if returns_strings_as_is(recipe.coerce) else LEAF
     else:
         what = {Kind.LEAF_LIST: LEAF_LIST, Kind.OBJECT: OBJECT, Kind.OBJECT_LIST: OBJECT_LIST}[kind]
@@ -59,6 +62,7 @@ def field_step(response_name: str, recipe: Recipe, nested: Plan | None) -> Step:
         recipe.coerce,
         nested,
         recipe.item_non_null,
+        recipe.enum_names,
     )
 
 
@@ -69,7 +73,7 @@ def complete_plain(plan: Plan, source: Any) -> dict[str, Any]:
     ):
         raise NotPlain
     out: dict[str, Any] = {}
-    for response_name, attribute, what, non_null, coerce, nested, item_non_null in plan.steps:
+    for response_name, attribute, what, non_null, coerce, nested, item_non_null, enum in plan.steps:
         if what is TYPENAME:
             out[response_name] = plan.type_name
             continue
@@ -80,7 +84,9 @@ def complete_plain(plan: Plan, source: Any) -> dict[str, Any]:
             out[response_name] = None
         elif what is STRING and value.__class__ is str:
             out[response_name] = value  # String and ID serialise a str as itself
-        elif what is LEAF or what is STRING:
+        elif what is ENUM and value.__class__ is enum[0]:
+            out[response_name] = enum[1][value]  # a member missing here: graphql-core's turn
+        elif what is LEAF or what is STRING or what is ENUM:
             out[response_name] = complete_leaf(coerce, value)
         elif what is OBJECT:
             assert nested is not None
@@ -109,6 +115,20 @@ def complete_plain_list(plan: Plan, value: Any, item_non_null: bool) -> list[Any
     return completed
 
 
+_unsettled_classes: dict[type, bool] = {}
+
+
 def _unsettled(value: Any) -> bool:
-    """Exceptions and awaitables: graphql-core raises or awaits them before completing."""
-    return isinstance(value, BaseException) or hasattr(value, "__await__")
+    """Exceptions and awaitables: graphql-core raises or awaits them before completing.
+
+    Decided once per class (``__await__`` is looked up on the class, where Python looks for
+    it too)."""
+    cls = value.__class__
+    known = _unsettled_classes.get(cls)
+    if known is None:
+        if len(_unsettled_classes) > 4096:  # classes made on the fly: keep the table bounded
+            _unsettled_classes.clear()
+        known = _unsettled_classes[cls] = issubclass(cls, BaseException) or hasattr(
+            cls, "__await__"
+        )
+    return known
