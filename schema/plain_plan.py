@@ -25,7 +25,7 @@ from schema.plain_fields import (
     returns_strings_as_is,
 )
 
-# What a step does, as small ints compared by identity in the loop below.
+# What a step does, as small ints (cheap to compare in the loop below).
 TYPENAME, STRING, ENUM, LEAF, LEAF_LIST, OBJECT, OBJECT_LIST = range(7)
 
 # One response field, flat: response name, attribute, what to do, whether null is refused,
@@ -74,7 +74,7 @@ def complete_plain(plan: Plan, source: Any) -> dict[str, Any]:
         raise NotPlain
     out: dict[str, Any] = {}
     for response_name, attribute, what, non_null, coerce, nested, item_non_null, enum in plan.steps:
-        if what is TYPENAME:
+        if what == TYPENAME:
             out[response_name] = plan.type_name
             continue
         value = getattr(source, attribute)
@@ -82,16 +82,16 @@ def complete_plain(plan: Plan, source: Any) -> dict[str, Any]:
             if non_null:
                 raise NotPlain
             out[response_name] = None
-        elif what is STRING and value.__class__ is str:
+        elif what == STRING and value.__class__ is str:
             out[response_name] = value  # String and ID serialise a str as itself
-        elif what is ENUM and value.__class__ is enum[0]:
+        elif what == ENUM and value.__class__ is enum[0]:
             out[response_name] = enum[1][value]  # a member missing here: graphql-core's turn
-        elif what is LEAF or what is STRING or what is ENUM:
+        elif what == LEAF or what == STRING or what == ENUM:
             out[response_name] = complete_leaf(coerce, value)
-        elif what is OBJECT:
+        elif what == OBJECT:
             assert nested is not None
             out[response_name] = complete_plain(nested, value)
-        elif what is OBJECT_LIST:
+        elif what == OBJECT_LIST:
             assert nested is not None
             out[response_name] = complete_plain_list(nested, value, item_non_null)
         else:
