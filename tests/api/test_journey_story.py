@@ -1,0 +1,235 @@
+"""Issue 14's "Done when": one survivor carried through the whole network.
+
+Sreyneang, sixteen, is held abroad. The partner NGO in Thailand opens her case and, with her
+guardian's consent, asks the embassy in Bangkok to bring her home; the NGO assesses her; the
+Ministry of Social Affairs (reception) assesses her family before a child may travel; the
+embassy brings her home; the Ministry confirms the hand-over and takes the case over. At each
+step an organisation sees only what her consent gives it, and one outside the story sees
+nothing at all.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.api.custody_support import ACCEPT, HISTORY, SET_STATUS
+from tests.api.custody_support import BOX as TRANSFERS
+from tests.api.custody_support import CASE as CASE_VIEW
+from tests.api.repatriation_support import (
+    ACK,
+    HANDOVER,
+    REQUEST,
+    UPDATE,
+    do,
+    fetch,
+    orgs,
+    request_input,
+)
+from tests.api.test_assessment import READ as READ_ASSESSMENT
+from tests.api.test_assessment import READ_FAMILY, RECORD, RECORD_FAMILY
+from tests.api.test_repatriation_flow import CONSENT, CREATE
+from tests.marker_watch import planted
+from tests.network import RunningHub
+
+NAME = planted("Sreyneang Journeystory")
+LOCATION = planted("karaoke bar behind Talad Thai market")
+NEEDS_NOTE = planted("needs counselling, a school near home")
+RISKS_NOTE = planted("the recruiter lives in her home village")
+BASIS = planted("recruited with a false restaurant job offer at fifteen")
+SAFETY = planted("grandmother's house in Prey Veng, recruiter moved away")
+FAMILY_NOTE = planted("grandmother Kim Journeystory traced through the commune chief")
+REPATRIATION_CASE = "query($id: ID!) { repatriationRequest(id: $id) { id status } }"
+
+
+def family_consent(
+    hub: RunningHub, case_id: str, recipients: list[str], purposes: list[str], categories: list[str]
+) -> dict[str, Any]:
+    org = orgs(hub)
+    return {
+        "input": {
+            "caseId": case_id,
+            "grantor": "GUARDIAN",
+            "method": "WRITTEN",
+            "purposes": purposes,
+            "categories": categories,
+            "recipientOrganizationIds": [org[r] for r in recipients],
+        }
+    }
+
+
+async def outsider_sees_nothing(hub: RunningHub, query: str, variables: dict[str, Any]) -> None:
+    """An organisation outside the story gets NOT_FOUND, as if nothing existed."""
+    hidden = await hub.gql("ngo-malaysia", query, variables)
+    assert hidden.codes == ["NOT_FOUND"], hidden.body
+
+
+async def test_one_survivor_from_abroad_to_home_through_every_organisation(
+    hub: RunningHub,
+) -> None:
+    org = orgs(hub)
+
+    # -- The NGO in Thailand opens her case: a child, held in Bangkok.
+    created = await do(
+        hub,
+        "ngo-thailand",
+        CREATE,
+        {
+            "input": {
+                "ageBand": "AGE_9_17",
+                "sex": "FEMALE",
+                "nationality": "KH",
+                "survivor": {"fullName": NAME, "currentLocation": LOCATION},
+            }
+        },
+        "createCase",
+    )
+    case_id: str = created["id"]
+    await outsider_sees_nothing(hub, CASE_VIEW, {"id": case_id})
+
+    # -- Her guardian consents: the embassy and the Ministry may know who and where she is
+    #    for her return; the Ministry may also know her health for her care at home.
+    await do(
+        hub,
+        "ngo-thailand",
+        CONSENT,
+        family_consent(
+            hub, case_id, ["embassy-bangkok", "mosavy"], ["REPATRIATION"], ["IDENTITY", "LOCATION"]
+        ),
+        "recordConsent",
+    )
+    await do(
+        hub,
+        "ngo-thailand",
+        CONSENT,
+        family_consent(
+            hub,
+            case_id,
+            ["mosavy"],
+            ["REPATRIATION", "SERVICE_REFERRAL"],
+            ["IDENTITY", "LOCATION", "HEALTH"],
+        ),
+        "recordConsent",
+    )
+
+    # -- Initial assessment by the NGO that found her.
+    assessed = await do(
+        hub,
+        "ngo-thailand",
+        RECORD,
+        {
+            "input": {
+                "caseId": case_id,
+                "needs": ["PSYCHOSOCIAL", "EDUCATION"],
+                "needsNote": NEEDS_NOTE,
+                "risks": ["RE_TRAFFICKING"],
+                "risksNote": RISKS_NOTE,
+                "identification": "IDENTIFIED",
+                "identificationNote": BASIS,
+                "assessorRole": "SOCIAL_WORKER",
+            }
+        },
+        "recordAssessment",
+    )
+    assert assessed["by"] == org["ngo-thailand"] and assessed["identification"] == "IDENTIFIED"
+    assert assessed["needsNote"] == NEEDS_NOTE and assessed["withheld"] == []
+
+    # -- The NGO asks the embassy in Bangkok to bring her home to the Ministry.
+    sent = await do(
+        hub,
+        "ngo-thailand",
+        REQUEST,
+        {"input": request_input(hub, case_id, "journey-rep-1", situation="SHELTER")},
+        "requestRepatriation",
+    )
+    rid: str = sent["id"]
+    await outsider_sees_nothing(hub, REPATRIATION_CASE, {"id": rid})
+    # The embassy is a party now, but her health and what happened to her are not its to see.
+    by_embassy = await do(
+        hub, "embassy-bangkok", READ_ASSESSMENT, {"id": case_id}, "caseAssessment"
+    )
+    assert by_embassy["needsNote"] is None and by_embassy["identificationNote"] is None
+    assert {w["field"] for w in by_embassy["withheld"]} >= {"needs", "risks", "identification"}
+    # The Ministry, consented for her health, sees her needs but not the trafficking story.
+    by_ministry = await do(hub, "mosavy", READ_ASSESSMENT, {"id": case_id}, "caseAssessment")
+    assert by_ministry["needsNote"] == NEEDS_NOTE
+    assert by_ministry["risksNote"] is None and by_ministry["identificationNote"] is None
+
+    await do(hub, "embassy-bangkok", ACK, {"id": rid}, "acknowledgeRepatriation")
+    for status in ("VERIFYING", "DOCUMENTS_ISSUED"):
+        await do(
+            hub, "embassy-bangkok", UPDATE, {"id": rid, "status": status}, "updateRepatriation"
+        )
+
+    # -- She is a child: no travel until the Ministry has assessed her family.
+    arrange = {"id": rid, "status": "TRAVEL_ARRANGED"}
+    gated = await hub.gql("embassy-bangkok", UPDATE, arrange)
+    assert gated.codes == ["INVALID_TRANSITION"], gated.body
+    assert gated.errors[0]["extensions"]["reason"] == "FAMILY_ASSESSMENT_REQUIRED"
+    outsider = await hub.gql(
+        "ngo-malaysia",
+        RECORD_FAMILY,
+        {"id": rid, "input": {"familyTraced": True, "safeToReturn": True, "safetyReasons": "x"}},
+    )
+    assert outsider.codes == ["NOT_FOUND"], outsider.body
+    family = await do(
+        hub,
+        "mosavy",
+        RECORD_FAMILY,
+        {
+            "id": rid,
+            "input": {
+                "familyTraced": True,
+                "familyNote": FAMILY_NOTE,
+                "safeToReturn": True,
+                "safetyReasons": SAFETY,
+            },
+        },
+        "recordFamilyAssessment",
+    )
+    assert family["by"] == org["mosavy"] and family["safeToReturn"] is True
+    seen_family = await do(hub, "embassy-bangkok", READ_FAMILY, {"id": rid}, "familyAssessment")
+    assert seen_family["safetyReasons"] == SAFETY  # LOCATION: consented to the embassy
+    await outsider_sees_nothing(hub, READ_FAMILY, {"id": rid})
+
+    # -- The embassy brings her home; the Ministry confirms the hand-over at the border.
+    for status in ("TRAVEL_ARRANGED", "RETURNED"):
+        await do(
+            hub, "embassy-bangkok", UPDATE, {"id": rid, "status": status}, "updateRepatriation"
+        )
+    handed = await do(hub, "mosavy", HANDOVER, {"id": rid}, "confirmHandover")
+    assert handed["status"] == "HANDED_OVER"
+
+    # -- Custody: the hand-over offered her case to the Ministry, which takes it over.
+    inbox = await do(
+        hub, "mosavy", TRANSFERS, {"box": "INBOX", "status": "OFFERED"}, "caseTransfers"
+    )
+    (offer,) = [e["node"] for e in inbox["edges"]]
+    assert (offer["caseId"], offer["origin"], offer["repatriationId"]) == (case_id, "HANDOVER", rid)
+    accepted = await do(hub, "mosavy", ACCEPT, {"id": offer["id"]}, "acceptCaseTransfer")
+    assert accepted["status"] == "ACCEPTED"
+    owned = await do(
+        hub, "mosavy", SET_STATUS, {"id": case_id, "status": "REINTEGRATING"}, "updateCaseStatus"
+    )
+    assert owned == {"id": case_id, "status": "REINTEGRATING", "ownerId": org["mosavy"]}
+    mine = await do(hub, "mosavy", CASE_VIEW, {"id": case_id}, "case")
+    assert mine["fullName"] == NAME and mine["withheld"] == []
+    # The NGO keeps its view of the case, but her consent does not name it: no name.
+    former = await do(hub, "ngo-thailand", CASE_VIEW, {"id": case_id}, "case")
+    assert former["ownerId"] == org["mosavy"] and former["fullName"] is None
+    assert {"field": "fullName", "reason": "RECIPIENT_NOT_COVERED"} in former["withheld"]
+    late = await hub.gql("ngo-thailand", SET_STATUS, {"id": case_id, "status": "CLOSED"})
+    assert late.codes == ["FORBIDDEN"], late.body
+    history = await do(hub, "ngo-thailand", HISTORY, {"id": case_id}, "custodyHistory")
+    assert [(h["fromId"], h["toId"], h["status"]) for h in history] == [
+        (org["ngo-thailand"], org["mosavy"], "ACCEPTED")
+    ]
+    await outsider_sees_nothing(hub, HISTORY, {"id": case_id})
+
+    # Every disclosure to another organisation is in the log; none went to an outsider.
+    disclosed = await fetch(
+        hub,
+        "SELECT DISTINCT organization_id FROM disclosures WHERE case_id = :c",
+        c=case_id,
+    )
+    assert {d[0] for d in disclosed} <= {org["embassy-bangkok"], org["mosavy"]}
+    assert org["embassy-bangkok"] in {d[0] for d in disclosed}
