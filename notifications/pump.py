@@ -131,6 +131,11 @@ class EventPump:
         return sum(1 if s.members is None else s.members() for s in self._subscribers)
 
     @property
+    def stream_count(self) -> int:
+        """Streams this pump feeds: one per shared audience, one per unshared subscription."""
+        return len(self._subscribers)
+
+    @property
     def running(self) -> bool:
         """Whether the pump's tasks are alive (readiness)."""
         return bool(self._tasks) and not any(task.done() for task in self._tasks)
