@@ -252,6 +252,9 @@ class Audience:
         self.members: set[Member] = set()
         self.ending: Ending | None = None
         self.task: asyncio.Task[None] | None = None
+        # A first result with errors (a refused operation) ends the stream: whoever joins
+        # between it and the end is given it too, not a bare `complete`.
+        self.refusal: str | None = None
 
     def start(self, context: HubContext, variables: dict[str, object] | None) -> None:
         self.task = asyncio.create_task(self._run(context, variables), name="audience")
@@ -282,6 +285,7 @@ class Audience:
                 context_value=shared,
                 operation_name=key.operation_name,
             )
+            first = True
             async with aclosing(source):
                 async for result in source:
                     if isinstance(result, PreExecutionError):
@@ -291,6 +295,9 @@ class Audience:
                         ending = Ending(CloseCode.NOT_ALLOWED, "incremental delivery refused")
                         break
                     payload = registry.encode(_next_payload(result))
+                    if result.errors and first:
+                        self.refusal = payload
+                    first = False
                     for member in list(self.members):
                         member.offer(payload)
             if shared.ended is not None:
@@ -342,6 +349,8 @@ class Audiences:
             self._open[key] = audience
             audience.start(context, variables)
         audience.members.add(member)
+        if audience.refusal is not None:
+            member.offer(audience.refusal)
         return audience
 
     async def leave(self, audience: Audience, member: Member) -> None:

@@ -145,9 +145,9 @@ async def test_a_revoked_token_ends_its_member_and_the_audience_goes_on(hub: Run
 
 
 async def test_each_member_ends_when_its_own_token_expires(template: Template) -> None:
-    async with serve_hub(template, access_token_ttl=3) as hub:
+    async with serve_hub(template, access_token_ttl=6) as hub:
         early = await hub.fetch_token("secretariat")
-        await asyncio.sleep(2.0)
+        await asyncio.sleep(3.0)
         late = await hub.fetch_token("secretariat")
         async with (
             partner_socket(hub, None, token=early["access_token"]) as first,
