@@ -23,7 +23,6 @@ fields listed in ``SHAREABLE_ROOTS`` with no ``after`` argument. A replay (``aft
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -360,8 +359,9 @@ class Audiences:
             return
         self.forget(audience)
         audience.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await audience.task
+        # Wait for it to unwind (its stream leaves the pump) without swallowing a
+        # cancellation of this member's own task.
+        await asyncio.wait({audience.task})
 
     def cut_off(self, matches: Callable[[Principal], bool], reason: str) -> int:
         """End every member whose own principal matches (a revoked token): called by the
