@@ -306,17 +306,24 @@ async def _client(
                     problems.append(str(msg)[:200])
         except Exception as exc:  # a benchmark reports, it does not crash
             problems.append(f"{type(exc).__name__}: {exc}"[:200])
+        finally:
+            live.discard(i)  # nothing more will come: waiting for it would only time out
 
     opened = await asyncio.gather(*(one() for _ in range(count)), return_exceptions=True)
     sockets = [ws for ws in opened if not isinstance(ws, BaseException)]
     problems += [f"open failed: {ws!r}"[:200] for ws in opened if isinstance(ws, BaseException)]
-    readers = [asyncio.create_task(read(i, ws)) for i, ws in enumerate(opened) if ws in sockets]
+    live = {i for i, ws in enumerate(opened) if not isinstance(ws, BaseException)}
+    readers = [asyncio.create_task(read(i, ws)) for i, ws in enumerate(opened) if i in live]
+
+    def fewest() -> int:  # deliveries on the open socket that has had the fewest
+        return min((counts[i] for i in live), default=1 << 30)
+
     conn.send(len(sockets))
     while True:
         cmd, *args = await loop.run_in_executor(None, conn.recv)
         if cmd == "wait":
-            await until(lambda: min(counts) >= args[0], args[1])  # noqa: B023 - awaited here
-            conn.send(min(counts))
+            await until(lambda: fewest() >= args[0], args[1])  # noqa: B023 - awaited here
+            conn.send(fewest())
         else:  # "close": hand over what arrived, then close
             conn.send((list(got), list(problems)))
             await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
