@@ -269,6 +269,9 @@ async def open_subscription(ws_url: str, token: str, deflate: bool) -> Any:
         subprotocols=[Subprotocol("graphql-transport-ws")],
         compression="deflate" if deflate else None,
         open_timeout=60,
+        # The servers ping (20 s); a client-side ping lost in a starved client process would
+        # only close sockets and count their deliveries as lost.
+        ping_interval=None,
     )
     init = {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}
     await ws.send(json.dumps(init))
