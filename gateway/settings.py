@@ -68,6 +68,9 @@ class Settings:
     # format ("text", or "json": one object per line).
     metrics_allow: tuple[str, ...] = ()
     log_format: str = "text"
+    # permessage-deflate on websockets: off, as it costs ~40 KiB per open socket and CPU per
+    # message for event frames of a few hundred bytes.
+    ws_compression: bool = False
 
     @property
     def is_production(self) -> bool:
@@ -218,6 +221,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         graphql_get=_flag(env, "HUB_GRAPHQL_GET"),
         metrics_allow=_networks(env, "HUB_METRICS_ALLOW"),
         log_format=_choice(env, "HUB_LOG_FORMAT", ("text", "json")),
+        ws_compression=_flag(env, "HUB_WS_COMPRESSION"),
     )
     if settings.is_production:
         _refuse_development_defaults(env, settings)
