@@ -170,6 +170,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 async def _demo(settings: Settings) -> list[dict[str, Any]]:
+    from cases.demo_journey import seed_demo_journey
+    from gateway.app import data_cipher
     from gateway.oauth.keys import ensure_signing_key
     from orgs.demo import seed_demo_network
     from store.engine import Database
@@ -179,6 +181,8 @@ async def _demo(settings: Settings) -> list[dict[str, Any]]:
     try:
         await ensure_signing_key(db, settings)
         members = await seed_demo_network(db)
+        # One survivor's journey through the network, so every step shows with data.
+        await seed_demo_journey(db, data_cipher(settings), members)
     finally:
         await db.dispose()
     return [

@@ -1,0 +1,160 @@
+"""One survivor's journey through the demo network, so a newcomer sees every step with data.
+
+Each step goes through the same service the GraphQL mutation calls, acting as the organisation
+that does it in the real network, so the demo's events, audit entries, disclosures and consent
+are the ones real use would write. Every survivor value is plainly fictional.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cases import assessment, custody, repatriation
+from cases.assessment_rules import AssessorRole, IdentificationDecision, RiskFactor
+from cases.custody_rules import TransferAction
+from cases.referral_rules import Urgency
+from cases.repatriation_rules import (
+    Assistance,
+    DocumentHeld,
+    RepatriationAction,
+    RepatriationStatus,
+    Situation,
+)
+from cases.rules import AgeBand, CaseStatus, Sex
+from cases.service import NewCase, create_case, update_case_status
+from consent.rules import ConsentMethod, DataCategory, Grantor, Purpose
+from consent.service import NewConsent, record_consent
+from orgs.demo import DemoMember
+from orgs.principal import Principal
+from orgs.rules import ServiceCategory
+from store.engine import Database
+from store.sealed import FieldCipher
+
+# Plainly invented: nobody could take these for a real person, place or story.
+FICTIONAL_NAME = "Demo Survivor A (fictional)"
+FICTIONAL_PLACE = "Example Shelter, Bangkok (fictional)"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoJourney:
+    """The ids of the journey's objects, for the demo's printout and its test."""
+
+    case_id: str
+    repatriation_id: str
+    transfer_id: str
+
+
+def acting(member: DemoMember) -> Principal:
+    """The member's own case system, as its token would make it."""
+    return Principal(
+        organization_id=member.organization_id,
+        client_id=member.client_id,
+        scopes=frozenset(member.scopes),
+        organization_kind=member.kind.value,
+    )
+
+
+async def seed_demo_journey(
+    db: Database, cipher: FieldCipher, members: dict[str, DemoMember]
+) -> DemoJourney:
+    """A sixteen-year-old, found in Thailand, brought home and taken over by the reception
+    ministry: the story `tests/api/test_journey_story.py` tells, step by step."""
+    ngo, embassy, ministry = (
+        acting(members[k]) for k in ("ngo-thailand", "embassy-bangkok", "mosavy")
+    )
+    org = {k: m.organization_id for k, m in members.items()}
+
+    opened = await create_case(
+        db,
+        ngo,
+        cipher,
+        NewCase(
+            age_band=AgeBand.AGE_9_17,
+            sex=Sex.FEMALE,
+            nationality="KH",
+            survivor={"fullName": FICTIONAL_NAME, "currentLocation": FICTIONAL_PLACE},
+        ),
+    )
+    case = opened.case
+    # Her guardian's consent: the embassy and the Ministry for her return, the Ministry
+    # also for her care at home.
+    for recipients, purposes, categories in (
+        (
+            [org["embassy-bangkok"], org["mosavy"]],
+            [Purpose.REPATRIATION],
+            [DataCategory.IDENTITY, DataCategory.LOCATION],
+        ),
+        (
+            [org["mosavy"]],
+            [Purpose.REPATRIATION, Purpose.SERVICE_REFERRAL],
+            [DataCategory.IDENTITY, DataCategory.LOCATION, DataCategory.HEALTH],
+        ),
+    ):
+        await record_consent(
+            db,
+            ngo,
+            NewConsent(
+                case_id=case.id,
+                grantor=Grantor.GUARDIAN,
+                method=ConsentMethod.WRITTEN,
+                purposes=purposes,
+                categories=categories,
+                recipient_organization_ids=recipients,
+            ),
+        )
+    await assessment.record_assessment(
+        db,
+        ngo,
+        cipher,
+        assessment.NewAssessment(
+            case_id=case.id,
+            needs=[ServiceCategory.PSYCHOSOCIAL, ServiceCategory.EDUCATION],
+            risks=[RiskFactor.RE_TRAFFICKING],
+            identification=IdentificationDecision.IDENTIFIED,
+            assessor_role=AssessorRole.SOCIAL_WORKER,
+            needs_note="Demo note: counselling and a school place (fictional).",
+        ),
+    )
+    request = await repatriation.request_repatriation(
+        db,
+        ngo,
+        cipher,
+        repatriation.NewRepatriation(
+            case_id=case.id,
+            embassy_id=org["embassy-bangkok"],
+            reception_organization_id=org["mosavy"],
+            current_country="TH",
+            situation=Situation.SHELTER,
+            documents_held=[DocumentHeld.NONE],
+            assistance_needed=[Assistance.NATIONALITY_VERIFICATION, Assistance.TRAVEL_DOCUMENT],
+            urgency=Urgency.URGENT,
+            idempotency_key="demo-journey-repatriation",
+        ),
+    )
+    rid = request.id
+    await repatriation.act(db, embassy, cipher, rid, RepatriationAction.ACKNOWLEDGE)
+    for status in (RepatriationStatus.VERIFYING, RepatriationStatus.DOCUMENTS_ISSUED):
+        await repatriation.update_status(db, embassy, cipher, rid, status, None, None)
+    # A child: the Ministry assesses her family before the embassy may arrange travel.
+    await assessment.record_family_assessment(
+        db,
+        ministry,
+        cipher,
+        rid,
+        assessment.NewFamilyAssessment(
+            family_traced=True,
+            safe_to_return=True,
+            safety_reasons="Demo note: family home visited, safe (fictional).",
+        ),
+    )
+    for status in (RepatriationStatus.TRAVEL_ARRANGED, RepatriationStatus.RETURNED):
+        await repatriation.update_status(db, embassy, cipher, rid, status, None, None)
+    await repatriation.act(db, ministry, cipher, rid, RepatriationAction.CONFIRM_HANDOVER)
+    # The hand-over offered the case to the Ministry; it takes the case over.
+    async with db.read() as session:
+        offer = await custody.open_offer(session, case.id)
+    if offer is None:
+        raise RuntimeError("the demo hand-over offered no custody transfer")
+    await custody.answer_transfer(db, ministry, cipher, offer.id, TransferAction.ACCEPT)
+    await update_case_status(db, ministry, cipher, case.id, CaseStatus.REINTEGRATING, None)
+    return DemoJourney(case_id=case.id, repatriation_id=rid, transfer_id=offer.id)

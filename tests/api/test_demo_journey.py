@@ -1,0 +1,78 @@
+"""The demo network carries one survivor's journey: a newcomer sees every step, each
+organisation only what consent gives it."""
+
+from __future__ import annotations
+
+from cases.demo_journey import FICTIONAL_NAME, seed_demo_journey
+from gateway.app import data_cipher
+from tests.api.custody_support import CASE, HISTORY
+from tests.api.repatriation_support import VIEW, do, fetch, orgs
+from tests.api.test_assessment import READ, READ_FAMILY
+from tests.network import RunningHub
+
+
+async def test_the_demo_carries_one_journey_each_step_by_its_organisation(
+    hub: RunningHub,
+) -> None:
+    org = orgs(hub)
+    journey = await seed_demo_journey(hub.db, data_cipher(hub.settings), hub.members)
+
+    # Home, and owned by the reception ministry that took her over at the hand-over.
+    case = await do(hub, "mosavy", CASE, {"id": journey.case_id}, "case")
+    assert case["ownerId"] == org["mosavy"] and case["status"] == "REINTEGRATING"
+    assert case["fullName"] == FICTIONAL_NAME and case["withheld"] == []
+    history = await do(hub, "mosavy", HISTORY, {"id": journey.case_id}, "custodyHistory")
+    assert [(h["id"], h["fromId"], h["toId"], h["origin"], h["status"]) for h in history] == [
+        (journey.transfer_id, org["ngo-thailand"], org["mosavy"], "HANDOVER", "ACCEPTED")
+    ]
+
+    # The repatriation went every step, each by the organisation that does it.
+    request = await do(
+        hub, "embassy-bangkok", VIEW, {"id": journey.repatriation_id}, "repatriationRequest"
+    )
+    assert request["status"] == "HANDED_OVER"
+    assert (request["requesterId"], request["embassyId"], request["receptionId"]) == (
+        org["ngo-thailand"],
+        org["embassy-bangkok"],
+        org["mosavy"],
+    )
+    steps = [(h["toStatus"], h["by"]) for h in request["history"]]
+    assert steps == [
+        ("SUBMITTED", org["ngo-thailand"]),
+        ("ACKNOWLEDGED", org["embassy-bangkok"]),
+        ("VERIFYING", org["embassy-bangkok"]),
+        ("DOCUMENTS_ISSUED", org["embassy-bangkok"]),
+        ("TRAVEL_ARRANGED", org["embassy-bangkok"]),
+        ("RETURNED", org["embassy-bangkok"]),
+        ("HANDED_OVER", org["mosavy"]),
+    ]
+    family = await do(
+        hub, "embassy-bangkok", READ_FAMILY, {"id": journey.repatriation_id}, "familyAssessment"
+    )
+    assert family["by"] == org["mosavy"] and family["safeToReturn"] is True
+
+    # Assessed by the NGO that found her; the embassy is not given her health.
+    assessed = await do(hub, "mosavy", READ, {"id": journey.case_id}, "caseAssessment")
+    assert assessed["by"] == org["ngo-thailand"] and assessed["identification"] == "IDENTIFIED"
+    assert assessed["needsNote"] is not None
+    by_embassy = await do(hub, "embassy-bangkok", READ, {"id": journey.case_id}, "caseAssessment")
+    assert by_embassy["needsNote"] is None
+    assert "needs" in {w["field"] for w in by_embassy["withheld"]}
+
+    # The former owner keeps the case but not her name; an outsider sees nothing.
+    former = await do(hub, "ngo-thailand", CASE, {"id": journey.case_id}, "case")
+    assert former["fullName"] is None
+    for query, variables in (
+        (CASE, {"id": journey.case_id}),
+        (VIEW, {"id": journey.repatriation_id}),
+    ):
+        hidden = await hub.gql("ngo-malaysia", query, variables)
+        assert hidden.codes == ["NOT_FOUND"], hidden.body
+
+    # Sealed at rest like any survivor data: the fictional name is nowhere in plain.
+    plain = await fetch(
+        hub,
+        "SELECT count(*) FROM case_fields WHERE sealed LIKE :name",
+        name=f"%{FICTIONAL_NAME}%",
+    )
+    assert plain[0][0] == 0
