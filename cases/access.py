@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.models import Case, CaseField, CaseParty
-from cases.rules import PII_CATEGORIES, SENSITIVE_FIELDS
+from cases.rules import PII_CATEGORIES, SENSITIVE_FIELDS, SensitiveField
 from consent.disclosure import DisclosureRecord
 from consent.models import ConsentGrant, ConsentWithdrawal
 from consent.rules import DataCategory, Decision, DenyReason, Grant, Purpose, Recipient, decide
@@ -133,28 +133,62 @@ def decide_fields(
     grants: list[Grant],
     purposes: set[Purpose],
     at: datetime,
+    specs: Sequence[SensitiveField] = SENSITIVE_FIELDS,
 ) -> tuple[dict[str, Decision | None], list[Withheld]]:
-    """For each sensitive field: the decision that allows it (None for the owner), or why not."""
+    """For each sensitive field in ``specs``: the decision that allows it (None for the
+    owner), or why not.
+
+    Every gate depends on the field's category, not its name, so each category is decided
+    once per case and its answer applied to each of its fields.
+    """
     allowed: dict[str, Decision | None] = {}
     withheld: list[Withheld] = []
     recipient = Recipient(viewer.organization_id or "", viewer.organization_kind or "")
-    for spec in SENSITIVE_FIELDS:
-        if not viewer.has(READ_SCOPE):
-            withheld.append(Withheld(spec.name, spec.category, READ_SCOPE_REQUIRED))
-            continue
-        if spec.category in PII_CATEGORIES and not viewer.has("pii:read"):
-            withheld.append(Withheld(spec.name, spec.category, SCOPE_REQUIRED))
-            continue
-        if is_owner:
-            allowed[spec.name] = None
-            continue
-        decisions = [decide(grants, recipient, p, spec.category, at) for p in sorted(purposes)]
-        granted = [d for d in decisions if d.allowed]
-        if granted:
-            allowed[spec.name] = granted[0]
+    by_category: dict[DataCategory, tuple[bool, Decision | None, str]] = {}
+    ordered = sorted(purposes)
+    for spec in specs:
+        verdict = by_category.get(spec.category)
+        if verdict is None:
+            verdict = _decide_category(
+                viewer, is_owner, grants, ordered, spec.category, recipient, at
+            )
+            by_category[spec.category] = verdict
+        shown, decision, reason = verdict
+        if shown:
+            allowed[spec.name] = decision
         else:
-            withheld.append(Withheld(spec.name, spec.category, _best_denial(decisions)))
+            withheld.append(Withheld(spec.name, spec.category, reason))
     return allowed, withheld
+
+
+def _decide_category(
+    viewer: Principal,
+    is_owner: bool,
+    grants: list[Grant],
+    purposes: list[Purpose],
+    category: DataCategory,
+    recipient: Recipient,
+    at: datetime,
+) -> tuple[bool, Decision | None, str]:
+    """(shown, the decision citing the consent or None for the owner, why withheld)."""
+    if not viewer.has(READ_SCOPE):
+        return False, None, READ_SCOPE_REQUIRED
+    if category in PII_CATEGORIES and not viewer.has("pii:read"):
+        return False, None, SCOPE_REQUIRED
+    if is_owner:
+        return True, None, ""
+    decisions = [decide(grants, recipient, p, category, at) for p in purposes]
+    granted = [d for d in decisions if d.allowed]
+    if granted:
+        return True, granted[0], ""
+    return False, None, _best_denial(decisions)
+
+
+def _specs(fields: frozenset[str] | None, withheld: bool) -> Sequence[SensitiveField]:
+    """The fields to decide, in their declared order."""
+    if fields is None or withheld:
+        return SENSITIVE_FIELDS
+    return [spec for spec in SENSITIVE_FIELDS if spec.name in fields]
 
 
 async def build_views(
@@ -165,13 +199,19 @@ async def build_views(
     at: datetime,
     channel: str,
     fields: frozenset[str] | None = None,
+    withheld: bool = True,
 ) -> list[CaseView]:
     """Read models for ``cases`` (already filtered by ``visible_to``), with the disclosures
     they amount to. Withheld fields are never decrypted; with ``fields``, neither is
-    anything the caller did not ask for, so the disclosure log records what was shown."""
+    anything the caller did not ask for, so the disclosure log records what was shown.
+
+    Only what is asked is decided: the ``fields``, and every field when the caller asks
+    for the ``withheld`` list (``withheld=False`` says it did not). ``case { id status }``
+    decides nothing and loads no grant, party or sealed row."""
     org = viewer.organization_id or ""
     ids = [c.id for c in cases]
-    foreign = [c.id for c in cases if c.owner_organization_id != org]
+    specs = _specs(fields, withheld)
+    foreign = [c.id for c in cases if c.owner_organization_id != org] if specs else []
     grants = await load_grants(session, foreign) if foreign else {}
     purposes = await party_purposes(session, foreign, org, at) if foreign else {}
     sealed: dict[str, dict[str, CaseField]] = defaultdict(dict)
@@ -186,10 +226,10 @@ async def build_views(
     views = []
     for case in cases:
         is_owner = case.owner_organization_id == org
-        allowed, withheld = decide_fields(
-            viewer, is_owner, grants.get(case.id, []), purposes.get(case.id, set()), at
+        allowed, refused = decide_fields(
+            viewer, is_owner, grants.get(case.id, []), purposes.get(case.id, set()), at, specs
         )
-        view = CaseView(case=case, viewer_is_owner=is_owner, withheld=withheld)
+        view = CaseView(case=case, viewer_is_owner=is_owner, withheld=refused if withheld else [])
         by_grant: dict[tuple[str, int], set[str]] = defaultdict(set)
         for name, decision in allowed.items():
             if fields is not None and name not in fields:

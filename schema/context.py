@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from strawberry.dataloader import DataLoader
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
 from orgs.principal import Principal
 from store.errors import ErrorCode, HubError
+from store.reads import RequestReads, reads_of
 
 if TYPE_CHECKING:
     from cases.access import CaseView
@@ -112,6 +114,9 @@ class HubContext:
     production: bool = False
     standing_check: Callable[[Principal], Awaitable[bool]] | None = None
     principal: Principal | None = None
+    # The request's one read transaction (HTTP); None on websockets and in tests that build
+    # a context by hand: every read is then a transaction of its own.
+    reads: RequestReads | None = None
     request: Any = None
     response: Any = None
     connection_params: dict[str, Any] | None = None
@@ -121,6 +126,13 @@ class HubContext:
         if self.principal is None:
             raise HubError(ErrorCode.UNAUTHENTICATED, "a valid access token is required")
         return self.principal
+
+    @property
+    def reader(self) -> RequestReads:
+        """Where this operation reads: the request's transaction, or one per read."""
+        if self.reads is None:
+            self.reads = reads_of(self.db, None)
+        return self.reads
 
     @property
     def loaders(self) -> Loaders:
@@ -144,7 +156,21 @@ _operation_loaders: ContextVar[dict[str, Loaders] | None] = ContextVar(
 
 
 class PerOperationLoaders(SchemaExtension):
-    """Fresh dataloaders for every operation, HTTP or websocket."""
+    """Fresh dataloaders for every operation, HTTP or websocket; and the end of the
+    request's read transaction once the operation has read what it needs (before the
+    disclosure entries are written, so a request never waits for a second connection
+    while holding one). A mutation ends it before it runs: it writes, and reads after
+    its own write."""
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        reads = getattr(self.execution_context.context, "reads", None)
+        if reads is not None and self.execution_context.operation_type is not OperationType.QUERY:
+            await reads.close()
+        try:
+            yield
+        finally:
+            if reads is not None:
+                await reads.close()
 
     def on_operation(self) -> Iterator[None]:
         # Not ContextVar.reset: a subscription may finish in another context than it began.

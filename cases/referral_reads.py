@@ -1,0 +1,162 @@
+"""Referrals read for one request, complete: each row with its sender, its receiver and its
+case as the reader may see them, decided once per row where the rows load.
+
+A list costs the same few statements whatever its length, all in the request's read
+transaction: the page (its cases joined, under the one visibility filter), the
+organisations, and, only when the operation asks for them, the texts, the grants, the
+parties and the sealed fields. GraphQL types then read plain attributes: no per-row
+resolver re-decides or re-loads anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cases import referrals as service
+from cases.access import READ_SCOPE as CASE_READ_SCOPE
+from cases.access import CaseView, build_views, visible_to
+from cases.models import Case, Referral
+from cases.paging import check_page_size
+from cases.referral_rules import ReferralStatus
+from cases.text_views import ReferralView, referral_texts
+from consent.disclosure import Channel, DisclosureRecord
+from orgs.models import Organization
+from orgs.principal import Principal
+from store.reads import RequestReads
+from store.sealed import FieldCipher
+from store.types import utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class CaseWants:
+    """What an operation asks of a referral's case: which sealed fields, and whether it
+    asks for the ``withheld`` list (then every field is decided)."""
+
+    fields: frozenset[str] = frozenset()
+    withheld: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralWants:
+    """What an operation asks of each referral, read once per list from its selection."""
+
+    texts: frozenset[str] = frozenset()
+    organizations: bool = False
+    case: CaseWants | None = None
+
+
+@dataclass
+class ReferralRead:
+    """One referral as the reader may see it, with everything the operation asked for."""
+
+    view: ReferralView
+    sender: Organization | None = None
+    receiver: Organization | None = None
+    case: CaseView | None = None
+
+
+@dataclass
+class ReferralReads:
+    reads: list[ReferralRead]
+    has_next: bool = False
+    disclosures: list[DisclosureRecord] = field(default_factory=list)
+
+
+async def referral_page(
+    reads: RequestReads,
+    actor: Principal,
+    cipher: FieldCipher,
+    box: str,
+    status: ReferralStatus | None,
+    first: int,
+    after: str | None,
+    wants: ReferralWants,
+) -> ReferralReads:
+    """One page of the actor's inbox or outbox (none without `referrals:read`)."""
+    check_page_size(first)
+    if not actor.has(service.READ_SCOPE):
+        return ReferralReads([])
+    now = utcnow()
+    query = service.page_query(actor, box, status, first, after)
+    cases: dict[str, Case] | None = None
+    async with reads.session() as session:
+        if wants.case is not None and actor.has(CASE_READ_SCOPE):
+            # The case comes with its row, through the same filter every case read applies:
+            # a case the reader may not see is simply not joined.
+            org = actor.organization_id or ""
+            joined = query.add_columns(Case).outerjoin(
+                Case, and_(Case.id == Referral.case_id, visible_to(org, now))
+            )
+            found = [(row[0], row[1]) for row in await session.execute(joined)]
+            rows = [referral for referral, _ in found]
+            cases = {case.id: case for _, case in found[:first] if case is not None}
+        else:
+            rows = list(await session.scalars(query))
+        page = await _complete(session, actor, cipher, rows[:first], wants, cases)
+    page.has_next = len(rows) > first
+    return page
+
+
+async def read_referrals(
+    reads: RequestReads,
+    actor: Principal,
+    cipher: FieldCipher,
+    rows: Sequence[Referral],
+    wants: ReferralWants,
+) -> ReferralReads:
+    """``rows`` (already checked: the actor is party to each) as the actor may see them."""
+    async with reads.session() as session:
+        return await _complete(session, actor, cipher, rows, wants, None)
+
+
+async def _complete(
+    session: AsyncSession,
+    actor: Principal,
+    cipher: FieldCipher,
+    rows: Sequence[Referral],
+    wants: ReferralWants,
+    cases: dict[str, Case] | None,
+) -> ReferralReads:
+    now = utcnow()
+    views = await referral_texts(session, actor, cipher, rows, wants.texts, now)
+    disclosures = [record for view in views for record in view.texts.disclosures]
+    reads = [ReferralRead(view) for view in views]
+    if not rows:
+        return ReferralReads(reads, disclosures=disclosures)
+    if wants.organizations:
+        ids = sorted(
+            {r.sender_organization_id for r in rows} | {r.receiver_organization_id for r in rows}
+        )
+        found = await session.scalars(select(Organization).where(Organization.id.in_(ids)))
+        organizations = {o.id: o for o in found}
+        for read, row in zip(reads, rows, strict=True):
+            read.sender = organizations.get(row.sender_organization_id)
+            read.receiver = organizations.get(row.receiver_organization_id)
+    if wants.case is not None and actor.has(CASE_READ_SCOPE):
+        if cases is None:
+            org = actor.organization_id or ""
+            ids = sorted({r.case_id for r in rows})
+            found_cases = await session.scalars(
+                select(Case).where(Case.id.in_(ids), visible_to(org, now))
+            )
+            cases = {c.id: c for c in found_cases}
+        case_views = await build_views(
+            session,
+            actor,
+            sorted(cases.values(), key=lambda c: c.id),
+            cipher,
+            now,
+            Channel.QUERY,
+            wants.case.fields,
+            wants.case.withheld,
+        )
+        by_id = {v.case.id: v for v in case_views}
+        # One disclosure per case and consent however many referrals on the page share it.
+        disclosures += [record for v in case_views for record in v.disclosures]
+        for read, row in zip(reads, rows, strict=True):
+            read.case = by_id.get(row.case_id)
+    return ReferralReads(reads, disclosures=disclosures)
