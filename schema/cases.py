@@ -36,6 +36,7 @@ from schema.context import HubContext
 from schema.disclosures import collector
 from schema.paging import PageInfo
 from schema.permissions import requires
+from schema.selection import fields_at
 from store.errors import not_found
 
 for enum, name in (
@@ -436,6 +437,8 @@ class CaseQueries:
             case_ids=[str(id)],
             fields=requested_survivor_fields(info),
             disclose=collector(),
+            reads=ctx.reader,
+            withheld="withheld" in fields_at(info),
         )
         if not views:
             raise not_found("case")
@@ -462,6 +465,8 @@ class CaseQueries:
             after=after,
             fields=requested_node_fields(info),
             disclose=collector(),
+            reads=ctx.reader,
+            withheld="withheld" in fields_at(info, "edges", "node"),
         )
         edges = [CaseEdge(cursor=encode_cursor(v.case), node=Case.from_view(v)) for v in page.views]
         return CaseConnection(
