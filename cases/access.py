@@ -77,7 +77,8 @@ class CaseView:
     disclosures: list[DisclosureRecord] = field(default_factory=list)
 
 
-def to_grant(row: ConsentGrant, withdrawn_at: datetime | None) -> Grant:
+def to_grant(row: Any, withdrawn_at: datetime | None) -> Grant:
+    """The policy's view of a grant row (an ORM row or a row of ``_GRANT_COLUMNS``)."""
     return Grant(
         id=row.id,
         version=row.version,
@@ -91,15 +92,29 @@ def to_grant(row: ConsentGrant, withdrawn_at: datetime | None) -> Grant:
     )
 
 
+# Only what the policy reads, as plain rows: no ORM instance per grant.
+_GRANT_COLUMNS = (
+    ConsentGrant.id,
+    ConsentGrant.case_id,
+    ConsentGrant.version,
+    ConsentGrant.purposes,
+    ConsentGrant.categories,
+    ConsentGrant.valid_from,
+    ConsentGrant.valid_until,
+    ConsentGrant.recipient_organization_ids,
+    ConsentGrant.recipient_kinds,
+)
+
+
 async def load_grants(session: AsyncSession, case_ids: Sequence[str]) -> dict[str, list[Grant]]:
     grants: dict[str, list[Grant]] = defaultdict(list)
     rows = await session.execute(
-        select(ConsentGrant, ConsentWithdrawal.at)
+        select(*_GRANT_COLUMNS, ConsentWithdrawal.at)
         .outerjoin(ConsentWithdrawal, ConsentWithdrawal.grant_id == ConsentGrant.id)
         .where(ConsentGrant.case_id.in_(list(case_ids)))
     )
-    for grant, withdrawn_at in rows:
-        grants[grant.case_id].append(to_grant(grant, withdrawn_at))
+    for row in rows:
+        grants[row.case_id].append(to_grant(row, row.at))
     return grants
 
 
@@ -119,12 +134,14 @@ async def party_purposes(
     return purposes
 
 
+_DENIAL_RANK = {reason: rank for rank, reason in enumerate(DenyReason)}
+
+
 def _best_denial(decisions: list[Decision]) -> str:
-    order = list(DenyReason)
     reasons = [d.reason for d in decisions if d.reason is not None]
     if not reasons:
         return NO_RELATION
-    return max(reasons, key=order.index).value
+    return max(reasons, key=_DENIAL_RANK.__getitem__).value
 
 
 def decide_fields(
@@ -214,15 +231,18 @@ async def build_views(
     foreign = [c.id for c in cases if c.owner_organization_id != org] if specs else []
     grants = await load_grants(session, foreign) if foreign else {}
     purposes = await party_purposes(session, foreign, org, at) if foreign else {}
-    sealed: dict[str, dict[str, CaseField]] = defaultdict(dict)
-    # Only the sealed rows the operation asked for: `case { id status }` loads none.
+    sealed: dict[str, dict[str, tuple[str, str]]] = defaultdict(dict)
+    # Only the sealed rows the operation asked for: `case { id status }` loads none. Plain
+    # rows, not ORM instances: they are opened once and dropped.
     wanted = sorted(fields) if fields is not None else None
     if ids and wanted != []:
-        query = select(CaseField).where(CaseField.case_id.in_(ids))
+        query = select(
+            CaseField.case_id, CaseField.field, CaseField.category, CaseField.sealed
+        ).where(CaseField.case_id.in_(ids))
         if wanted is not None:
             query = query.where(CaseField.field.in_(wanted))
-        for row in await session.scalars(query):
-            sealed[row.case_id][row.field] = row
+        for case_id, name, category, value in await session.execute(query):
+            sealed[case_id][name] = (category, value)
     views = []
     for case in cases:
         is_owner = case.owner_organization_id == org
@@ -238,11 +258,12 @@ async def build_views(
             if stored is None:
                 view.values[name] = None
                 continue
-            plain = cipher.open(stored.sealed, table="case_fields", column=name, row_id=case.id)
+            category, value = stored
+            plain = cipher.open(value, table="case_fields", column=name, row_id=case.id)
             view.values[name] = orjson.loads(plain)
             if decision is not None and decision.grant_id is not None:
                 key = (decision.grant_id, decision.grant_version or 0)
-                by_grant[key].add(stored.category)
+                by_grant[key].add(category)
         view.disclosures = [
             DisclosureRecord(
                 organization_id=org,
