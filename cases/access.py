@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.models import Case, CaseField, CaseParty
@@ -25,6 +25,7 @@ from consent.models import ConsentGrant, ConsentWithdrawal
 from consent.rules import DataCategory, Decision, DenyReason, Grant, Purpose, Recipient, decide
 from orgs.principal import Principal
 from store.sealed import FieldCipher
+from store.types import UTCDateTime
 
 SCOPE_REQUIRED = "PII_SCOPE_REQUIRED"
 NO_RELATION = "NO_PURPOSE"
@@ -33,7 +34,7 @@ READ_SCOPE = "cases:read"
 READ_SCOPE_REQUIRED = "SCOPE_REQUIRED"
 
 
-def parties_in_force(at: datetime) -> ColumnElement[bool]:
+def parties_in_force(at: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
     return and_(
         CaseParty.ended_at.is_(None),
         CaseParty.valid_from <= at,
@@ -41,7 +42,9 @@ def parties_in_force(at: datetime) -> ColumnElement[bool]:
     )
 
 
-def visible_to(organization_id: str, at: datetime) -> ColumnElement[bool]:
+def visible_to(
+    organization_id: str | ColumnElement[str], at: datetime | ColumnElement[datetime]
+) -> ColumnElement[bool]:
     """The row filter every case query applies: owner, or a party in force.
 
     A correlated ``EXISTS`` probes the (case, organisation) index once per case; an ``IN``
@@ -106,13 +109,26 @@ _GRANT_COLUMNS = (
 )
 
 
+# Statements built once; each request only binds its values.
+_GRANTS = (
+    select(*_GRANT_COLUMNS, ConsentWithdrawal.at)
+    .outerjoin(ConsentWithdrawal, ConsentWithdrawal.grant_id == ConsentGrant.id)
+    .where(ConsentGrant.case_id.in_(bindparam("case_ids", expanding=True)))
+)
+_PURPOSES = select(CaseParty.case_id, CaseParty.purpose).where(
+    CaseParty.case_id.in_(bindparam("case_ids", expanding=True)),
+    CaseParty.organization_id == bindparam("org"),
+    parties_in_force(bindparam("at", type_=UTCDateTime())),
+)
+_SEALED = select(CaseField.case_id, CaseField.field, CaseField.category, CaseField.sealed).where(
+    CaseField.case_id.in_(bindparam("case_ids", expanding=True))
+)
+_SEALED_NAMED = _SEALED.where(CaseField.field.in_(bindparam("names", expanding=True)))
+
+
 async def load_grants(session: AsyncSession, case_ids: Sequence[str]) -> dict[str, list[Grant]]:
     grants: dict[str, list[Grant]] = defaultdict(list)
-    rows = await session.execute(
-        select(*_GRANT_COLUMNS, ConsentWithdrawal.at)
-        .outerjoin(ConsentWithdrawal, ConsentWithdrawal.grant_id == ConsentGrant.id)
-        .where(ConsentGrant.case_id.in_(list(case_ids)))
-    )
+    rows = await session.execute(_GRANTS, {"case_ids": list(case_ids)})
     for row in rows:
         grants[row.case_id].append(to_grant(row, row.at))
     return grants
@@ -123,11 +139,7 @@ async def party_purposes(
 ) -> dict[str, set[Purpose]]:
     purposes: dict[str, set[Purpose]] = defaultdict(set)
     rows = await session.execute(
-        select(CaseParty.case_id, CaseParty.purpose).where(
-            CaseParty.case_id.in_(list(case_ids)),
-            CaseParty.organization_id == organization_id,
-            parties_in_force(at),
-        )
+        _PURPOSES, {"case_ids": list(case_ids), "org": organization_id, "at": at}
     )
     for case_id, purpose in rows:
         purposes[case_id].add(Purpose(purpose))
@@ -236,12 +248,11 @@ async def build_views(
     # rows, not ORM instances: they are opened once and dropped.
     wanted = sorted(fields) if fields is not None else None
     if ids and wanted != []:
-        query = select(
-            CaseField.case_id, CaseField.field, CaseField.category, CaseField.sealed
-        ).where(CaseField.case_id.in_(ids))
-        if wanted is not None:
-            query = query.where(CaseField.field.in_(wanted))
-        for case_id, name, category, value in await session.execute(query):
+        if wanted is None:
+            found = await session.execute(_SEALED, {"case_ids": ids})
+        else:
+            found = await session.execute(_SEALED_NAMED, {"case_ids": ids, "names": wanted})
+        for case_id, name, category, value in found:
             sealed[case_id][name] = (category, value)
     views = []
     for case in cases:

@@ -10,17 +10,19 @@ resolver re-decides or re-loads anything.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases import referrals as service
 from cases.access import READ_SCOPE as CASE_READ_SCOPE
 from cases.access import CaseView, build_views, visible_to
 from cases.models import Case, Referral
-from cases.paging import check_page_size
+from cases.paging import after_position, check_page_size, decode_cursor
 from cases.referral_rules import ReferralStatus
 from cases.text_views import ReferralView, referral_texts
 from consent.disclosure import Channel, DisclosureRecord
@@ -28,7 +30,7 @@ from orgs.models import Organization
 from orgs.principal import Principal
 from store.reads import RequestReads
 from store.sealed import FieldCipher
-from store.types import utcnow
+from store.types import UTCDateTime, utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,24 +83,63 @@ async def referral_page(
     if not actor.has(service.READ_SCOPE):
         return ReferralReads([])
     now = utcnow()
-    query = service.page_query(actor, box, status, first, after)
+    with_case = wants.case is not None and actor.has(CASE_READ_SCOPE)
+    params: dict[str, object] = {
+        "org": actor.organization_id or "",
+        "limit": first + 1,
+        "now": now,
+    }
+    if status is not None:
+        params["status"] = status.value
+    if after:
+        params["after_at"], params["after_id"] = decode_cursor(after)
+    query = _page_statement(box == service.Box.INBOX, status is not None, bool(after), with_case)
     cases: dict[str, Case] | None = None
     async with reads.session() as session:
-        if wants.case is not None and actor.has(CASE_READ_SCOPE):
-            # The case comes with its row, through the same filter every case read applies:
-            # a case the reader may not see is simply not joined.
-            org = actor.organization_id or ""
-            joined = query.add_columns(Case).outerjoin(
-                Case, and_(Case.id == Referral.case_id, visible_to(org, now))
-            )
-            found = [(row[0], row[1]) for row in await session.execute(joined)]
+        if with_case:
+            found = [(row[0], row[1]) for row in await session.execute(query, params)]
             rows = [referral for referral, _ in found]
             cases = {case.id: case for _, case in found[:first] if case is not None}
         else:
-            rows = list(await session.scalars(query))
+            rows = list(await session.scalars(query, params))
         page = await _complete(session, actor, cipher, rows[:first], wants, cases)
     page.has_next = len(rows) > first
     return page
+
+
+@functools.cache
+def _page_statement(inbox: bool, by_status: bool, after: bool, with_case: bool) -> Select[Any]:
+    """The page query of one shape, built once: only its parameters change per request
+    (building the expression cost more than running it). With ``with_case`` each row
+    brings its case through the same filter every case read applies: a case the reader
+    may not see is simply not joined."""
+    column = Referral.receiver_organization_id if inbox else Referral.sender_organization_id
+    query: Select[Any] = (
+        select(Referral)
+        .where(column == bindparam("org"))
+        .order_by(Referral.created_at.desc(), Referral.id.desc())
+        .limit(bindparam("limit"))
+    )
+    if by_status:
+        query = query.where(Referral.status == bindparam("status"))
+    if after:
+        query = query.where(
+            after_position(
+                Referral.created_at, Referral.id, bindparam("after_at"), bindparam("after_id")
+            )
+        )
+    if with_case:
+        query = query.add_columns(Case).outerjoin(
+            Case,
+            and_(
+                Case.id == Referral.case_id,
+                visible_to(bindparam("org"), bindparam("now", type_=UTCDateTime())),
+            ),
+        )
+    return query
+
+
+_ORGANIZATIONS = select(Organization).where(Organization.id.in_(bindparam("ids", expanding=True)))
 
 
 async def read_referrals(
@@ -131,7 +172,7 @@ async def _complete(
         ids = sorted(
             {r.sender_organization_id for r in rows} | {r.receiver_organization_id for r in rows}
         )
-        found = await session.scalars(select(Organization).where(Organization.id.in_(ids)))
+        found = await session.scalars(_ORGANIZATIONS, {"ids": ids})
         organizations = {o.id: o for o in found}
         for read, row in zip(reads, rows, strict=True):
             read.sender = organizations.get(row.sender_organization_id)

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import jwt
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import Select, bindparam, select
 
 from gateway.oauth.models import RevokedToken
 from gateway.settings import Settings
@@ -90,9 +90,9 @@ class Missing:
 MISSING = Missing()
 
 
-def _standing_query(client_id: str, jti: str | None = None) -> Select[Any]:
-    """The client's standing in one statement; with ``jti``, whether that token was revoked
-    too (a scalar subquery), so a request's token check is one statement, not two."""
+def _standing_statement(with_revocation: bool) -> Select[Any]:
+    """The client's standing in one statement; with revocation, whether the token (``jti``)
+    was revoked too (an EXISTS column), so a request's token check is one statement."""
     columns: list[Any] = [
         ApiClient.organization_id,
         Organization.kind,
@@ -102,17 +102,20 @@ def _standing_query(client_id: str, jti: str | None = None) -> Select[Any]:
         Organization.tokens_valid_after,
         ApiClient.tokens_valid_after,
     ]
-    if jti is not None:
-        columns.append(_revoked(jti).label("revoked"))
+    if with_revocation:
+        columns.append(_REVOKED.label("revoked"))
     return (
         select(*columns)
         .join(Organization, Organization.id == ApiClient.organization_id)
-        .where(ApiClient.client_id == client_id)
+        .where(ApiClient.client_id == bindparam("client_id"))
     )
 
 
-def _revoked(jti: str) -> ColumnElement[bool]:
-    return select(RevokedToken.jti).where(RevokedToken.jti == jti).exists()
+# Built once: only the parameters change from one request to the next.
+_REVOKED = select(RevokedToken.jti).where(RevokedToken.jti == bindparam("jti")).exists()
+_IS_REVOKED = select(_REVOKED)
+_STANDING = _standing_statement(False)
+_STANDING_AND_REVOKED = _standing_statement(True)
 
 
 def _standing_of(row: Sequence[Any]) -> ClientStanding:
@@ -175,7 +178,7 @@ class StandingCache:
 
     async def _load(self, client_id: str) -> ClientStanding | None:
         async with self._db.read() as session:
-            row = (await session.execute(_standing_query(client_id))).first()
+            row = (await session.execute(_STANDING, {"client_id": client_id})).first()
         return None if row is None else _standing_of(row)
 
     def forget(self, client_id: str | None = None, organization_id: str | None = None) -> None:
@@ -261,7 +264,7 @@ class TokenVerifier:
 
     async def is_revoked(self, jti: str, reads: RequestReads | None = None) -> bool:
         async with reads_of(self._db, reads).session() as session:
-            found = await session.scalar(select(_revoked(jti)))
+            found = await session.scalar(_IS_REVOKED, {"jti": jti})
         return bool(found)
 
     async def _revoked_and_standing(
@@ -273,7 +276,9 @@ class TokenVerifier:
         if not isinstance(cached, Missing):
             return await self.is_revoked(jti, reads), cached
         async with reads_of(self._db, reads).session() as session:
-            row = (await session.execute(_standing_query(client_id, jti))).first()
+            row = (
+                await session.execute(_STANDING_AND_REVOKED, {"client_id": client_id, "jti": jti})
+            ).first()
         if row is None:
             self._standing.keep(client_id, None)
             return await self.is_revoked(jti, reads), None
