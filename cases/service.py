@@ -357,11 +357,11 @@ async def _read_page(
 
 
 async def status_history(
-    db: Database, case_ids: Sequence[str]
+    db: Database, case_ids: Sequence[str], reads: RequestReads | None = None
 ) -> dict[str, list[CaseStatusChange]]:
     """Status history of each case, oldest first, in one query (callers filter access)."""
     found: dict[str, list[CaseStatusChange]] = {cid: [] for cid in case_ids}
-    async with db.read() as session:
+    async with reads_of(db, reads).session() as session:
         rows = await session.scalars(
             select(CaseStatusChange)
             .where(CaseStatusChange.case_id.in_(list(case_ids)))

@@ -43,7 +43,14 @@ class Loaders:
     repatriation_costs: DataLoader[str, list[RepatriationCost]]
 
 
-def make_loaders(db: Database, principal: Principal | None, cipher: FieldCipher) -> Loaders:
+def make_loaders(
+    db: Database,
+    principal: Principal | None,
+    cipher: FieldCipher,
+    reads: RequestReads | None = None,
+) -> Loaders:
+    """The operation's loaders; those on the hot paths (organisations, cases, status
+    history) read in the request's read transaction when there is one."""
     from cases import referrals as referrals_service
     from cases import repatriation as repatriation_service
     from cases import service as cases_service
@@ -61,11 +68,11 @@ def make_loaders(db: Database, principal: Principal | None, cipher: FieldCipher)
         return [found[i] for i in ids]
 
     async def status_history(ids: list[str]) -> list[list[CaseStatusChange]]:
-        found = await cases_service.status_history(db, ids)
+        found = await cases_service.status_history(db, ids, reads)
         return [found[i] for i in ids]
 
     async def organizations(ids: list[str]) -> list[Organization | None]:
-        found = await service.organizations_by_id(db, ids)
+        found = await service.organizations_by_id(db, ids, reads)
         return [found.get(i) for i in ids]
 
     async def referral_history(ids: list[str]) -> list[list[ReferralChange]]:
@@ -80,7 +87,14 @@ def make_loaders(db: Database, principal: Principal | None, cipher: FieldCipher)
         ids = sorted({case_id for case_id, _ in keys})
         fields = frozenset().union(*(wanted for _, wanted in keys))
         views = await cases_service.read_cases(
-            db, principal, cipher, case_ids=ids, limit=500, fields=fields, disclose=disclose
+            db,
+            principal,
+            cipher,
+            case_ids=ids,
+            limit=500,
+            fields=fields,
+            disclose=disclose,
+            reads=reads,
         )
         by_id = {v.case.id: v for v in views}
         return [by_id.get(case_id) for case_id, _ in keys]
@@ -141,12 +155,12 @@ class HubContext:
         context: a cached row must not outlive the operation that loaded it."""
         holder = _operation_loaders.get()
         if holder is None:  # outside an operation: nothing to share
-            return make_loaders(self.db, self.principal, self.cipher)
+            return make_loaders(self.db, self.principal, self.cipher, self.reads)
         # graphql-core resolves list items in tasks, each with a copy of the context: they
         # must share the operation's one holder, or every item gets its own loaders and
         # nothing is batched.
         if "loaders" not in holder:
-            holder["loaders"] = make_loaders(self.db, self.principal, self.cipher)
+            holder["loaders"] = make_loaders(self.db, self.principal, self.cipher, self.reads)
         return holder["loaders"]
 
 
