@@ -168,36 +168,70 @@ async def _complete(
     reads = [ReferralRead(view) for view in views]
     if not rows:
         return ReferralReads(reads, disclosures=disclosures)
-    if wants.organizations:
-        ids = sorted(
-            {r.sender_organization_id for r in rows} | {r.receiver_organization_id for r in rows}
-        )
-        found = await session.scalars(_ORGANIZATIONS, {"ids": ids})
-        organizations = {o.id: o for o in found}
-        for read, row in zip(reads, rows, strict=True):
-            read.sender = organizations.get(row.sender_organization_id)
-            read.receiver = organizations.get(row.receiver_organization_id)
-    if wants.case is not None and actor.has(CASE_READ_SCOPE):
-        if cases is None:
-            org = actor.organization_id or ""
-            ids = sorted({r.case_id for r in rows})
-            found_cases = await session.scalars(
-                select(Case).where(Case.id.in_(ids), visible_to(org, now))
-            )
-            cases = {c.id: c for c in found_cases}
-        case_views = await build_views(
-            session,
-            actor,
-            sorted(cases.values(), key=lambda c: c.id),
-            cipher,
-            now,
-            Channel.QUERY,
-            wants.case.fields,
-            wants.case.withheld,
-        )
-        by_id = {v.case.id: v for v in case_views}
-        # One disclosure per case and consent however many referrals on the page share it.
-        disclosures += [record for v in case_views for record in v.disclosures]
-        for read, row in zip(reads, rows, strict=True):
-            read.case = by_id.get(row.case_id)
+    edges = await edges_of(
+        session,
+        actor,
+        cipher,
+        [r.sender_organization_id for r in rows] + [r.receiver_organization_id for r in rows],
+        [r.case_id for r in rows],
+        wants.organizations,
+        wants.case,
+        cases,
+    )
+    disclosures += edges.disclosures
+    for read, row in zip(reads, rows, strict=True):
+        read.sender = edges.organizations.get(row.sender_organization_id)
+        read.receiver = edges.organizations.get(row.receiver_organization_id)
+        read.case = edges.cases.get(row.case_id)
     return ReferralReads(reads, disclosures=disclosures)
+
+
+@dataclass
+class Edges:
+    """The organisations and cases a list of objects points at, as the reader may see them."""
+
+    organizations: dict[str, Organization] = field(default_factory=dict)
+    cases: dict[str, CaseView] = field(default_factory=dict)
+    disclosures: list[DisclosureRecord] = field(default_factory=list)
+
+
+async def edges_of(
+    session: AsyncSession,
+    actor: Principal,
+    cipher: FieldCipher,
+    organization_ids: Sequence[str],
+    case_ids: Sequence[str],
+    organizations: bool,
+    case: CaseWants | None,
+    cases: dict[str, Case] | None = None,
+) -> Edges:
+    """One statement for the organisations (when asked), and the cases (when asked, unless
+    ``cases`` already holds them, read through the visibility filter) decided once each:
+    scope, party, consent. A case the reader may not see is absent."""
+    now = utcnow()
+    found = Edges()
+    if organizations and organization_ids:
+        rows = await session.scalars(_ORGANIZATIONS, {"ids": sorted(set(organization_ids))})
+        found.organizations = {o.id: o for o in rows}
+    if case is None or not case_ids or not actor.has(CASE_READ_SCOPE):
+        return found
+    if cases is None:
+        org = actor.organization_id or ""
+        visible = await session.scalars(
+            select(Case).where(Case.id.in_(sorted(set(case_ids))), visible_to(org, now))
+        )
+        cases = {c.id: c for c in visible}
+    views = await build_views(
+        session,
+        actor,
+        sorted(cases.values(), key=lambda c: c.id),
+        cipher,
+        now,
+        Channel.QUERY,
+        case.fields,
+        case.withheld,
+    )
+    found.cases = {v.case.id: v for v in views}
+    # One disclosure per case and consent however many objects on the page share it.
+    found.disclosures = [record for v in views for record in v.disclosures]
+    return found
