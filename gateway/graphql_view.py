@@ -37,6 +37,7 @@ from strawberry.types.unset import UnsetType
 from gateway.explorer import explorer_page
 from gateway.fanout import Audiences, audience_key
 from gateway.graphql_http import GraphQLOverHTTP
+from gateway.middleware import READS_STATE
 from gateway.oauth.verify import TokenRejected, TokenVerifier
 from gateway.outage import (
     WS_TRY_AGAIN_LATER,
@@ -310,6 +311,7 @@ class HubGraphQL(GraphQLOverHTTP):
             production=self.production,
             standing_check=self.verifier.still_in_good_standing,
             principal=state.get("principal"),
+            reads=state.get(READS_STATE),
             request=request,
             response=response,
         )
