@@ -60,6 +60,7 @@ SURVIVOR_TYPES = frozenset(
         "Webhook",
         "WebhookCreated",
         "WebhookDelivery",
+        "LegalCase",
     }
 )
 REFUSALS = frozenset({"NOT_FOUND", "FORBIDDEN", "UNAUTHENTICATED", "INVALID_TRANSITION"})
@@ -122,6 +123,25 @@ ARGUMENTS: dict[tuple[str, str], str | None] = {
     ("Mutation", "disableWebhook"): 'id: "{webhook}"',
     ("Mutation", "enableWebhook"): 'id: "{webhook}"',
     ("Mutation", "rotateWebhookSecret"): 'id: "{webhook}"',
+    ("Query", "legalCase"): 'id: "{legal}"',
+    ("Query", "legalCases"): None,
+    ("Mutation", "openLegalCase"): (
+        'input: {caseIds: ["{case}"], legalAidOrganizationId: "{adhoc}", court: "x", '
+        'complaintFiledOn: "2026-10-01", idempotencyKey: "gen-perm-{n}"}'
+    ),
+    ("Mutation", "linkCaseToLegalCase"): 'legalCaseId: "{legal}", caseId: "{case}"',
+    ("Mutation", "updateLegalCase"): 'id: "{legal}", status: CLOSED, reason: "test"',
+    (
+        "Mutation",
+        "recordJudgment",
+    ): 'id: "{legal}", input: {verdict: CONVICTED, date: "2026-11-01"}',
+    ("Mutation", "recordCompensation"): (
+        'id: "{legal}", input: {stage: AWARDED, amount: "10.00", currency: "USD"}'
+    ),
+    ("Mutation", "recordHearing"): (
+        'legalCaseId: "{legal}", input: {date: "2026-11-02T09:00:00Z", court: "x", '
+        "transportProvided: true, accommodationProvided: true}"
+    ),
     ("Subscription", "caseStatus"): 'caseId: "{case}", after: "0"',
     ("Subscription", "referralUpdates"): 'box: INBOX, after: "0"',
     ("Subscription", "events"): 'after: "0"',
@@ -163,6 +183,9 @@ EDGES: dict[tuple[str, str], tuple[str, str, str] | None] = {
     ("ConsentGrant", "withdrawal"): None,
     ("ConsentGrant", "holders"): None,
     ("WebhookCreated", "webhook"): None,
+    # A legal case and the cases it links are both read with `cases:read`.
+    ("LegalCaseSurvivor", "case"): None,
+    ("LegalCaseEdge", "node"): None,
 }
 
 LIVE: GraphQLSchema = build_schema(introspection=True)._schema
@@ -386,8 +409,50 @@ async def plant(hub: RunningHub) -> World:
         "{ webhook { id } } }",
         {},
     )
+    # A legal case ADHOC follows for its own survivor, before the court, with a hearing
+    # whose outcome note carries the marker.
+    legal = await ok(
+        hub,
+        OWNER,
+        "mutation($input: OpenLegalCaseInput!) { openLegalCase(input: $input) { id } }",
+        {
+            "input": {
+                "caseIds": [case_id],
+                "legalAidOrganizationId": org[OWNER],
+                "court": "Phnom Penh Municipal Court",
+                "complaintFiledOn": "2026-10-01",
+                "idempotencyKey": "gen-perm-plant-3",
+            }
+        },
+    )
+    lid = legal["openLegalCase"]["id"]
+    for status in ("INVESTIGATION", "COURT"):
+        await ok(
+            hub,
+            OWNER,
+            "mutation($id: ID!, $s: LegalCaseStatus!) { updateLegalCase(id: $id, status: $s) "
+            "{ id } }",
+            {"id": lid, "s": status},
+        )
+    await ok(
+        hub,
+        OWNER,
+        "mutation($id: ID!, $input: HearingInput!) { recordHearing(legalCaseId: $id, "
+        "input: $input) { id } }",
+        {
+            "id": lid,
+            "input": {
+                "date": "2026-11-02T09:00:00Z",
+                "court": "Phnom Penh Municipal Court",
+                "transportProvided": True,
+                "accommodationProvided": False,
+                "outcomeNote": f"{MARK}-hearing",
+            },
+        },
+    )
     ids = {
         "case": case_id,
+        "legal": lid,
         "referral": rid,
         "request": qid,
         "consent": consent_ids[0],
@@ -397,7 +462,7 @@ async def plant(hub: RunningHub) -> World:
         "embassy": org["embassy-bangkok"],
         "mosavy": org["mosavy"],
     }
-    planted = [case_id, rid, qid, *consent_ids, ids["webhook"]]
+    planted = [case_id, rid, qid, lid, *consent_ids, ids["webhook"]]
     return World(ids, planted)
 
 
