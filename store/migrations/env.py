@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import cases.document_models
 import cases.justice_models
 import cases.models  # noqa: F401
 import consent.models  # noqa: F401

@@ -1,4 +1,4 @@
-"""justice: legal cases linked to survivor cases, their history and hearings
+"""justice: legal cases linked to survivor cases, their history and hearings; documents
 
 Revision ID: 0015_justice
 Revises: 0010_page_indexes
@@ -118,8 +118,39 @@ def upgrade() -> None:
         op.f("ix_legal_case_hearings_legal_case_id"), "legal_case_hearings", ["legal_case_id"]
     )
 
+    op.create_table(
+        "documents",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("subject_type", sa.String(length=24), nullable=False),
+        sa.Column("subject_id", sa.String(length=36), nullable=False),
+        sa.Column("case_id", sa.String(length=36), nullable=False),
+        sa.Column("category", sa.String(length=32), nullable=False),
+        sa.Column("content_type", sa.String(length=64), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("key_id", sa.String(length=40), nullable=False),
+        sa.Column("content_sealed", sa.Text(), nullable=False),
+        sa.Column("uploaded_by_organization_id", sa.String(length=36), nullable=False),
+        _at("uploaded_at"),
+        sa.Column("idempotency_key", sa.String(length=100), nullable=False),
+        sa.Column("request_fingerprint", sa.String(length=64), nullable=False),
+        sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_documents_case_id_cases")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_documents")),
+        sa.UniqueConstraint(
+            "uploaded_by_organization_id",
+            "idempotency_key",
+            name=op.f("uq_documents_uploaded_by_organization_id"),
+        ),
+    )
+    op.create_index("ix_documents_subject", "documents", ["subject_type", "subject_id"])
+    op.create_index(op.f("ix_documents_case_id"), "documents", ["case_id"])
+    op.create_index(op.f("ix_documents_key_id"), "documents", ["key_id"])
+
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_documents_key_id"), table_name="documents")
+    op.drop_index(op.f("ix_documents_case_id"), table_name="documents")
+    op.drop_index("ix_documents_subject", table_name="documents")
+    op.drop_table("documents")
     op.drop_index(op.f("ix_legal_case_hearings_legal_case_id"), table_name="legal_case_hearings")
     op.drop_table("legal_case_hearings")
     op.drop_index(op.f("ix_legal_case_changes_legal_case_id"), table_name="legal_case_changes")
