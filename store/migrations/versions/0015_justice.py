@@ -147,6 +147,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Standing that came through a legal case ends with the legal cases themselves.
+    op.execute(
+        sa.text(
+            "UPDATE case_parties SET ended_at = CURRENT_TIMESTAMP "
+            "WHERE source_type = 'LEGAL_CASE' AND ended_at IS NULL"
+        )
+    )
     op.drop_index(op.f("ix_documents_key_id"), table_name="documents")
     op.drop_index(op.f("ix_documents_case_id"), table_name="documents")
     op.drop_index("ix_documents_subject", table_name="documents")
