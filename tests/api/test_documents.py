@@ -13,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
+from consent.disclosure import verify as verify_chain
 from tests.api.justice_support import LEGAL_AID, opened, survivor_case
 from tests.api.repatriation_support import a_request, fetch
 from tests.conftest import Template
@@ -264,6 +265,72 @@ async def test_the_file_is_sealed_at_rest(hub: RunningHub) -> None:
     else:
         dumped = await fetch(hub, "SELECT CAST(d.* AS text) FROM documents d")
         assert all(SECRET not in row[0] for row in dumped)
+
+
+async def test_a_party_to_the_case_downloads_what_its_consent_covers_and_the_log_verifies(
+    hub: RunningHub,
+) -> None:
+    """A document on the case itself serves whatever the reader is a party for: the shelter,
+    named in the survivor's consent for SERVICE_REFERRAL with HEALTH, opens her medical
+    report; the disclosure log still verifies afterwards."""
+    case_id = await survivor_case(hub, "ccpcr-koh-kong", planted("Pich Rithy"), consent=False)
+    consent = await hub.gql(
+        "ccpcr-koh-kong",
+        "mutation($input: RecordConsentInput!) { recordConsent(input: $input) { id } }",
+        {
+            "input": {
+                "caseId": case_id,
+                "grantor": "SURVIVOR",
+                "method": "WRITTEN",
+                "purposes": ["SERVICE_REFERRAL"],
+                "categories": ["HEALTH"],
+                "recipientOrganizationIds": [hub.members["ccpcr-shelter"].organization_id],
+            }
+        },
+    )
+    assert not consent.errors, consent.errors
+    on_case = {"subjectType": "CASE", "subjectId": case_id}
+    medical = await upload(
+        hub, "ccpcr-koh-kong", PNG, "doc-case-0001", category="MEDICAL", **on_case
+    )
+    papers = await upload(
+        hub, "ccpcr-koh-kong", PDF, "doc-case-0002", category="IDENTITY_PAPERS", **on_case
+    )
+    assert medical.status_code == papers.status_code == 201
+    got = await download(hub, "ccpcr-shelter", medical.json()["id"])
+    assert got.status_code == 200 and got.content == PNG
+    refused = await download(hub, "ccpcr-shelter", papers.json()["id"])
+    assert (refused.status_code, code(refused)) == (403, "CONSENT_REQUIRED")
+    logged = await fetch(
+        hub, "SELECT channel, categories FROM disclosures WHERE case_id = :c", c=case_id
+    )
+    assert [(c, "HEALTH" in str(cats)) for c, cats in logged] == [("DOWNLOAD", True)]
+    async with hub.db.read() as session:
+        report = await verify_chain(session)
+    assert report.first_broken is None and report.entries >= 1
+
+
+async def test_a_suspended_member_downloads_nothing(hub: RunningHub) -> None:
+    _, rid = await a_request(hub, "doc-suspend-0001")
+    where = {"subjectType": "REPATRIATION_REQUEST", "subjectId": rid}
+    sent = await upload(
+        hub, "adhoc", PDF, "doc-suspend-key", category="NATIONALITY_VERIFICATION", **where
+    )
+    assert sent.status_code == 201
+    token = await hub.token("mosavy")  # issued while a member in good standing
+    suspended = await hub.gql(
+        "secretariat",
+        'mutation($id: ID!) { suspendOrganization(id: $id, reason: "audit") { status } }',
+        {"id": hub.members["mosavy"].organization_id},
+    )
+    assert not suspended.errors, suspended.errors
+    got = await download(hub, "mosavy", sent.json()["id"], token=token)
+    assert (got.status_code, code(got)) == (401, "UNAUTHENTICATED")
+    listing = await hub.http.get(
+        "/documents", params=where, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert listing.status_code == 401
+    assert SECRET not in got.text + listing.text
 
 
 @pytest.mark.parametrize("category", ["IDENTITY_PAPERS", "EVIDENCE", "MEDICAL", "OTHER"])

@@ -181,6 +181,15 @@ async def test_legal_aid_follows_a_group_prosecution_to_compensation(hub: Runnin
     assert [a for (a,) in audited][:2] == ["legal_case.open", "legal_case.link"]
     assert len(audited) == 9
 
+    # The same events reach the parties through the event stream, and nobody else.
+    stream = 'query { events(after: "0", topics: [LEGAL]) { events { type subjectId } } }'
+    # (The Koh Kong centre became a party with the link: the opening was before its time.)
+    for who, expected in ((koh_kong, 8), (LEGAL_AID, 9), ("ngo-malaysia", 0), ("mosavy", 0)):
+        seen_events = await hub.gql(who, stream)
+        assert not seen_events.errors, seen_events.errors
+        mine = [e for e in seen_events.data["events"]["events"] if e["subjectId"] == lid]
+        assert len(mine) == expected, who
+
     listed = await step(hub, koh_kong, LIST, {"first": 10}, "legalCases")
     assert [e["node"]["id"] for e in listed["edges"]] == [lid]
     filtered = await step(hub, LEGAL_AID, LIST, {"first": 10, "status": "COURT"}, "legalCases")
