@@ -572,6 +572,57 @@ async def record_hearing(
     return hearing
 
 
+async def record_hearing_outcome(
+    db: Database, actor: Principal, cipher: FieldCipher, hearing_id: str, outcome_note: str
+) -> LegalCase:
+    """The outcome of a hearing recorded ahead of its date, once, by the legal aid
+    organisation, while the legal case is not closed."""
+    note = _note(outcome_note)
+    if note is None:
+        raise _bad("outcomeNote: say what happened")
+    async with db.write() as session:
+        hearing = await session.get(Hearing, hearing_id)
+        if hearing is None:
+            raise not_found("hearing")
+        try:
+            legal = await load_legal_case(session, actor, hearing.legal_case_id)
+        except HubError:
+            raise not_found("hearing") from None
+        roles = roles_of(legal, actor.organization_id)
+        if Role.RECEIVER not in roles:
+            raise HubError(ErrorCode.FORBIDDEN, "only the legal aid organisation records hearings")
+        if legal.status in LEGAL_CASE_WORKFLOW.final:
+            raise LEGAL_CASE_WORKFLOW.refusal(
+                legal.status,
+                roles,
+                "Cannot record a hearing's outcome: this legal case "
+                + LEGAL_CASE_WORKFLOW.state_words(legal.status),
+            )
+        result = await session.execute(
+            update(Hearing)
+            .where(Hearing.id == hearing.id, Hearing.outcome_note_sealed.is_(None))
+            .values(
+                outcome_note_sealed=cipher.seal(
+                    note, table="legal_case_hearings", column="outcome_note", row_id=hearing.id
+                ),
+                recorded_by_organization_id=actor.organization_id or "",
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise HubError(ErrorCode.CONFLICT, "this hearing's outcome is already recorded")
+        await _record(
+            session,
+            actor,
+            legal,
+            "LEGAL_HEARING_OUTCOME_RECORDED",
+            "legal_case.hearing_outcome",
+            {"hearing": hearing.id},
+            hearingId=hearing.id,
+        )
+    return legal
+
+
 async def get_legal_case(
     db: Database, actor: Principal, legal_id: str, *, reading: bool = True
 ) -> LegalCase:

@@ -387,3 +387,17 @@ class JusticeMutations:
             ),
         )
         return await _reloaded(info, str(legal_case_id))
+
+    @strawberry.mutation(
+        permission_classes=_WRITE,
+        description="A hearing recorded ahead of its date gets its outcome, once, from the "
+        "legal aid organisation.",
+    )
+    async def record_hearing_outcome(
+        self, info: Info[HubContext, None], hearing_id: strawberry.ID, outcome_note: str
+    ) -> LegalCase:
+        ctx = info.context
+        row = await service.record_hearing_outcome(
+            ctx.db, ctx.actor, ctx.cipher, str(hearing_id), outcome_note
+        )
+        return (await shown(info, [row]))[0]

@@ -142,6 +142,7 @@ ARGUMENTS: dict[tuple[str, str], str | None] = {
         'legalCaseId: "{legal}", input: {date: "2026-11-02T09:00:00Z", court: "x", '
         "transportProvided: true, accommodationProvided: true}"
     ),
+    ("Mutation", "recordHearingOutcome"): 'hearingId: "{hearing}", outcomeNote: "test"',
     ("Subscription", "caseStatus"): 'caseId: "{case}", after: "0"',
     ("Subscription", "referralUpdates"): 'box: INBOX, after: "0"',
     ("Subscription", "events"): 'after: "0"',
@@ -438,7 +439,7 @@ async def plant(hub: RunningHub) -> World:
         hub,
         OWNER,
         "mutation($id: ID!, $input: HearingInput!) { recordHearing(legalCaseId: $id, "
-        "input: $input) { id } }",
+        "input: $input) { hearings { id } } }",
         {
             "id": lid,
             "input": {
@@ -453,6 +454,8 @@ async def plant(hub: RunningHub) -> World:
     ids = {
         "case": case_id,
         "legal": lid,
+        # A second hearing, its outcome not yet recorded: the outcome mutation's target.
+        "hearing": await _hearing_ahead(hub, lid),
         "referral": rid,
         "request": qid,
         "consent": consent_ids[0],
@@ -462,8 +465,29 @@ async def plant(hub: RunningHub) -> World:
         "embassy": org["embassy-bangkok"],
         "mosavy": org["mosavy"],
     }
-    planted = [case_id, rid, qid, lid, *consent_ids, ids["webhook"]]
+    planted = [case_id, rid, qid, lid, ids["hearing"], *consent_ids, ids["webhook"]]
     return World(ids, planted)
+
+
+async def _hearing_ahead(hub: RunningHub, legal_id: str) -> str:
+    scheduled = await ok(
+        hub,
+        OWNER,
+        "mutation($id: ID!, $input: HearingInput!) { recordHearing(legalCaseId: $id, "
+        "input: $input) { hearings { id outcomeNote } } }",
+        {
+            "id": legal_id,
+            "input": {
+                "date": "2027-02-02T09:00:00Z",
+                "court": "Phnom Penh Municipal Court",
+                "transportProvided": False,
+                "accommodationProvided": False,
+            },
+        },
+    )
+    (ahead,) = [h for h in scheduled["recordHearing"]["hearings"] if h["outcomeNote"] is None]
+    hearing_id: str = ahead["id"]
+    return hearing_id
 
 
 # ---------------------------------------------------------------- running every field

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tests.api.justice_support import (
     COMPENSATION,
+    FIELDS,
     HEARING,
     JUDGMENT,
     LEGAL_AID,
@@ -247,3 +248,39 @@ async def test_a_withdrawn_consent_hides_the_survivor_and_the_notes_again(hub: R
     # ADHOC wrote the note: it still reads what it wrote.
     adhoc_after = (await read(hub, LEGAL_AID, lid)).data["legalCase"]
     assert adhoc_after["hearings"][0]["outcomeNote"] == note
+
+
+async def test_a_hearing_scheduled_ahead_gets_its_outcome_once_from_legal_aid(
+    hub: RunningHub,
+) -> None:
+    case_id = await survivor_case(hub, SHELTER, planted("Chea Sokha"))
+    lid = (await opened(hub, SHELTER, [case_id], "legal-outcome-01"))["id"]
+    for status in ("INVESTIGATION", "COURT"):
+        await step(hub, LEGAL_AID, UPDATE, {"id": lid, "status": status}, "updateLegalCase")
+    ahead = {**HEARING_INPUT, "date": "2027-01-15T02:00:00Z"}
+    scheduled = await step(hub, LEGAL_AID, HEARING, {"id": lid, "input": ahead}, "recordHearing")
+    (hearing,) = scheduled["hearings"]
+    assert hearing["outcomeNote"] is None
+    outcome = planted("adjourned: the interpreter did not come")
+    query = f"""
+    mutation($h: ID!, $note: String!) {{
+      recordHearingOutcome(hearingId: $h, outcomeNote: $note) {{ {FIELDS} }}
+    }}"""
+    before = await counts(hub)
+    for who, note, expected in (
+        (SHELTER, outcome, "FORBIDDEN"),  # the opener does not record hearings
+        ("ngo-malaysia", outcome, "NOT_FOUND"),
+        (LEGAL_AID, "   ", "BAD_USER_INPUT"),
+    ):
+        refused = await hub.gql(who, query, {"h": hearing["id"], "note": note})
+        assert refused.codes == [expected], who
+    assert await counts(hub) == before
+    done = await step(
+        hub, LEGAL_AID, query, {"h": hearing["id"], "note": outcome}, "recordHearingOutcome"
+    )
+    assert done["hearings"][0]["outcomeNote"] == outcome
+    twice = await hub.gql(LEGAL_AID, query, {"h": hearing["id"], "note": outcome})
+    assert twice.codes == ["CONFLICT"]
+    # The shelter owns the only linked case: it reads the note without anyone's consent.
+    shelter_view = (await read(hub, SHELTER, lid)).data["legalCase"]
+    assert shelter_view["hearings"][0]["outcomeNote"] == outcome
