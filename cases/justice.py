@@ -76,6 +76,7 @@ class NewHearing:
     court: str
     transport_provided: bool
     accommodation_provided: bool
+    idempotency_key: str
     outcome_note: str | None = None
 
 
@@ -525,11 +526,51 @@ HEARING_STAGES = frozenset({S.COURT})
 async def record_hearing(
     db: Database, actor: Principal, cipher: FieldCipher, legal_id: str, new: NewHearing
 ) -> Hearing:
-    """The legal aid organisation records a hearing while the case is before the court."""
+    """The legal aid organisation records a hearing while the case is before the court.
+    Idempotent by key within the legal case: a retry returns the hearing first recorded."""
     court = _court(new.court)
     note = _note(new.outcome_note)
     if new.held_at.tzinfo is None:
         raise _bad("date must carry a time zone")
+    key = check_idempotency_key(new.idempotency_key)
+    digest = fingerprint(
+        [
+            legal_id,
+            new.held_at.isoformat(),
+            court,
+            new.transport_provided,
+            new.accommodation_provided,
+            note,
+        ]
+    )
+
+    async def existing(session: AsyncSession) -> Hearing | None:
+        await load_legal_case(session, actor, legal_id)
+        found: Hearing | None = await session.scalar(
+            select(Hearing).where(Hearing.legal_case_id == legal_id, Hearing.idempotency_key == key)
+        )
+        return found
+
+    return await once(
+        db,
+        existing,
+        lambda: _record_hearing(db, actor, cipher, legal_id, new, court, note, key, digest),
+        digest,
+        "hearing",
+    )
+
+
+async def _record_hearing(
+    db: Database,
+    actor: Principal,
+    cipher: FieldCipher,
+    legal_id: str,
+    new: NewHearing,
+    court: str,
+    note: str | None,
+    key: str,
+    digest: str,
+) -> Hearing:
     async with db.write() as session:
         legal = await load_legal_case(session, actor, legal_id)
         roles = roles_of(legal, actor.organization_id)
@@ -557,6 +598,8 @@ async def record_hearing(
             else None,
             recorded_by_organization_id=actor.organization_id or "",
             recorded_at=utcnow(),
+            idempotency_key=key,
+            request_fingerprint=digest,
         )
         session.add(hearing)
         await session.flush()
@@ -605,7 +648,6 @@ async def record_hearing_outcome(
                 outcome_note_sealed=cipher.seal(
                     note, table="legal_case_hearings", column="outcome_note", row_id=hearing.id
                 ),
-                recorded_by_organization_id=actor.organization_id or "",
             )
             .execution_options(synchronize_session=False)
         )

@@ -72,6 +72,7 @@ class Hearing(Base):
     to attend were provided. The outcome note is sealed."""
 
     __tablename__ = "legal_case_hearings"
+    __table_args__ = (UniqueConstraint("legal_case_id", "idempotency_key"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     legal_case_id: Mapped[str] = mapped_column(ForeignKey("legal_cases.id"), index=True)
@@ -82,3 +83,5 @@ class Hearing(Base):
     outcome_note_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
     recorded_by_organization_id: Mapped[str] = mapped_column(String(36))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    idempotency_key: Mapped[str] = mapped_column(String(100))
+    request_fingerprint: Mapped[str] = mapped_column(String(64))

@@ -203,6 +203,7 @@ class HearingInput:
     court: str
     transport_provided: bool
     accommodation_provided: bool
+    idempotency_key: str
     outcome_note: str | None = None
 
 
@@ -383,6 +384,7 @@ class JusticeMutations:
                 court=input.court,
                 transport_provided=input.transport_provided,
                 accommodation_provided=input.accommodation_provided,
+                idempotency_key=input.idempotency_key,
                 outcome_note=input.outcome_note,
             ),
         )

@@ -140,7 +140,7 @@ ARGUMENTS: dict[tuple[str, str], str | None] = {
     ),
     ("Mutation", "recordHearing"): (
         'legalCaseId: "{legal}", input: {date: "2026-11-02T09:00:00Z", court: "x", '
-        "transportProvided: true, accommodationProvided: true}"
+        'transportProvided: true, accommodationProvided: true, idempotencyKey: "gen-perm-{n}"}'
     ),
     ("Mutation", "recordHearingOutcome"): 'hearingId: "{hearing}", outcomeNote: "test"',
     ("Subscription", "caseStatus"): 'caseId: "{case}", after: "0"',
@@ -448,6 +448,7 @@ async def plant(hub: RunningHub) -> World:
                 "transportProvided": True,
                 "accommodationProvided": False,
                 "outcomeNote": f"{MARK}-hearing",
+                "idempotencyKey": "gen-perm-hearing-1",
             },
         },
     )
@@ -482,6 +483,7 @@ async def _hearing_ahead(hub: RunningHub, legal_id: str) -> str:
                 "court": "Phnom Penh Municipal Court",
                 "transportProvided": False,
                 "accommodationProvided": False,
+                "idempotencyKey": "gen-perm-hearing-2",
             },
         },
     )

@@ -77,6 +77,7 @@ async def test_legal_aid_follows_a_group_prosecution_to_compensation(hub: Runnin
         "transportProvided": True,
         "accommodationProvided": True,
         "outcomeNote": OUTCOME,
+        "idempotencyKey": "hearing-fleet-0001",
     }
     heard = await step(
         hub, LEGAL_AID, HEARING, {"id": lid, "input": hearing_input}, "recordHearing"

@@ -30,6 +30,7 @@ HEARING_INPUT = {
     "court": "Koh Kong Provincial Court",
     "transportProvided": False,
     "accommodationProvided": False,
+    "idempotencyKey": "hearing-0001",
 }
 
 
@@ -284,3 +285,26 @@ async def test_a_hearing_scheduled_ahead_gets_its_outcome_once_from_legal_aid(
     # The shelter owns the only linked case: it reads the note without anyone's consent.
     shelter_view = (await read(hub, SHELTER, lid)).data["legalCase"]
     assert shelter_view["hearings"][0]["outcomeNote"] == outcome
+
+
+async def test_a_retried_hearing_is_recorded_once_and_a_reused_key_conflicts(
+    hub: RunningHub,
+) -> None:
+    case_id = await survivor_case(hub, SHELTER, planted("Chea Sokha"))
+    lid = (await opened(hub, SHELTER, [case_id], "legal-hearing-01"))["id"]
+    for status in ("INVESTIGATION", "COURT"):
+        await step(hub, LEGAL_AID, UPDATE, {"id": lid, "status": status}, "updateLegalCase")
+    first = await step(
+        hub, LEGAL_AID, HEARING, {"id": lid, "input": HEARING_INPUT}, "recordHearing"
+    )
+    again = await step(
+        hub, LEGAL_AID, HEARING, {"id": lid, "input": HEARING_INPUT}, "recordHearing"
+    )
+    assert [h["id"] for h in again["hearings"]] == [h["id"] for h in first["hearings"]]
+    assert await hub.scalar("SELECT count(*) FROM legal_case_hearings") == 1
+    moved = {**HEARING_INPUT, "date": "2026-12-01T09:00:00Z"}
+    reused = await hub.gql(LEGAL_AID, HEARING, {"id": lid, "input": moved})
+    assert reused.codes == ["CONFLICT"]
+    # Someone else's retry of a key it never used is not an answer about this legal case.
+    outsider = await hub.gql("ngo-malaysia", HEARING, {"id": lid, "input": HEARING_INPUT})
+    assert outsider.codes == ["NOT_FOUND"]

@@ -53,6 +53,7 @@ async def test_a_page_of_legal_cases_costs_the_same_for_5_and_30_rows(hub: Runni
                 "transportProvided": True,
                 "accommodationProvided": True,
                 "outcomeNote": planted("the broker did not appear"),
+                "idempotencyKey": f"hearing-page-{n:04d}",
             }
             await step(hub, "adhoc", HEARING, {"id": lid, "input": hearing}, "recordHearing")
     for who in ("ccpcr-shelter", "adhoc"):

@@ -107,12 +107,19 @@ def upgrade() -> None:
         sa.Column("outcome_note_sealed", sa.Text(), nullable=True),
         sa.Column("recorded_by_organization_id", sa.String(length=36), nullable=False),
         _at("recorded_at"),
+        sa.Column("idempotency_key", sa.String(length=100), nullable=False),
+        sa.Column("request_fingerprint", sa.String(length=64), nullable=False),
         sa.ForeignKeyConstraint(
             ["legal_case_id"],
             ["legal_cases.id"],
             name=op.f("fk_legal_case_hearings_legal_case_id_legal_cases"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_legal_case_hearings")),
+        sa.UniqueConstraint(
+            "legal_case_id",
+            "idempotency_key",
+            name=op.f("uq_legal_case_hearings_legal_case_id"),
+        ),
     )
     op.create_index(
         op.f("ix_legal_case_hearings_legal_case_id"), "legal_case_hearings", ["legal_case_id"]
