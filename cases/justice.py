@@ -22,26 +22,21 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 
-import pycountry
-from sqlalchemy import ColumnElement, exists, or_, select, update
+from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.access import load_grants, visible_to
-from cases.justice_models import Hearing, LegalCase, LegalCaseChange, LegalCaseLink
+from cases.justice_models import LegalCase, LegalCaseChange, LegalCaseLink
 from cases.justice_rules import (
     LEGAL_CASE_WORKFLOW,
     NOTE_CATEGORY,
     NOTE_PURPOSE,
-    LegalCaseAction,
     LegalCaseStatus,
-    Verdict,
-    action_for_update,
 )
 from cases.models import Case, CaseParty
 from cases.paging import after_cursor, check_idempotency_key, check_page_size, fingerprint, once
-from cases.workflow import Role, check_reason_text
+from cases.workflow import Role
 from consent.rules import Purpose, Recipient, decide
 from notifications.outbox import emit
 from orgs.models import Organization
@@ -58,7 +53,6 @@ TOPIC = "LEGAL"
 MAX_LINKED = 200
 MAX_NOTE = 4_000
 S = LegalCaseStatus
-A = LegalCaseAction
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,46 +64,22 @@ class NewLegalCase:
     idempotency_key: str
 
 
-@dataclass(frozen=True, slots=True)
-class NewHearing:
-    held_at: datetime
-    court: str
-    transport_provided: bool
-    accommodation_provided: bool
-    idempotency_key: str
-    outcome_note: str | None = None
-
-
-def _bad(message: str) -> HubError:
+def bad(message: str) -> HubError:
     return HubError(ErrorCode.BAD_USER_INPUT, message)
 
 
-def _court(name: str) -> str:
+def check_court(name: str) -> str:
     cleaned = name.strip()
     if not 1 <= len(cleaned) <= 200:
-        raise _bad("court: 1 to 200 characters")
+        raise bad("court: 1 to 200 characters")
     return cleaned
 
 
-def _note(text: str | None) -> str | None:
+def check_note(text: str | None) -> str | None:
     cleaned = (text or "").strip()
     if len(cleaned) > MAX_NOTE:
-        raise _bad(f"outcomeNote is longer than {MAX_NOTE} characters")
+        raise bad(f"outcomeNote is longer than {MAX_NOTE} characters")
     return cleaned or None
-
-
-def check_money(amount: str, currency: str) -> tuple[str, str]:
-    """A positive decimal amount with two places and an ISO 4217 currency."""
-    try:
-        value = Decimal(amount)
-    except InvalidOperation as exc:
-        raise _bad("amount must be a decimal number such as 2500.00") from exc
-    if not value.is_finite() or value <= 0 or value > Decimal("1000000000"):
-        raise _bad("amount must be positive")
-    code = currency.strip().upper()
-    if len(code) != 3 or pycountry.currencies.get(alpha_3=code) is None:
-        raise _bad("currency must be an ISO 4217 code such as USD, THB, KHR")
-    return str(value.quantize(Decimal("0.01"))), code
 
 
 def roles_of(legal: LegalCase, organization_id: str | None) -> set[Role]:
@@ -176,9 +146,9 @@ async def load_legal_case(session: AsyncSession, actor: Principal, legal_id: str
 async def _legal_aid_member(session: AsyncSession, organization_id: str) -> Organization:
     org = await session.get(Organization, organization_id)
     if org is None or org.status != MembershipStatus.ACTIVE:
-        raise _bad("the legal aid organisation is not an active member")
+        raise bad("the legal aid organisation is not an active member")
     if org.kind != OrganizationKind.LEGAL_AID:
-        raise _bad("legalAidOrganizationId must name a legal aid organisation")
+        raise bad("legalAidOrganizationId must name a legal aid organisation")
     return org
 
 
@@ -226,7 +196,7 @@ async def _link(session: AsyncSession, legal: LegalCase, case: Case, by: str, at
         )
 
 
-def _history(
+def history_entry(
     cipher: FieldCipher,
     legal: LegalCase,
     action: str,
@@ -251,7 +221,7 @@ def _history(
     )
 
 
-async def _record(
+async def record_step(
     session: AsyncSession,
     actor: Principal,
     legal: LegalCase,
@@ -328,11 +298,11 @@ async def _open(
     assert opener is not None
     case_ids = list(dict.fromkeys(new.case_ids))
     if not 1 <= len(case_ids) <= MAX_LINKED:
-        raise _bad(f"caseIds: 1 to {MAX_LINKED} cases")
-    court = _court(new.court)
+        raise bad(f"caseIds: 1 to {MAX_LINKED} cases")
+    court = check_court(new.court)
     now = utcnow()
     if new.complaint_filed_on > now.date():
-        raise _bad("complaintFiledOn cannot be in the future")
+        raise bad("complaintFiledOn cannot be in the future")
     async with db.write() as session:
         legal_aid = await _legal_aid_member(session, new.legal_aid_organization_id)
         cases = [await _linkable_case(session, actor, c, legal_aid, now) for c in case_ids]
@@ -353,9 +323,9 @@ async def _open(
         await session.flush()
         for case in cases:
             await _link(session, legal, case, opener, now)
-        session.add(_history(cipher, legal, "OPEN", None, opener, now))
+        session.add(history_entry(cipher, legal, "OPEN", None, opener, now))
         await session.flush()
-        await _record(
+        await record_step(
             session,
             actor,
             legal,
@@ -386,7 +356,7 @@ async def link_case(db: Database, actor: Principal, legal_id: str, case_id: str)
             raise HubError(ErrorCode.CONFLICT, "the case is already linked to this legal case")
         await _link(session, legal, case, actor.organization_id or "", now)
         await session.flush()
-        await _record(
+        await record_step(
             session,
             actor,
             legal,
@@ -394,273 +364,6 @@ async def link_case(db: Database, actor: Principal, legal_id: str, case_id: str)
             "legal_case.link",
             {"case": case.id},
             caseId=case.id,
-        )
-    return legal
-
-
-async def act(
-    db: Database,
-    actor: Principal,
-    cipher: FieldCipher,
-    legal_id: str,
-    action: LegalCaseAction | str,
-    *,
-    reason: str | None = None,
-    expected_version: int | None = None,
-    values: dict[str, object] | None = None,
-) -> LegalCase:
-    """Apply one action from the legal case table, with the data it records (``values``)."""
-    async with db.write() as session:
-        legal = await load_legal_case(session, actor, legal_id)
-        if expected_version is not None and expected_version != legal.version:
-            raise HubError(ErrorCode.CONFLICT, "the legal case was changed by someone else")
-        roles = roles_of(legal, actor.organization_id)
-        allowed = [r for r in roles if LEGAL_CASE_WORKFLOW.allows(legal.status, str(action), r)]
-        # A linked case's owner holds no role: the table refuses it with its reasons.
-        role = allowed[0] if allowed else (sorted(roles)[0] if roles else Role.SYSTEM)
-        step = LEGAL_CASE_WORKFLOW.next_state(legal.status, str(action), role, roles)
-        why = check_reason_text(reason, step.needs_reason, MAX_NOTE)
-        previous = legal.status
-        now = utcnow()
-        result = await session.execute(
-            update(LegalCase)
-            .where(LegalCase.id == legal.id, LegalCase.version == legal.version)
-            .values(status=step.target, version=legal.version + 1, updated_at=now, **(values or {}))
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise HubError(ErrorCode.CONFLICT, "the legal case was changed by someone else")
-        await session.refresh(legal)
-        session.add(_history(cipher, legal, str(action), previous, actor.organization_id, now, why))
-        if legal.status in LEGAL_CASE_WORKFLOW.final:
-            # The legal aid organisation's standing on the linked cases ends with the case.
-            await session.execute(
-                update(CaseParty)
-                .where(CaseParty.source_type == "LEGAL_CASE", CaseParty.source_id == legal.id)
-                .values(ended_at=now)
-                .execution_options(synchronize_session=False)
-            )
-        await session.flush()
-        await _record(
-            session,
-            actor,
-            legal,
-            f"LEGAL_CASE_{legal.status}",
-            f"legal_case.{str(action).lower()}",
-            {"from": previous, "to": legal.status},
-        )
-    return legal
-
-
-async def update_status(
-    db: Database,
-    actor: Principal,
-    cipher: FieldCipher,
-    legal_id: str,
-    status: LegalCaseStatus,
-    reason: str | None,
-    expected_version: int | None,
-) -> LegalCase:
-    """`updateLegalCase`: move to ``status`` if the table allows it from here."""
-    async with db.read() as session:
-        legal = await load_legal_case(session, actor, legal_id)
-    action = action_for_update(legal.status, status)
-    if action.startswith("SET_"):
-        raise _bad(
-            f"{status.value} is reached with recordJudgment or recordCompensation, "
-            "not updateLegalCase"
-        )
-    return await act(
-        db, actor, cipher, legal_id, action, reason=reason, expected_version=expected_version
-    )
-
-
-async def record_judgment(
-    db: Database,
-    actor: Principal,
-    cipher: FieldCipher,
-    legal_id: str,
-    verdict: Verdict,
-    judgment_on: date,
-    expected_version: int | None,
-) -> LegalCase:
-    if judgment_on > utcnow().date():
-        raise _bad("date cannot be in the future")
-    return await act(
-        db,
-        actor,
-        cipher,
-        legal_id,
-        A.RECORD_JUDGMENT,
-        expected_version=expected_version,
-        values={"verdict": verdict.value, "judgment_on": judgment_on},
-    )
-
-
-async def record_compensation(
-    db: Database,
-    actor: Principal,
-    cipher: FieldCipher,
-    legal_id: str,
-    paid: bool,
-    amount: str,
-    currency: str,
-    expected_version: int | None,
-) -> LegalCase:
-    """Compensation awarded by the court, then paid (amount + currency each)."""
-    value, code = check_money(amount, currency)
-    stage = "paid" if paid else "awarded"
-    action = A.PAY_COMPENSATION if paid else A.AWARD_COMPENSATION
-    values: dict[str, object] = {
-        f"compensation_{stage}": value,
-        f"compensation_{stage}_currency": code,
-    }
-    return await act(
-        db, actor, cipher, legal_id, action, expected_version=expected_version, values=values
-    )
-
-
-HEARING_STAGES = frozenset({S.COURT})
-
-
-async def record_hearing(
-    db: Database, actor: Principal, cipher: FieldCipher, legal_id: str, new: NewHearing
-) -> Hearing:
-    """The legal aid organisation records a hearing while the case is before the court.
-    Idempotent by key within the legal case: a retry returns the hearing first recorded."""
-    court = _court(new.court)
-    note = _note(new.outcome_note)
-    if new.held_at.tzinfo is None:
-        raise _bad("date must carry a time zone")
-    key = check_idempotency_key(new.idempotency_key)
-    digest = fingerprint(
-        [
-            legal_id,
-            new.held_at.isoformat(),
-            court,
-            new.transport_provided,
-            new.accommodation_provided,
-            note,
-        ]
-    )
-
-    async def existing(session: AsyncSession) -> Hearing | None:
-        await load_legal_case(session, actor, legal_id)
-        found: Hearing | None = await session.scalar(
-            select(Hearing).where(Hearing.legal_case_id == legal_id, Hearing.idempotency_key == key)
-        )
-        return found
-
-    return await once(
-        db,
-        existing,
-        lambda: _record_hearing(db, actor, cipher, legal_id, new, court, note, key, digest),
-        digest,
-        "hearing",
-    )
-
-
-async def _record_hearing(
-    db: Database,
-    actor: Principal,
-    cipher: FieldCipher,
-    legal_id: str,
-    new: NewHearing,
-    court: str,
-    note: str | None,
-    key: str,
-    digest: str,
-) -> Hearing:
-    async with db.write() as session:
-        legal = await load_legal_case(session, actor, legal_id)
-        roles = roles_of(legal, actor.organization_id)
-        if Role.RECEIVER not in roles:
-            raise HubError(ErrorCode.FORBIDDEN, "only the legal aid organisation records hearings")
-        if legal.status not in HEARING_STAGES:
-            raise LEGAL_CASE_WORKFLOW.refusal(
-                legal.status,
-                roles,
-                "Cannot record a hearing: this legal case "
-                + LEGAL_CASE_WORKFLOW.state_words(legal.status),
-            )
-        hearing_id = str(uuid.uuid4())
-        hearing = Hearing(
-            id=hearing_id,
-            legal_case_id=legal.id,
-            held_at=new.held_at,
-            court=court,
-            transport_provided=new.transport_provided,
-            accommodation_provided=new.accommodation_provided,
-            outcome_note_sealed=cipher.seal(
-                note, table="legal_case_hearings", column="outcome_note", row_id=hearing_id
-            )
-            if note
-            else None,
-            recorded_by_organization_id=actor.organization_id or "",
-            recorded_at=utcnow(),
-            idempotency_key=key,
-            request_fingerprint=digest,
-        )
-        session.add(hearing)
-        await session.flush()
-        await _record(
-            session,
-            actor,
-            legal,
-            "LEGAL_HEARING_RECORDED",
-            "legal_case.hearing",
-            {"hearing": hearing_id, "at": new.held_at.isoformat()},
-            hearingId=hearing_id,
-        )
-    return hearing
-
-
-async def record_hearing_outcome(
-    db: Database, actor: Principal, cipher: FieldCipher, hearing_id: str, outcome_note: str
-) -> LegalCase:
-    """The outcome of a hearing recorded ahead of its date, once, by the legal aid
-    organisation, while the legal case is not closed."""
-    note = _note(outcome_note)
-    if note is None:
-        raise _bad("outcomeNote: say what happened")
-    async with db.write() as session:
-        hearing = await session.get(Hearing, hearing_id)
-        if hearing is None:
-            raise not_found("hearing")
-        try:
-            legal = await load_legal_case(session, actor, hearing.legal_case_id)
-        except HubError:
-            raise not_found("hearing") from None
-        roles = roles_of(legal, actor.organization_id)
-        if Role.RECEIVER not in roles:
-            raise HubError(ErrorCode.FORBIDDEN, "only the legal aid organisation records hearings")
-        if legal.status in LEGAL_CASE_WORKFLOW.final:
-            raise LEGAL_CASE_WORKFLOW.refusal(
-                legal.status,
-                roles,
-                "Cannot record a hearing's outcome: this legal case "
-                + LEGAL_CASE_WORKFLOW.state_words(legal.status),
-            )
-        result = await session.execute(
-            update(Hearing)
-            .where(Hearing.id == hearing.id, Hearing.outcome_note_sealed.is_(None))
-            .values(
-                outcome_note_sealed=cipher.seal(
-                    note, table="legal_case_hearings", column="outcome_note", row_id=hearing.id
-                ),
-            )
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise HubError(ErrorCode.CONFLICT, "this hearing's outcome is already recorded")
-        await _record(
-            session,
-            actor,
-            legal,
-            "LEGAL_HEARING_OUTCOME_RECORDED",
-            "legal_case.hearing_outcome",
-            {"hearing": hearing.id},
-            hearingId=hearing.id,
         )
     return legal
 

@@ -9,6 +9,7 @@ from typing import Self
 import strawberry
 from strawberry.types import Info
 
+from cases import hearings, justice_steps
 from cases import justice as service
 from cases.justice_models import LegalCase as LegalCaseRow
 from cases.justice_rules import LegalCaseStatus, Verdict
@@ -324,7 +325,7 @@ class JusticeMutations:
         expected_version: int | None = None,
     ) -> LegalCase:
         ctx = info.context
-        row = await service.update_status(
+        row = await justice_steps.update_status(
             ctx.db, ctx.actor, ctx.cipher, str(id), status, reason, expected_version
         )
         return (await shown(info, [row]))[0]
@@ -338,7 +339,7 @@ class JusticeMutations:
         expected_version: int | None = None,
     ) -> LegalCase:
         ctx = info.context
-        row = await service.record_judgment(
+        row = await justice_steps.record_judgment(
             ctx.db, ctx.actor, ctx.cipher, str(id), input.verdict, input.date, expected_version
         )
         return (await shown(info, [row]))[0]
@@ -355,7 +356,7 @@ class JusticeMutations:
         expected_version: int | None = None,
     ) -> LegalCase:
         ctx = info.context
-        row = await service.record_compensation(
+        row = await justice_steps.record_compensation(
             ctx.db,
             ctx.actor,
             ctx.cipher,
@@ -374,12 +375,12 @@ class JusticeMutations:
         self, info: Info[HubContext, None], legal_case_id: strawberry.ID, input: HearingInput
     ) -> LegalCase:
         ctx = info.context
-        await service.record_hearing(
+        await hearings.record_hearing(
             ctx.db,
             ctx.actor,
             ctx.cipher,
             str(legal_case_id),
-            service.NewHearing(
+            hearings.NewHearing(
                 held_at=input.date,
                 court=input.court,
                 transport_provided=input.transport_provided,
@@ -399,7 +400,7 @@ class JusticeMutations:
         self, info: Info[HubContext, None], hearing_id: strawberry.ID, outcome_note: str
     ) -> LegalCase:
         ctx = info.context
-        row = await service.record_hearing_outcome(
+        row = await hearings.record_hearing_outcome(
             ctx.db, ctx.actor, ctx.cipher, str(hearing_id), outcome_note
         )
         return (await shown(info, [row]))[0]
