@@ -11,6 +11,9 @@ Refusals are GraphQL-shaped error documents with the hub's codes, as on ``/graph
 
 from __future__ import annotations
 
+import logging
+import traceback
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import orjson
@@ -26,7 +29,10 @@ from gateway.ratelimit import RateLimits
 from orgs.principal import Principal
 from store.engine import Database
 from store.errors import ErrorCode, HubError
+from store.outage import is_unavailable
 from store.sealed import FieldCipher
+
+log = logging.getLogger(__name__)
 
 PATH = "/documents"
 STATUS: dict[ErrorCode, int] = {
@@ -90,8 +96,8 @@ class DocumentEndpoints:
 
     def routes(self) -> list[Route]:
         return [
-            Route(PATH, self.collection, methods=["GET", "POST"]),
-            Route(PATH + "/{document_id}", self.one, methods=["GET"]),
+            Route(PATH, _masked(self.collection), methods=["GET", "POST"]),
+            Route(PATH + "/{document_id}", _masked(self.one), methods=["GET"]),
         ]
 
     async def _principal(self, request: Request) -> Principal:
@@ -162,3 +168,40 @@ def _refused(error: HubError) -> Response:
         challenge = unauthenticated(TokenProblem.INVALID).headers
         return _refusal(error, dict(challenge))
     return _refusal(error)
+
+
+def _masked(
+    endpoint: Callable[[Request], Awaitable[Response]],
+) -> Callable[..., Awaitable[Response]]:
+    """A bug answers 500 INTERNAL with the request id, logged with its type and place only
+    (never a message: it may quote what the caller sent). Outages go on to the outage
+    handler (503 UNAVAILABLE)."""
+
+    async def guarded(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise
+            request_id = str(getattr(request.state, "request_id", "") or "")
+            frames = traceback.extract_tb(exc.__traceback__)[-6:]
+            where = " <- ".join(f"{f.filename}:{f.lineno} {f.name}" for f in reversed(frames))
+            log.error(
+                "internal error on %s (request %s): %s; %s",
+                PATH,
+                request_id,
+                type(exc).__name__,
+                where,
+            )
+            error = HubError(
+                ErrorCode.INTERNAL,
+                f"Internal error. Quote request id {request_id} to the hub operator.",
+                {"requestId": request_id},
+            )
+            return Response(
+                error_document(error.code, error.message, error.extensions),
+                status_code=500,
+                media_type="application/json",
+            )
+
+    return guarded

@@ -348,3 +348,21 @@ async def test_each_category_is_released_by_its_own_data_category(
         assert got.status_code == 200 and got.content == PDF
     else:
         assert (got.status_code, code(got)) == (403, "CONSENT_REQUIRED")
+
+
+async def test_a_bug_behind_documents_is_a_masked_internal_error(
+    hub: RunningHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cases import documents as service
+
+    async def broken(*args: Any) -> Any:
+        raise RuntimeError(f"a bug that quotes {SECRET}")
+
+    monkeypatch.setattr(service, "download", broken)
+    response = await download(hub, "adhoc", "00000000-0000-0000-0000-000000000000")
+    assert (response.status_code, code(response)) == (500, "INTERNAL")
+    assert (
+        response.json()["errors"][0]["extensions"]["requestId"]
+        == (response.headers["x-request-id"])
+    )
+    assert SECRET not in response.text
