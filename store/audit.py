@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import JSON, BigInteger, Integer, String, select, text
+from sqlalchemy import JSON, BigInteger, Integer, String, Table, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -146,6 +146,57 @@ async def record_audit(
     session.add(entry)
     await session.flush()
     return entry
+
+
+async def append_audit(
+    session: AsyncSession,
+    *,
+    at: datetime,
+    actor_organization_id: str | None,
+    actor_client_id: str | None,
+    action: str,
+    subject_type: str,
+    subject_id: str,
+    detail: dict[str, Any],
+    request_id: str | None,
+) -> None:
+    """``record_audit`` for a write path that counts its statements: the chain head read and
+    one Core insert, no ORM object and no flush of the caller's session.
+
+    ``detail`` must already be what the JSON column reads back (plain JSON types, string
+    keys), since the hash covers exactly what is stored; callers build it from ids and
+    enum values.
+    """
+    await lock_chain(session)
+    seq, prev_hash = await chain_head(session)
+    seq += 1
+    digest = entry_hash(
+        prev_hash,
+        seq,
+        at,
+        actor_organization_id,
+        actor_client_id,
+        action,
+        subject_type,
+        subject_id,
+        detail,
+        request_id,
+    )
+    await session.execute(
+        insert(cast(Table, AuditEntry.__table__)).values(
+            at=at,
+            actor_organization_id=actor_organization_id,
+            actor_client_id=actor_client_id,
+            action=action,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            detail=detail,
+            request_id=request_id,
+            seq=seq,
+            prev_hash=prev_hash,
+            hash=digest,
+        )
+    )
 
 
 async def verify_audit(session: AsyncSession) -> ChainReport:
