@@ -18,7 +18,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, and_, func, insert, literal, select, update
+from sqlalchemy import (
+    Select,
+    String,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,11 +55,11 @@ from orgs.directory import CapacityStatus
 from orgs.models import Organization, ServiceOffer
 from orgs.principal import Principal
 from orgs.rules import MembershipStatus, ServiceCategory
-from store.audit import append_audit
+from store.audit import HEAD, append_audit, head_of
 from store.engine import Database
 from store.errors import ErrorCode, HubError, not_found
 from store.sealed import FieldCipher
-from store.types import utcnow
+from store.types import UTCDateTime, utcnow
 
 MAX_NOTES = 4_000
 # The tables behind the models: Core statements, no unit of work.
@@ -238,10 +250,16 @@ class _Facts:
     offers: dict[str, str]  # category -> capacity status, for the services asked
     parties: list[str]  # organisations party to the case now
     grants: list[Grant]
+    audit_head: tuple[int, str]  # the audit chain's head (see store.audit.append_audit)
 
 
-def _facts_query(sender: str, key: str, new: NewReferral, at: datetime) -> Select[Any]:
-    """One row per consent grant of the case (at least one row, whatever exists)."""
+def _facts_query() -> Select[Any]:
+    """One row per consent grant of the case (at least one row, whatever exists). Built
+    once, with bound parameters: building it per send cost more than running it."""
+    sender = bindparam("sender", type_=String())
+    at = bindparam("at", type_=UTCDateTime())
+    case_id = bindparam("case_id", type_=String())
+    receiver = bindparam("receiver", type_=String())
     offers = (
         select(
             func.aggregate_strings(
@@ -249,14 +267,14 @@ def _facts_query(sender: str, key: str, new: NewReferral, at: datetime) -> Selec
             )
         )
         .where(
-            ServiceOffer.organization_id == new.receiver_organization_id,
-            ServiceOffer.category.in_([s.value for s in new.services]),
+            ServiceOffer.organization_id == receiver,
+            ServiceOffer.category.in_(bindparam("services", expanding=True)),
         )
         .scalar_subquery()
     )
     parties = (
         select(func.aggregate_strings(CaseParty.organization_id, _LIST))
-        .where(CaseParty.case_id == new.case_id, parties_in_force(at))
+        .where(CaseParty.case_id == case_id, parties_in_force(cast(datetime, at)))
         .scalar_subquery()
     )
     one = select(literal(1).label("one")).subquery("one")
@@ -266,24 +284,36 @@ def _facts_query(sender: str, key: str, new: NewReferral, at: datetime) -> Selec
             Referral.request_fingerprint.label("earlier_fingerprint"),
             Case.owner_organization_id.label("case_owner"),
             Case.status.label("case_status"),
-            visible_to(sender, at).label("visible"),
+            visible_to(cast(str, sender), cast(datetime, at)).label("visible"),
             Organization.status.label("receiver_status"),
             Organization.kind.label("receiver_kind"),
             offers.label("offers"),
             parties.label("parties"),
             ConsentGrant,
             ConsentWithdrawal.at.label("withdrawn_at"),
+            HEAD.c.seq.label("audit_seq"),
+            HEAD.c.hash.label("audit_hash"),
         )
         .select_from(one)
+        .outerjoin(HEAD, true())
         .outerjoin(
             Referral,
-            and_(Referral.sender_organization_id == sender, Referral.idempotency_key == key),
+            and_(
+                Referral.sender_organization_id == sender,
+                Referral.idempotency_key == bindparam("key", type_=String()),
+            ),
         )
-        .outerjoin(Case, Case.id == new.case_id)
-        .outerjoin(Organization, Organization.id == new.receiver_organization_id)
+        .outerjoin(Case, Case.id == case_id)
+        .outerjoin(Organization, Organization.id == receiver)
         .outerjoin(ConsentGrant, ConsentGrant.case_id == Case.id)
         .outerjoin(ConsentWithdrawal, ConsentWithdrawal.grant_id == ConsentGrant.id)
     )
+
+
+_FACTS = _facts_query()
+_INSERT_REFERRAL = insert(_REFERRALS)
+_INSERT_PARTY = insert(_PARTIES)
+_INSERT_CHANGE = insert(_CHANGES)
 
 
 def _split(joined: str | None) -> list[str]:
@@ -293,7 +323,15 @@ def _split(joined: str | None) -> list[str]:
 async def _facts(
     session: AsyncSession, sender: str, key: str, new: NewReferral, at: datetime
 ) -> _Facts:
-    rows = (await session.execute(_facts_query(sender, key, new, at))).all()
+    params = {
+        "sender": sender,
+        "key": key,
+        "case_id": new.case_id,
+        "receiver": new.receiver_organization_id,
+        "services": [s.value for s in new.services],
+        "at": at,
+    }
+    rows = (await session.execute(_FACTS, params)).all()
     top = rows[0]
     offers = dict(pair.split(_PAIR, 1) for pair in _split(top.offers))
     return _Facts(
@@ -306,6 +344,7 @@ async def _facts(
         offers=offers,
         parties=_split(top.parties),
         grants=[to_grant(r.ConsentGrant, r.withdrawn_at) for r in rows if r.ConsentGrant],
+        audit_head=head_of(top.audit_seq, top.audit_hash),
     )
 
 
@@ -335,9 +374,10 @@ async def _write(
     session: AsyncSession, cipher: FieldCipher, actor: Principal, draft: _Draft, facts: _Facts
 ) -> None:
     referral = draft.referral
-    await session.execute(insert(_REFERRALS).values(draft.values))
-    await session.execute(insert(_PARTIES).values(draft.party))
-    await session.execute(insert(_CHANGES).values(draft.change))
+    conn = await session.connection()
+    await conn.execute(_INSERT_REFERRAL, draft.values)
+    await conn.execute(_INSERT_PARTY, draft.party)
+    await conn.execute(_INSERT_CHANGE, draft.change)
     events = [draft.event]
     owner = facts.case_owner
     assert owner is not None
@@ -390,6 +430,7 @@ async def _write(
         subject_id=referral.id,
         detail=draft.detail,
         request_id=actor.request_id,
+        head=facts.audit_head,
     )
 
 

@@ -152,9 +152,6 @@ async def referral_views(
     wanted: frozenset[str] = REFERRAL_TEXTS,
 ) -> list[ReferralView]:
     """Referrals as ``actor`` may read them; ``wanted`` names the text fields asked for."""
-    if not wanted:
-        # No text, no history asked for: nothing to decide, open or log (a send's answer).
-        return [ReferralView(r) for r in rows]
     now = utcnow()
     history: dict[str, list[ReferralChange]] = {r.id: [] for r in rows}
     async with db.read() as session:

@@ -16,6 +16,8 @@ from store.types import utcnow
 # Any constant works; it only has to be the same for every writer of the outbox.
 _OUTBOX_LOCK = 0x52485542  # "RHUB"
 CHANNEL = "hub_events"
+# Built once: a statement built per call costs more than the insert itself.
+_INSERT_EVENT = insert(cast(Table, Event.__table__))
 
 
 async def lock_outbox(session: AsyncSession) -> None:
@@ -103,8 +105,9 @@ async def emit_all(session: AsyncSession, drafts: Sequence[EventDraft]) -> None:
         }
         for d in drafts
     ]
-    # One VALUES list (not executemany): a single statement, ids assigned in list order.
-    await session.execute(insert(cast(Table, Event.__table__)).values(rows))
+    # One driver call (executemany: the rows in list order, so their ids follow it).
+    conn = await session.connection()
+    await conn.execute(_INSERT_EVENT, rows)
     session.info["events_emitted"] = True
     if postgres:
         await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})

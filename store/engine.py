@@ -86,7 +86,14 @@ class Database:
         else:
             self.write_engine = self.engine
         self._reads = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._writes = async_sessionmaker(self.write_engine, expire_on_commit=False)
+        # This database's own session class, listened to once (listening per session cost
+        # more than a short write transaction's statements).
+        writes = type("WriteSession", (Session,), {})
+        self._writes = async_sessionmaker(
+            self.write_engine, expire_on_commit=False, sync_session_class=writes
+        )
+        event.listen(writes, "after_commit", self._after_commit)
+        event.listen(writes, "after_soft_rollback", self._after_soft_rollback)
         self._commit_listeners: list[Callable[[], None]] = []
         self.outage = Outage()
         self.watchdog = TransactionWatchdog(transaction_limit)
@@ -101,7 +108,7 @@ class Database:
             for callback in self._commit_listeners:
                 callback()
 
-    def _after_rollback(self, session: Session) -> None:
+    def _after_soft_rollback(self, session: Session, _previous: Any) -> None:
         session.info.pop("events_emitted", None)
 
     @asynccontextmanager
@@ -109,9 +116,6 @@ class Database:
         """One write transaction: committed when the block ends, rolled back on error,
         on cancellation and on timeout; the connection always goes back to the pool."""
         session = self._writes()
-        sync = session.sync_session
-        event.listen(sync, "after_commit", self._after_commit)
-        event.listen(sync, "after_soft_rollback", lambda s, _t: self._after_rollback(s))
         async with self._unit(session, "write"):
             yield session
 
