@@ -10,6 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from cases.custody_models import CaseAssessment, CaseTransfer, FamilyAssessment
+from cases.document_models import Document
+from cases.justice_models import Hearing, LegalCaseChange
 from cases.models import (
     CaseField,
     CaseStatusChange,
@@ -32,6 +34,8 @@ class SealedColumn:
     table: str
     label: Callable[[Any], str]
     row_id: Callable[[Any], str]
+    # Rows per transaction at most (documents are megabytes each, fields a few bytes).
+    batch: int | None = None
 
 
 SEALED_COLUMNS: tuple[SealedColumn, ...] = (
@@ -86,6 +90,16 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     SealedColumn(
         FamilyAssessment.safety_sealed, "family_assessments", lambda r: "safety", lambda r: r.id
     ),
+    SealedColumn(
+        LegalCaseChange.note_sealed, "legal_case_changes", lambda r: "note", lambda r: r.id
+    ),
+    SealedColumn(
+        Hearing.outcome_note_sealed,
+        "legal_case_hearings",
+        lambda r: "outcome_note",
+        lambda r: r.id,
+    ),
+    SealedColumn(Document.content_sealed, "documents", lambda r: "content", lambda r: r.id, 5),
 )
 
 
@@ -94,6 +108,7 @@ async def reseal_column(db: Database, cipher: FieldCipher, spec: SealedColumn, b
     model = spec.column.class_
     current = f"v1.{cipher.current}.%"
     key = spec.column.key
+    batch = min(batch, spec.batch or batch)
     done = 0
     while True:
         async with db.write() as session:
@@ -108,7 +123,7 @@ async def reseal_column(db: Database, cipher: FieldCipher, spec: SealedColumn, b
             for row in rows:
                 place = {"table": spec.table, "column": spec.label(row), "row_id": spec.row_id(row)}
                 setattr(row, key, cipher.seal(cipher.open(getattr(row, key), **place), **place))
-                if isinstance(row, CaseField):
+                if isinstance(row, CaseField | Document):
                     row.key_id = cipher.current
         done += len(rows)
         if len(rows) < batch:

@@ -30,6 +30,7 @@ from schema.entities import checked_representation, entity_keys
 from schema.errors import ErrorCodes
 from schema.events import EventQueries, Subscription
 from schema.executor import FlatMemoryExecutor
+from schema.justice import JusticeMutations, JusticeQueries
 from schema.observed import ObservedOperations, Recorder
 from schema.operation_choice import OneOperationChosen
 from schema.organizations import OrganizationMutations, OrganizationQueries
@@ -67,6 +68,7 @@ class Query(
     WebhookQueries,
     CustodyQueries,
     AssessmentQueries,
+    JusticeQueries,
 ):
     pass
 
@@ -80,6 +82,7 @@ class Mutation(
     WebhookMutations,
     CustodyMutations,
     AssessmentMutations,
+    JusticeMutations,
 ):
     pass
 

@@ -63,6 +63,7 @@ SURVIVOR_TYPES = frozenset(
         "CaseTransfer",
         "CaseAssessment",
         "FamilyAssessment",
+        "LegalCase",
     }
 )
 REFUSALS = frozenset({"NOT_FOUND", "FORBIDDEN", "UNAUTHENTICATED", "INVALID_TRANSITION"})
@@ -125,6 +126,26 @@ ARGUMENTS: dict[tuple[str, str], str | None] = {
     ("Mutation", "disableWebhook"): 'id: "{webhook}"',
     ("Mutation", "enableWebhook"): 'id: "{webhook}"',
     ("Mutation", "rotateWebhookSecret"): 'id: "{webhook}"',
+    ("Query", "legalCase"): 'id: "{legal}"',
+    ("Query", "legalCases"): None,
+    ("Mutation", "openLegalCase"): (
+        'input: {caseIds: ["{case}"], legalAidOrganizationId: "{adhoc}", court: "x", '
+        'complaintFiledOn: "2026-10-01", idempotencyKey: "gen-perm-{n}"}'
+    ),
+    ("Mutation", "linkCaseToLegalCase"): 'legalCaseId: "{legal}", caseId: "{case}"',
+    ("Mutation", "updateLegalCase"): 'id: "{legal}", status: CLOSED, reason: "test"',
+    (
+        "Mutation",
+        "recordJudgment",
+    ): 'id: "{legal}", input: {verdict: CONVICTED, date: "2026-11-01"}',
+    ("Mutation", "recordCompensation"): (
+        'id: "{legal}", input: {stage: AWARDED, amount: "10.00", currency: "USD"}'
+    ),
+    ("Mutation", "recordHearing"): (
+        'legalCaseId: "{legal}", input: {date: "2026-11-02T09:00:00Z", court: "x", '
+        'transportProvided: true, accommodationProvided: true, idempotencyKey: "gen-perm-{n}"}'
+    ),
+    ("Mutation", "recordHearingOutcome"): 'hearingId: "{hearing}", outcomeNote: "test"',
     ("Subscription", "caseStatus"): 'caseId: "{case}", after: "0"',
     ("Subscription", "referralUpdates"): 'box: INBOX, after: "0"',
     ("Subscription", "events"): 'after: "0"',
@@ -189,6 +210,9 @@ EDGES: dict[tuple[str, str], tuple[str, str, str] | None] = {
     # A transfer is read with `cases:read`, the case's own scope: the root scenarios cover it.
     ("CaseTransfer", "case"): None,
     ("CaseTransferEdge", "node"): None,
+    # A legal case and the cases it links are both read with `cases:read`.
+    ("LegalCaseSurvivor", "case"): None,
+    ("LegalCaseEdge", "node"): None,
 }
 
 LIVE: GraphQLSchema = build_schema(introspection=True)._schema
@@ -457,9 +481,54 @@ async def plant(hub: RunningHub) -> World:
             }
         },
     )
+    # A legal case ADHOC follows for its own survivor, before the court, with a hearing
+    # whose outcome note carries the marker.
+    legal = await ok(
+        hub,
+        OWNER,
+        "mutation($input: OpenLegalCaseInput!) { openLegalCase(input: $input) { id } }",
+        {
+            "input": {
+                "caseIds": [case_id],
+                "legalAidOrganizationId": org[OWNER],
+                "court": "Phnom Penh Municipal Court",
+                "complaintFiledOn": "2026-10-01",
+                "idempotencyKey": "gen-perm-plant-4",
+            }
+        },
+    )
+    lid = legal["openLegalCase"]["id"]
+    for status in ("INVESTIGATION", "COURT"):
+        await ok(
+            hub,
+            OWNER,
+            "mutation($id: ID!, $s: LegalCaseStatus!) { updateLegalCase(id: $id, status: $s) "
+            "{ id } }",
+            {"id": lid, "s": status},
+        )
+    await ok(
+        hub,
+        OWNER,
+        "mutation($id: ID!, $input: HearingInput!) { recordHearing(legalCaseId: $id, "
+        "input: $input) { hearings { id } } }",
+        {
+            "id": lid,
+            "input": {
+                "date": "2026-11-02T09:00:00Z",
+                "court": "Phnom Penh Municipal Court",
+                "transportProvided": True,
+                "accommodationProvided": False,
+                "outcomeNote": f"{MARK}-hearing",
+                "idempotencyKey": "gen-perm-hearing-1",
+            },
+        },
+    )
     ids = {
         "transfer": transfer["transferCase"]["id"],
         "case": case_id,
+        "legal": lid,
+        # A second hearing, its outcome not yet recorded: the outcome mutation's target.
+        "hearing": await _hearing_ahead(hub, lid),
         "referral": rid,
         "request": qid,
         "consent": consent_ids[0],
@@ -469,8 +538,39 @@ async def plant(hub: RunningHub) -> World:
         "embassy": org["embassy-bangkok"],
         "mosavy": org["mosavy"],
     }
-    planted = [case_id, rid, qid, *consent_ids, ids["webhook"], ids["transfer"]]
+    planted = [
+        case_id,
+        rid,
+        qid,
+        lid,
+        ids["hearing"],
+        *consent_ids,
+        ids["webhook"],
+        ids["transfer"],
+    ]
     return World(ids, planted)
+
+
+async def _hearing_ahead(hub: RunningHub, legal_id: str) -> str:
+    scheduled = await ok(
+        hub,
+        OWNER,
+        "mutation($id: ID!, $input: HearingInput!) { recordHearing(legalCaseId: $id, "
+        "input: $input) { hearings { id outcomeNote } } }",
+        {
+            "id": legal_id,
+            "input": {
+                "date": "2027-02-02T09:00:00Z",
+                "court": "Phnom Penh Municipal Court",
+                "transportProvided": False,
+                "accommodationProvided": False,
+                "idempotencyKey": "gen-perm-hearing-2",
+            },
+        },
+    )
+    (ahead,) = [h for h in scheduled["recordHearing"]["hearings"] if h["outcomeNote"] is None]
+    hearing_id: str = ahead["id"]
+    return hearing_id
 
 
 # ---------------------------------------------------------------- running every field
