@@ -15,6 +15,9 @@ from typing import Any
 from tests.api.custody_support import ACCEPT, HISTORY, SET_STATUS
 from tests.api.custody_support import BOX as TRANSFERS
 from tests.api.custody_support import CASE as CASE_VIEW
+from tests.api.justice_support import COMPENSATION, HEARING, JUDGMENT, OPEN
+from tests.api.justice_support import READ as READ_LEGAL
+from tests.api.justice_support import UPDATE as UPDATE_LEGAL
 from tests.api.repatriation_support import (
     ACK,
     HANDOVER,
@@ -38,6 +41,7 @@ RISKS_NOTE = planted("the recruiter lives in her home village")
 BASIS = planted("recruited with a false restaurant job offer at fifteen")
 SAFETY = planted("grandmother's house in Prey Veng, recruiter moved away")
 FAMILY_NOTE = planted("grandmother Kim Journeystory traced through the commune chief")
+HEARING_NOTE = planted("the bar owner's lawyer asked for a delay; she testified by video")
 REPATRIATION_CASE = "query($id: ID!) { repatriationRequest(id: $id) { id status } }"
 
 
@@ -225,11 +229,97 @@ async def test_one_survivor_from_abroad_to_home_through_every_organisation(
     ]
     await outsider_sees_nothing(hub, HISTORY, {"id": case_id})
 
+    # -- Justice: her guardian lets ADHOC, as legal aid, know who she is and the legal side;
+    #    the Ministry files the complaint; ADHOC follows it to compensation.
+    await do(
+        hub,
+        "mosavy",
+        CONSENT,
+        family_consent(hub, case_id, ["adhoc"], ["LEGAL_AID"], ["IDENTITY", "LEGAL"]),
+        "recordConsent",
+    )
+    legal = await do(
+        hub,
+        "mosavy",
+        OPEN,
+        {
+            "input": {
+                "caseIds": [case_id],
+                "legalAidOrganizationId": org["adhoc"],
+                "court": "Phnom Penh Municipal Court",
+                "complaintFiledOn": "2026-11-02",
+                "idempotencyKey": "journey-legal-1",
+            }
+        },
+        "openLegalCase",
+    )
+    lid: str = legal["id"]
+    assert (legal["status"], legal["openedById"], legal["legalAidId"]) == (
+        "COMPLAINT_FILED",
+        org["mosavy"],
+        org["adhoc"],
+    )
+    for status in ("INVESTIGATION", "COURT"):
+        moved = await do(
+            hub, "adhoc", UPDATE_LEGAL, {"id": lid, "status": status}, "updateLegalCase"
+        )
+        assert moved["status"] == status
+    heard = await do(
+        hub,
+        "adhoc",
+        HEARING,
+        {
+            "id": lid,
+            "input": {
+                "date": "2026-11-16T09:00:00+07:00",
+                "court": "Phnom Penh Municipal Court",
+                "transportProvided": True,
+                "accommodationProvided": True,
+                "outcomeNote": HEARING_NOTE,
+                "idempotencyKey": "journey-hearing-1",
+            },
+        },
+        "recordHearing",
+    )
+    (hearing,) = heard["hearings"]
+    assert hearing["transportProvided"] is True and hearing["accommodationProvided"] is True
+    await do(
+        hub,
+        "adhoc",
+        JUDGMENT,
+        {"id": lid, "input": {"verdict": "CONVICTED", "date": "2026-11-25"}},
+        "recordJudgment",
+    )
+    for stage, status in (("AWARDED", "COMPENSATION_AWARDED"), ("PAID", "COMPENSATION_PAID")):
+        compensated = await do(
+            hub,
+            "adhoc",
+            COMPENSATION,
+            {"id": lid, "input": {"stage": stage, "amount": "1500", "currency": "USD"}},
+            "recordCompensation",
+        )
+        assert compensated["status"] == status
+    assert compensated["compensationPaid"] == {"amount": "1500.00", "currency": "USD"}
+    # ADHOC knows who she is and reads the hearing; of her assessment, nothing but what
+    # LEGAL covers (none of it: needs are HEALTH, the story TRAFFICKING_EXPERIENCE).
+    by_legal_aid = await do(hub, "adhoc", READ_LEGAL, {"id": lid}, "legalCase")
+    assert by_legal_aid["survivors"][0]["case"]["fullName"] == NAME
+    assert by_legal_aid["hearings"][0]["outcomeNote"] == HEARING_NOTE
+    adhoc_assessment = await do(hub, "adhoc", READ_ASSESSMENT, {"id": case_id}, "caseAssessment")
+    assert adhoc_assessment["needsNote"] is None and adhoc_assessment["risksNote"] is None
+    # The Ministry, owner of her case, reads it all; the NGO that found her, the embassy and
+    # an outsider do not know the legal case exists.
+    by_owner = await do(hub, "mosavy", READ_LEGAL, {"id": lid}, "legalCase")
+    assert by_owner["hearings"][0]["outcomeNote"] == HEARING_NOTE
+    for member in ("ngo-thailand", "embassy-bangkok", "ngo-malaysia"):
+        hidden = await hub.gql(member, READ_LEGAL, {"id": lid})
+        assert hidden.codes == ["NOT_FOUND"], (member, hidden.body)
+
     # Every disclosure to another organisation is in the log; none went to an outsider.
     disclosed = await fetch(
         hub,
         "SELECT DISTINCT organization_id FROM disclosures WHERE case_id = :c",
         c=case_id,
     )
-    assert {d[0] for d in disclosed} <= {org["embassy-bangkok"], org["mosavy"]}
-    assert org["embassy-bangkok"] in {d[0] for d in disclosed}
+    assert {d[0] for d in disclosed} <= {org["embassy-bangkok"], org["mosavy"], org["adhoc"]}
+    assert {org["embassy-bangkok"], org["adhoc"]} <= {d[0] for d in disclosed}
