@@ -8,10 +8,12 @@ are the ones real use would write. Every survivor value is plainly fictional.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
-from cases import assessment, custody, repatriation
+from cases import assessment, custody, hearings, justice, justice_steps, repatriation
 from cases.assessment_rules import AssessorRole, IdentificationDecision, RiskFactor
 from cases.custody_rules import TransferAction
+from cases.justice_rules import LegalCaseStatus, Verdict
 from cases.referral_rules import Urgency
 from cases.repatriation_rules import (
     Assistance,
@@ -29,6 +31,7 @@ from orgs.principal import Principal
 from orgs.rules import ServiceCategory
 from store.engine import Database
 from store.sealed import FieldCipher
+from store.types import utcnow
 
 # Plainly invented: nobody could take these for a real person, place or story.
 FICTIONAL_NAME = "Demo Survivor A (fictional)"
@@ -42,6 +45,7 @@ class DemoJourney:
     case_id: str
     repatriation_id: str
     transfer_id: str
+    legal_case_id: str
 
 
 def acting(member: DemoMember) -> Principal:
@@ -157,4 +161,65 @@ async def seed_demo_journey(
         raise RuntimeError("the demo hand-over offered no custody transfer")
     await custody.answer_transfer(db, ministry, cipher, offer.id, TransferAction.ACCEPT)
     await update_case_status(db, ministry, cipher, case.id, CaseStatus.REINTEGRATING, None)
-    return DemoJourney(case_id=case.id, repatriation_id=rid, transfer_id=offer.id)
+    legal_id = await _justice(db, cipher, members, case.id)
+    return DemoJourney(
+        case_id=case.id, repatriation_id=rid, transfer_id=offer.id, legal_case_id=legal_id
+    )
+
+
+async def _justice(
+    db: Database, cipher: FieldCipher, members: dict[str, DemoMember], case_id: str
+) -> str:
+    """The Ministry files a complaint with ADHOC as legal aid, on her guardian's consent;
+    ADHOC follows it through a hearing to compensation paid. Dates lie in the past, as the
+    hub requires of a complaint, a hearing held and a judgment."""
+    ministry, adhoc = acting(members["mosavy"]), acting(members["adhoc"])
+    today = utcnow()
+    await record_consent(
+        db,
+        ministry,
+        NewConsent(
+            case_id=case_id,
+            grantor=Grantor.GUARDIAN,
+            method=ConsentMethod.WRITTEN,
+            purposes=[Purpose.LEGAL_AID],
+            categories=[DataCategory.IDENTITY, DataCategory.LEGAL],
+            recipient_organization_ids=[members["adhoc"].organization_id],
+        ),
+    )
+    legal = await justice.open_legal_case(
+        db,
+        ministry,
+        cipher,
+        justice.NewLegalCase(
+            case_ids=[case_id],
+            legal_aid_organization_id=members["adhoc"].organization_id,
+            court="Phnom Penh Municipal Court",
+            complaint_filed_on=(today - timedelta(days=30)).date(),
+            idempotency_key="demo-journey-legal",
+        ),
+    )
+    for status in (LegalCaseStatus.INVESTIGATION, LegalCaseStatus.COURT):
+        await justice_steps.update_status(db, adhoc, cipher, legal.id, status, None, None)
+    await hearings.record_hearing(
+        db,
+        adhoc,
+        cipher,
+        legal.id,
+        hearings.NewHearing(
+            held_at=today - timedelta(days=10),
+            court="Phnom Penh Municipal Court",
+            transport_provided=True,
+            accommodation_provided=True,
+            idempotency_key="demo-journey-hearing",
+            outcome_note="Demo note: she testified by video link (fictional).",
+        ),
+    )
+    await justice_steps.record_judgment(
+        db, adhoc, cipher, legal.id, Verdict.CONVICTED, (today - timedelta(days=3)).date(), None
+    )
+    for paid in (False, True):
+        await justice_steps.record_compensation(
+            db, adhoc, cipher, legal.id, paid, "1500.00", "USD", None
+        )
+    return legal.id

@@ -6,6 +6,7 @@ from __future__ import annotations
 from cases.demo_journey import FICTIONAL_NAME, seed_demo_journey
 from gateway.app import data_cipher
 from tests.api.custody_support import CASE, HISTORY
+from tests.api.justice_support import READ as READ_LEGAL
 from tests.api.repatriation_support import VIEW, do, fetch, orgs
 from tests.api.test_assessment import READ, READ_FAMILY
 from tests.network import RunningHub
@@ -59,12 +60,24 @@ async def test_the_demo_carries_one_journey_each_step_by_its_organisation(
     assert by_embassy["needsNote"] is None
     assert "needs" in {w["field"] for w in by_embassy["withheld"]}
 
+    # ADHOC, legal aid, followed the Ministry's complaint to compensation paid.
+    legal = await do(hub, "adhoc", READ_LEGAL, {"id": journey.legal_case_id}, "legalCase")
+    assert (legal["status"], legal["openedById"], legal["legalAidId"]) == (
+        "COMPENSATION_PAID",
+        org["mosavy"],
+        org["adhoc"],
+    )
+    assert legal["verdict"] == "CONVICTED" and len(legal["hearings"]) == 1
+    assert legal["survivors"][0]["case"]["fullName"] == FICTIONAL_NAME
+    assert legal["compensationPaid"] == {"amount": "1500.00", "currency": "USD"}
+
     # The former owner keeps the case but not her name; an outsider sees nothing.
     former = await do(hub, "ngo-thailand", CASE, {"id": journey.case_id}, "case")
     assert former["fullName"] is None
     for query, variables in (
         (CASE, {"id": journey.case_id}),
         (VIEW, {"id": journey.repatriation_id}),
+        (READ_LEGAL, {"id": journey.legal_case_id}),
     ):
         hidden = await hub.gql("ngo-malaysia", query, variables)
         assert hidden.codes == ["NOT_FOUND"], hidden.body
