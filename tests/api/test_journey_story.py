@@ -30,6 +30,7 @@ from tests.api.repatriation_support import (
 )
 from tests.api.test_assessment import READ as READ_ASSESSMENT
 from tests.api.test_assessment import READ_FAMILY, RECORD, RECORD_FAMILY
+from tests.api.test_documents import code, download, upload
 from tests.api.test_repatriation_flow import CONSENT, CREATE
 from tests.marker_watch import planted
 from tests.network import RunningHub
@@ -42,6 +43,7 @@ BASIS = planted("recruited with a false restaurant job offer at fifteen")
 SAFETY = planted("grandmother's house in Prey Veng, recruiter moved away")
 FAMILY_NOTE = planted("grandmother Kim Journeystory traced through the commune chief")
 HEARING_NOTE = planted("the bar owner's lawyer asked for a delay; she testified by video")
+PAPERS = b"%PDF-1.4\n% " + planted("nationality verified: Journeystory, born Prey Veng").encode()
 REPATRIATION_CASE = "query($id: ID!) { repatriationRequest(id: $id) { id status } }"
 
 
@@ -163,6 +165,30 @@ async def test_one_survivor_from_abroad_to_home_through_every_organisation(
         await do(
             hub, "embassy-bangkok", UPDATE, {"id": rid, "status": status}, "updateRepatriation"
         )
+
+    # -- The embassy attaches her nationality verification; the Ministry downloads it under
+    #    her guardian's consent (IDENTITY, for her return), a disclosure; an outsider cannot.
+    uploaded = await upload(
+        hub,
+        "embassy-bangkok",
+        PAPERS,
+        "journey-doc-1",
+        subjectType="REPATRIATION_REQUEST",
+        subjectId=rid,
+        category="NATIONALITY_VERIFICATION",
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    document_id = uploaded.json()["id"]
+    fetched = await download(hub, "mosavy", document_id)
+    assert fetched.status_code == 200 and fetched.content == PAPERS
+    downloads = await fetch(
+        hub,
+        "SELECT organization_id FROM disclosures WHERE case_id = :c AND channel = 'DOWNLOAD'",
+        c=case_id,
+    )
+    assert [d[0] for d in downloads] == [org["mosavy"]]
+    refused = await download(hub, "ngo-malaysia", document_id)
+    assert (refused.status_code, code(refused)) == (404, "NOT_FOUND")
 
     # -- She is a child: no travel until the Ministry has assessed her family.
     arrange = {"id": rid, "status": "TRAVEL_ARRANGED"}
