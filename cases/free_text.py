@@ -32,6 +32,8 @@ class TextField(StrEnum):
     REPATRIATION_NOTES = "RepatriationRequest.notes"
     REPATRIATION_TRAVEL_PLAN = "RepatriationRequest.travelPlan"
     REPATRIATION_CHANGE_NOTE = "RepatriationRequest.history.note"
+    INTERVENTION_LAST_KNOWN_LOCATION = "InterventionRequest.lastKnownLocation"
+    INTERVENTION_CHANGE_NOTE = "InterventionRequest.history.note"
 
     @property
     def label(self) -> str:
@@ -62,6 +64,9 @@ TEXT_RULES: dict[TextField, TextRule] = {
     TextField.REPATRIATION_NOTES: WRITER_CHOOSES,
     TextField.REPATRIATION_TRAVEL_PLAN: TextRule(fixed=DataCategory.LOCATION),
     TextField.REPATRIATION_CHANGE_NOTE: WRITER_CHOOSES,
+    # Where a person still abroad was last known to be: where to find her, or her captors.
+    TextField.INTERVENTION_LAST_KNOWN_LOCATION: TextRule(fixed=DataCategory.LOCATION),
+    TextField.INTERVENTION_CHANGE_NOTE: WRITER_CHOOSES,
 }
 
 

@@ -28,6 +28,7 @@ from schema.entities import checked_representation, entity_keys
 from schema.errors import ErrorCodes
 from schema.events import EventQueries, Subscription
 from schema.executor import FlatMemoryExecutor
+from schema.interventions import InterventionMutations, InterventionQueries
 from schema.observed import ObservedOperations, Recorder
 from schema.operation_choice import OneOperationChosen
 from schema.organizations import OrganizationMutations, OrganizationQueries
@@ -63,6 +64,7 @@ class Query(
     RepatriationQueries,
     EventQueries,
     WebhookQueries,
+    InterventionQueries,
 ):
     pass
 
@@ -74,6 +76,7 @@ class Mutation(
     ReferralMutations,
     RepatriationMutations,
     WebhookMutations,
+    InterventionMutations,
 ):
     pass
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from alembic import context
 
+import cases.group_models
+import cases.intervention_models
 import cases.models  # noqa: F401
+import consent.family_models
 import consent.models  # noqa: F401
 import gateway.oauth.models  # noqa: F401  (registers tables)
 import notifications.models  # noqa: F401
