@@ -412,10 +412,14 @@ async def repatriate_from_intervention(
     async with db.read() as session:
         request = await load_intervention(session, actor, intervention_id)
     roles = roles_of(request, actor.organization_id)
-    if Role.SENDER not in roles:
-        # The embassy: refused in the table's words, before anything else is looked at.
+    if request.repatriation_request_id is None:
+        # Refused in the table's words before the repatriation is looked at; checked again
+        # in the write transaction, where it counts. (Done already: a retry, answered below.)
+        if expected_version is not None and expected_version != request.version:
+            raise HubError(ErrorCode.CONFLICT, "the request was changed by someone else")
+        role = Role.SENDER if Role.SENDER in roles else Role.RECEIVER
         INTERVENTION_WORKFLOW.next_state(
-            request.status, InterventionAction.REQUEST_REPATRIATION, Role.RECEIVER, roles
+            request.status, InterventionAction.REQUEST_REPATRIATION, role, roles
         )
     linked = NewRepatriation(
         case_id=request.case_id,
