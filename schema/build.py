@@ -28,6 +28,7 @@ from schema.entities import checked_representation, entity_keys
 from schema.errors import ErrorCodes
 from schema.events import EventQueries, Subscription
 from schema.executor import FlatMemoryExecutor
+from schema.groups import GroupMutations, GroupQueries
 from schema.interventions import InterventionMutations, InterventionQueries
 from schema.observed import ObservedOperations, Recorder
 from schema.operation_choice import OneOperationChosen
@@ -65,6 +66,7 @@ class Query(
     EventQueries,
     WebhookQueries,
     InterventionQueries,
+    GroupQueries,
 ):
     pass
 
@@ -77,6 +79,7 @@ class Mutation(
     RepatriationMutations,
     WebhookMutations,
     InterventionMutations,
+    GroupMutations,
 ):
     pass
 
