@@ -97,10 +97,25 @@ async def _own_cases_in_group(
     return [c for c in own if c in set(wanted)]
 
 
+async def _outing_by_key(
+    session: AsyncSession, requester: str, key: str
+) -> GroupRepatriation | None:
+    found: GroupRepatriation | None = await session.scalar(
+        select(GroupRepatriation).where(
+            GroupRepatriation.requester_organization_id == requester,
+            GroupRepatriation.idempotency_key == key,
+        )
+    )
+    return found
+
+
 async def request_group_repatriation(
     db: Database, actor: Principal, cipher: FieldCipher, new: NewGroupRepatriation
 ) -> GroupRepatriationResult:
-    """One group repatriation of the actor's own cases in the group (or those named)."""
+    """One group repatriation of the actor's own cases in the group (or those named).
+
+    The group repatriation itself is written with its first survivor's request, in that
+    request's transaction: when nobody's consent allows it, nothing at all is written."""
     requester = actor.organization_id
     if requester is None:
         raise HubError(ErrorCode.FORBIDDEN, "requests are made by member organisations")
@@ -113,47 +128,73 @@ async def request_group_repatriation(
             sorted(new.case_ids) if new.case_ids is not None else None,
         ]
     )
-    now = utcnow()
-    async with db.write() as session:
+    async with db.read() as session:
         group = await load_group(session, actor, new.group_id)
         case_ids = await _own_cases_in_group(session, group.id, requester, new.case_ids)
-        if not case_ids:
-            raise HubError(ErrorCode.BAD_USER_INPUT, "none of the caller's cases is in this group")
-        if len(case_ids) > MAX_SURVIVORS:
-            raise HubError(ErrorCode.BAD_USER_INPUT, f"at most {MAX_SURVIVORS} survivors at once")
-        existing = await session.scalar(
-            select(GroupRepatriation).where(
-                GroupRepatriation.requester_organization_id == requester,
-                GroupRepatriation.idempotency_key == key,
-            )
+        earlier = await _outing_by_key(session, requester, key)
+    if not case_ids:
+        raise HubError(ErrorCode.BAD_USER_INPUT, "none of the caller's cases is in this group")
+    if len(case_ids) > MAX_SURVIVORS:
+        raise HubError(ErrorCode.BAD_USER_INPUT, f"at most {MAX_SURVIVORS} survivors at once")
+    if earlier is not None and earlier.request_fingerprint != digest:
+        raise HubError(ErrorCode.CONFLICT, "idempotencyKey was used for another request")
+
+    async def outing_in(session: AsyncSession, request: RepatriationRequest) -> GroupRepatriation:
+        """The group repatriation, created with the first survivor's request."""
+        found = await _outing_by_key(session, requester, key)
+        if found is not None:
+            return found
+        now = utcnow()
+        outing = GroupRepatriation(
+            id=str(uuid.uuid4()),
+            group_id=group.id,
+            requester_organization_id=requester,
+            embassy_organization_id=request.embassy_organization_id,
+            reception_organization_id=request.reception_organization_id,
+            idempotency_key=key,
+            request_fingerprint=digest,
+            created_at=now,
         )
-        if existing is not None and existing.request_fingerprint != digest:
-            raise HubError(ErrorCode.CONFLICT, "idempotencyKey was used for another request")
-        if existing is None:
-            existing = GroupRepatriation(
-                id=str(uuid.uuid4()),
-                group_id=group.id,
-                requester_organization_id=requester,
-                embassy_organization_id=new.embassy_id,
-                reception_organization_id=new.reception_organization_id,
-                idempotency_key=key,
-                request_fingerprint=digest,
-                created_at=now,
-            )
-            session.add(existing)
-            await session.flush()
-            await record_audit(
-                session,
-                actor_organization_id=requester,
-                actor_client_id=actor.client_id,
-                action="group.repatriation",
-                subject_type="GroupRepatriation",
-                subject_id=existing.id,
-                detail={"groupId": group.id, "cases": len(case_ids)},
-                request_id=actor.request_id,
-            )
-    outing = existing
-    result = GroupRepatriationResult(outing)
+        session.add(outing)
+        await session.flush()
+        await emit(
+            session,
+            topic="REPATRIATION",
+            type="GROUP_REPATRIATION_REQUESTED",
+            subject_id=outing.id,
+            actor_organization_id=requester,
+            audience=sorted(
+                {requester, outing.embassy_organization_id, outing.reception_organization_id}
+            ),
+            payload={"groupRepatriationId": outing.id, "groupId": group.id},
+        )
+        await record_audit(
+            session,
+            actor_organization_id=requester,
+            actor_client_id=actor.client_id,
+            action="group.repatriation",
+            subject_type="GroupRepatriation",
+            subject_id=outing.id,
+            detail={"groupId": group.id, "cases": len(case_ids)},
+            request_id=actor.request_id,
+        )
+        return outing
+
+    async def link(session: AsyncSession, request: RepatriationRequest) -> None:
+        outing = await outing_in(session, request)
+        session.add(GroupRepatriationMember(group_repatriation_id=outing.id, request_id=request.id))
+        for org_id in (request.embassy_organization_id, request.reception_organization_id):
+            # The embassy and the reception see the group (its metadata, not its cases).
+            if await session.get(IncidentGroupMember, (group.id, org_id)) is None:
+                session.add(
+                    IncidentGroupMember(
+                        group_id=group.id, organization_id=org_id, added_at=utcnow()
+                    )
+                )
+        await session.flush()
+
+    requests: list[RepatriationRequest] = []
+    refused: list[RefusedCase] = []
     for case_id in case_ids:
         one = NewRepatriation(
             case_id=case_id,
@@ -169,47 +210,21 @@ async def request_group_repatriation(
             notes=new.notes,
             notes_category=new.notes_category,
         )
-
-        async def link(session: AsyncSession, request: RepatriationRequest) -> None:
-            session.add(
-                GroupRepatriationMember(group_repatriation_id=outing.id, request_id=request.id)
-            )
-            for org_id in (request.embassy_organization_id, request.reception_organization_id):
-                # The embassy and the reception see the group (its metadata, not its cases).
-                if await session.get(IncidentGroupMember, (outing.group_id, org_id)) is None:
-                    session.add(
-                        IncidentGroupMember(
-                            group_id=outing.group_id, organization_id=org_id, added_at=utcnow()
-                        )
-                    )
-            await session.flush()
-
         try:
-            request = await request_repatriation(db, actor, cipher, one, link)
+            requests.append(await request_repatriation(db, actor, cipher, one, link))
         except HubError as refusal:
-            if refusal.code not in (ErrorCode.CONSENT_REQUIRED, ErrorCode.FORBIDDEN):
+            # Her own consent decides for her alone; anything else is the request's fault.
+            if refusal.code is not ErrorCode.CONSENT_REQUIRED:
                 raise
-            result.refused.append(RefusedCase(case_id, refusal.code.value, refusal.message))
-            continue
-        result.requests.append(request)
-    if result.requests:
-        async with db.write() as session:
-            await emit(
-                session,
-                topic="REPATRIATION",
-                type="GROUP_REPATRIATION_REQUESTED",
-                subject_id=outing.id,
-                actor_organization_id=requester,
-                audience=sorted(
-                    {requester, outing.embassy_organization_id, outing.reception_organization_id}
-                ),
-                payload={
-                    "groupRepatriationId": outing.id,
-                    "groupId": outing.group_id,
-                    "requests": [r.id for r in result.requests],
-                },
-            )
-    return result
+            refused.append(RefusedCase(case_id, refusal.code.value, refusal.message))
+    async with db.read() as session:
+        outing = await _outing_by_key(session, requester, key)
+    if outing is None:
+        raise HubError(
+            ErrorCode.CONSENT_REQUIRED,
+            "no survivor's consent covers the embassy and the reception organisation",
+        )
+    return GroupRepatriationResult(outing, requests, refused)
 
 
 async def load_outing(session: AsyncSession, actor: Principal, outing_id: str) -> GroupRepatriation:

@@ -266,3 +266,46 @@ async def test_a_group_goes_home_together_each_under_her_own_consent(hub: Runnin
     assert (await hub.gql("adhoc", REQUEST_GROUP, other)).codes == ["CONFLICT"]
     theirs = {"input": {**asking["input"], "caseIds": [c], "idempotencyKey": "group-home-0002"}}
     assert (await hub.gql("adhoc", REQUEST_GROUP, theirs)).codes == ["NOT_FOUND"]
+
+
+async def test_a_group_repatriation_nobody_may_join_writes_nothing(hub: RunningHub) -> None:
+    org = orgs(hub)
+    group_id, (a, b, _) = await fishing_boat(hub)
+    await consent(hub, "adhoc", a, ["mosavy"], ["REPATRIATION"], ["IDENTITY"])
+    tables = ("group_repatriations", "group_repatriation_members", "repatriation_requests")
+    tables += ("incident_group_members", "events", "audit")
+
+    async def refused_whole(variables: dict[str, Any], code: str, who: str = "adhoc") -> None:
+        before = [await hub.scalar(f"SELECT count(*) FROM {t}") for t in tables]
+        result = await hub.gql(who, REQUEST_GROUP, variables)
+        assert result.codes == [code], result.errors
+        assert [await hub.scalar(f"SELECT count(*) FROM {t}") for t in tables] == before
+
+    asking = {
+        "groupId": group_id,
+        "embassyId": org["embassy-bangkok"],
+        "receivingOrganizationId": org["mosavy"],
+        "currentCountry": "TH",
+        "situation": "SHELTER",
+        "documentsHeld": ["NONE"],
+        "assistanceNeeded": ["ESCORT"],
+        "urgency": "URGENT",
+        "idempotencyKey": "group-none-0001",
+    }
+    # Neither fisherman's consent covers the embassy: no group repatriation at all.
+    await refused_whole({"input": asking}, "CONSENT_REQUIRED")
+    # Not an embassy, or one that does not cover the country: refused whole.
+    await consent(
+        hub, "adhoc", a, ["embassy-bangkok", "embassy-beijing"], ["REPATRIATION"], ["IDENTITY"]
+    )
+    await refused_whole({"input": {**asking, "embassyId": org["mosavy"]}}, "BAD_USER_INPUT")
+    await refused_whole(
+        {"input": {**asking, "embassyId": org["embassy-beijing"]}}, "BAD_USER_INPUT"
+    )
+    # Not a member of the group; a member whose own fisherman has not consented.
+    await refused_whole({"input": asking}, "NOT_FOUND", who="ngo-malaysia")
+    await refused_whole({"input": asking}, "CONSENT_REQUIRED", who="ngo-thailand")
+    # With the embassy covered for one of them, that one goes, the other is refused alone.
+    done = await do(hub, "adhoc", REQUEST_GROUP, {"input": asking}, "requestGroupRepatriation")
+    assert [r["caseId"] for r in done["groupRepatriation"]["requests"]] == [a]
+    assert [r["caseId"] for r in done["refused"]] == [b]
