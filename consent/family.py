@@ -17,11 +17,13 @@ import orjson
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases.models import CaseParty
+from cases.models import Case, CaseParty
 from consent.family_models import FamilyConsentBasis
 from consent.models import ConsentGrant, ConsentWithdrawal, Disclosure, WithdrawalNotice
 from consent.rules import OWN_GRANTORS, Grantor
-from store.errors import ErrorCode, HubError
+from orgs.principal import Principal
+from store.engine import Database
+from store.errors import ErrorCode, HubError, not_found
 from store.sealed import FieldCipher
 
 MAX_BASIS_TEXT = 500
@@ -137,3 +139,23 @@ async def supersede_family_grants(
         told |= holders
     await session.flush()
     return [g.id for g in ended], sorted(told)
+
+
+async def basis_for_owner(
+    db: Database, actor: Principal, cipher: FieldCipher, consent_id: str
+) -> FamilyBasis:
+    """The basis of a FAMILY grant, for the organisation that owns the case (with
+    ``cases:read`` and ``pii:read``, as for her name): to anyone else it does not exist."""
+    if not (actor.has("cases:read") and actor.has("pii:read")):
+        raise not_found("family consent basis")
+    async with db.read() as session:
+        row = await session.get(FamilyConsentBasis, consent_id)
+        grant = await session.get(ConsentGrant, consent_id) if row is not None else None
+        owner = (
+            await session.scalar(select(Case.owner_organization_id).where(Case.id == grant.case_id))
+            if grant is not None
+            else None
+        )
+    if row is None or owner is None or owner != actor.organization_id:
+        raise not_found("family consent basis")
+    return open_basis(cipher, row)

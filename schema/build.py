@@ -28,6 +28,7 @@ from schema.entities import checked_representation, entity_keys
 from schema.errors import ErrorCodes
 from schema.events import EventQueries, Subscription
 from schema.executor import FlatMemoryExecutor
+from schema.family_consent import FamilyConsentQueries
 from schema.groups import GroupMutations, GroupQueries
 from schema.interventions import InterventionMutations, InterventionQueries
 from schema.observed import ObservedOperations, Recorder
@@ -67,6 +68,7 @@ class Query(
     WebhookQueries,
     InterventionQueries,
     GroupQueries,
+    FamilyConsentQueries,
 ):
     pass
 

@@ -61,6 +61,7 @@ SURVIVOR_TYPES = frozenset(
         "WebhookCreated",
         "WebhookDelivery",
         "InterventionRequest",
+        "FamilyConsentBasis",
     }
 )
 REFUSALS = frozenset({"NOT_FOUND", "FORBIDDEN", "UNAUTHENTICATED", "INVALID_TRANSITION"})
@@ -128,6 +129,7 @@ ARGUMENTS: dict[tuple[str, str], str | None] = {
     ("Query", "incidentGroup"): 'id: "{group}"',
     ("Query", "incidentGroups"): None,
     ("Query", "groupRepatriation"): 'id: "{outing}"',
+    ("Query", "familyConsentBasis"): 'consentId: "{family_consent}"',
     ("Mutation", "requestIntervention"): (
         'input: {caseId: "{case}", embassyId: "{embassy}", currentCountry: "TH", '
         'reportedBy: FAMILY, urgency: URGENT, idempotencyKey: "gen-perm-{n}"}'
@@ -476,6 +478,30 @@ async def plant(hub: RunningHub) -> World:
     )
     made = outing["requestGroupRepatriation"]["groupRepatriation"]
     assert outing["requestGroupRepatriation"]["refused"] == [] and len(made["requests"]) == 1
+    # Another person, still abroad, on her mother's consent with its basis.
+    abroad = await ok(
+        hub, OWNER, "mutation { createCase(input: {ageBand: AGE_18_20, sex: FEMALE}) { id } }", {}
+    )
+    family = await ok(
+        hub,
+        OWNER,
+        "mutation($input: RecordConsentInput!) { recordConsent(input: $input) { id } }",
+        {
+            "input": {
+                "caseId": abroad["createCase"]["id"],
+                "grantor": "FAMILY",
+                "method": "VERBAL",
+                "purposes": ["REPATRIATION"],
+                "categories": ["IDENTITY"],
+                "recipientOrganizationIds": [org["embassy-bangkok"]],
+                "familyBasis": {
+                    "reportedBy": f"{MARK}-mother",
+                    "relationship": "PARENT",
+                    "whyNotSelf": f"{MARK}-held",
+                },
+            }
+        },
+    )
     # The receivers have read the case: disclosures exist, the withdrawal notifies them.
     for member in (RECEIVER, "embassy-bangkok"):
         await ok(hub, member, "query($id: ID!) { case(id: $id) { fullName } }", {"id": case_id})
@@ -494,6 +520,7 @@ async def plant(hub: RunningHub) -> World:
         "intervention": iid,
         "group": gid,
         "outing": made["id"],
+        "family_consent": family["recordConsent"]["id"],
         "webhook": hook["createWebhook"]["webhook"]["id"],
         **{k.replace("-", "_"): v for k, v in org.items()},
         "receiver": org[RECEIVER],
@@ -502,6 +529,7 @@ async def plant(hub: RunningHub) -> World:
     }
     planted = [case_id, rid, qid, *consent_ids, ids["webhook"], iid, gid, made["id"]]
     planted += [r["id"] for r in made["requests"]]
+    planted += [abroad["createCase"]["id"], family["recordConsent"]["id"]]
     return World(ids, planted)
 
 

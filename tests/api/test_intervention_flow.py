@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from tests.api.intervention_support import (
     CONSENTS,
+    MOTHER,
     PERSON,
     REPATRIATE,
     REQUEST,
     UPDATE,
     VIEW,
     WHERE,
+    WHY,
     give_family_consent,
     intervention_input,
     own_consent,
@@ -20,6 +22,9 @@ from tests.api.intervention_support import (
 )
 from tests.api.repatriation_support import do, fetch, last_event, orgs
 from tests.network import RunningHub
+
+BASIS = """
+query($id: ID!) { familyConsentBasis(consentId: $id) { reportedBy relationship whyNotSelf } }"""
 
 
 async def test_an_embassy_rescues_a_person_reported_by_her_family(hub: RunningHub) -> None:
@@ -35,6 +40,12 @@ async def test_an_embassy_rescues_a_person_reported_by_her_family(hub: RunningHu
     )
     iid = sent["id"]
     assert sent["status"] == "SUBMITTED" and sent["outcome"] is None
+    # The basis of the mother's consent: ADHOC reads it; the embassy, a party, does not.
+    basis = await do(hub, "adhoc", BASIS, {"id": family_grant}, "familyConsentBasis")
+    assert basis == {"reportedBy": MOTHER, "relationship": "PARENT", "whyNotSelf": WHY}
+    assert (await hub.gql("embassy-bangkok", BASIS, {"id": family_grant})).codes == ["NOT_FOUND"]
+    no_pii = await hub.token("adhoc", scope="cases:read")
+    assert (await hub.gql(None, BASIS, {"id": family_grant}, token=no_pii)).codes == ["NOT_FOUND"]
     assert sent["reportedBy"] == "FAMILY" and sent["lastKnownLocation"] == WHERE
 
     # The embassy reads where she was last seen and who she is, on her mother's consent.
