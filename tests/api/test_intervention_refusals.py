@@ -237,3 +237,33 @@ async def test_an_unacknowledged_intervention_is_reminded_then_escalated_once(
     assert acked["status"] == "ACKNOWLEDGED"
     seen = await do(hub, "embassy-bangkok", VIEW, {"id": iid}, "interventionRequest")
     assert seen["overdue"] is False
+
+
+BOX = """
+query($box: ReferralBox!, $status: InterventionStatus) {
+  interventionRequests(box: $box, status: $status, first: 5) {
+    edges { node { id status lastKnownLocation } }
+    pageInfo { hasNextPage }
+  }
+}"""
+
+
+async def test_the_boxes_list_an_intervention_for_its_two_parties_only(hub: RunningHub) -> None:
+    _, iid = await an_intervention(hub, "int-boxes-001")
+    for who, box in (("embassy-bangkok", "INBOX"), ("adhoc", "OUTBOX")):
+        listed = await do(hub, who, BOX, {"box": box}, "interventionRequests")
+        assert [e["node"]["id"] for e in listed["edges"]] == [iid]
+        assert listed["edges"][0]["node"]["lastKnownLocation"] is not None
+        waiting = await do(
+            hub, who, BOX, {"box": box, "status": "SUBMITTED"}, "interventionRequests"
+        )
+        assert len(waiting["edges"]) == 1
+        other = await do(hub, who, BOX, {"box": box, "status": "RESCUED"}, "interventionRequests")
+        assert other["edges"] == []
+    for who, box in (
+        ("embassy-bangkok", "OUTBOX"),
+        ("adhoc", "INBOX"),
+        ("embassy-kuala-lumpur", "INBOX"),
+        ("ngo-malaysia", "OUTBOX"),
+    ):
+        assert (await do(hub, who, BOX, {"box": box}, "interventionRequests"))["edges"] == []
