@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute
 
+from cases.intervention_models import InterventionChange, InterventionRequest
 from cases.models import (
     CaseField,
     CaseStatusChange,
@@ -17,6 +18,7 @@ from cases.models import (
     RepatriationChange,
     RepatriationRequest,
 )
+from consent.family_models import FamilyConsentBasis
 from consent.models import ConsentWithdrawal
 from notifications.models import Webhook
 from store.engine import Database
@@ -65,6 +67,21 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
         lambda r: r.grant_id,
     ),
     SealedColumn(Webhook.secret_sealed, "webhooks", lambda r: "secret", lambda r: r.id),
+    SealedColumn(
+        InterventionRequest.last_known_location_sealed,
+        "intervention_requests",
+        lambda r: "last_known_location",
+        lambda r: r.id,
+    ),
+    SealedColumn(
+        InterventionChange.note_sealed, "intervention_changes", lambda r: "note", lambda r: r.id
+    ),
+    SealedColumn(
+        FamilyConsentBasis.basis_sealed,
+        "family_consent_bases",
+        lambda r: "basis",
+        lambda r: r.grant_id,
+    ),
 )
 
 

@@ -4,6 +4,10 @@ consent replaces her mother's; her return home begins from the intervention."""
 
 from __future__ import annotations
 
+from cases.reseal import reseal_all
+from consent.family import open_basis
+from consent.family_models import FamilyConsentBasis
+from store.sealed import FieldCipher
 from tests.api.intervention_support import (
     CONSENTS,
     MOTHER,
@@ -196,3 +200,46 @@ async def test_a_search_that_found_nothing_is_resumed_and_closed(hub: RunningHub
         "SELECT last_known_location_sealed FROM intervention_requests WHERE id = :i", i=iid
     )
     assert sealed.startswith("v1.") and "Songkhla" not in sealed
+
+
+async def test_rotating_the_data_key_reseals_what_an_intervention_holds(hub: RunningHub) -> None:
+    """Where she was, the embassy's notes and her mother's words: re-sealed under a new key
+    like every other sealed value, and still readable afterwards."""
+    case_id = await person_abroad(hub)
+    family_grant = await give_family_consent(hub, case_id, ["embassy-bangkok"])
+    iid = (
+        await do(
+            hub,
+            "adhoc",
+            REQUEST,
+            {"input": intervention_input(hub, case_id, "adhoc-int-keys")},
+            "requestIntervention",
+        )
+    )["id"]
+    await do(
+        hub, "embassy-bangkok", UPDATE, {"id": iid, "status": "ACKNOWLEDGED"}, "updateIntervention"
+    )
+    await do(
+        hub,
+        "embassy-bangkok",
+        UPDATE,
+        {"id": iid, "status": "NOT_FOUND", "note": WHERE},
+        "updateIntervention",
+    )
+    current, keys = hub.settings.data_key_ring
+    rotated = FieldCipher({**keys, "rotated-k2": b"\x07" * 32}, "rotated-k2")
+    await reseal_all(hub.db, rotated)
+    for sql in (
+        "SELECT last_known_location_sealed FROM intervention_requests WHERE id = :i",
+        "SELECT note_sealed FROM intervention_changes WHERE request_id = :i "
+        "AND note_sealed IS NOT NULL",
+    ):
+        assert (await hub.scalar(sql, i=iid)).startswith("v1.rotated-k2.")
+    basis = await hub.scalar(
+        "SELECT basis_sealed FROM family_consent_bases WHERE grant_id = :g", g=family_grant
+    )
+    assert basis.startswith("v1.rotated-k2.") and current != "rotated-k2"
+    async with hub.db.read() as session:
+        row = await session.get(FamilyConsentBasis, family_grant)
+        assert row is not None
+        assert open_basis(rotated, row).reported_by == MOTHER
