@@ -101,7 +101,17 @@ async def _standing(session: AsyncSession, case_id: str, grantors: set[str]) -> 
 
 
 async def own_consent_recorded(session: AsyncSession, case_id: str) -> bool:
-    return bool(await _standing(session, case_id, {g.value for g in OWN_GRANTORS}))
+    """Whether she (or her guardian) has ever consented, withdrawn since or not: once she is
+    reached, a relative never speaks for her again, least of all after she said no."""
+    found = await session.scalar(
+        select(ConsentGrant.id)
+        .where(
+            ConsentGrant.case_id == case_id,
+            ConsentGrant.grantor.in_(sorted(g.value for g in OWN_GRANTORS)),
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 async def supersede_family_grants(

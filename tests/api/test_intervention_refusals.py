@@ -9,6 +9,7 @@ from typing import Any
 
 from cases.deadlines import run_deadlines
 from tests.api.intervention_support import (
+    CONSENTS,
     MOTHER,
     REPATRIATE,
     REQUEST,
@@ -27,6 +28,8 @@ from tests.api.intervention_support import (
 from tests.api.repatriation_support import CONSENT, do, last_event, orgs
 from tests.network import GraphQLResult, RunningHub
 
+WITHDRAW = """
+mutation($id: ID!, $reason: String!) { withdrawConsent(consentId: $id, reason: $reason) { id } }"""
 SUSPEND = """
 mutation($id: ID!, $reason: String!) { suspendOrganization(id: $id, reason: $reason) { status } }"""
 
@@ -66,6 +69,19 @@ async def test_a_family_consent_needs_its_basis_and_ends_with_her_own(hub: Runni
     family = await give_family_consent(hub, case_id, ["embassy-bangkok"])
     await own_consent(hub, case_id, ["embassy-bangkok"], ["IDENTITY"])
     late = family_consent(hub, case_id, ["embassy-bangkok"])
+    result = await refused(hub, "adhoc", CONSENT, late, "BAD_USER_INPUT")
+    assert "own consent" in result.errors[0]["message"]
+    # Even after she withdraws her own consent, a relative cannot give it back for her.
+    grants = await do(hub, "adhoc", CONSENTS, {"id": case_id}, "consents")
+    for grant in grants:
+        if grant["withdrawal"] is None:
+            await do(
+                hub,
+                "adhoc",
+                WITHDRAW,
+                {"id": grant["id"], "reason": "she said no"},
+                "withdrawConsent",
+            )
     result = await refused(hub, "adhoc", CONSENT, late, "BAD_USER_INPUT")
     assert "own consent" in result.errors[0]["message"]
     sealed = await hub.scalar(
