@@ -11,6 +11,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from cases.custody_models import CaseAssessment, CaseTransfer, FamilyAssessment
 from cases.document_models import Document
+from cases.intervention_models import InterventionChange, InterventionRequest
 from cases.justice_models import Hearing, LegalCaseChange
 from cases.models import (
     CaseField,
@@ -20,6 +21,7 @@ from cases.models import (
     RepatriationChange,
     RepatriationRequest,
 )
+from consent.family_models import FamilyConsentBasis
 from consent.models import ConsentWithdrawal
 from notifications.models import Webhook
 from store.engine import Database
@@ -100,6 +102,21 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
         lambda r: r.id,
     ),
     SealedColumn(Document.content_sealed, "documents", lambda r: "content", lambda r: r.id, 5),
+    SealedColumn(
+        InterventionRequest.last_known_location_sealed,
+        "intervention_requests",
+        lambda r: "last_known_location",
+        lambda r: r.id,
+    ),
+    SealedColumn(
+        InterventionChange.note_sealed, "intervention_changes", lambda r: "note", lambda r: r.id
+    ),
+    SealedColumn(
+        FamilyConsentBasis.basis_sealed,
+        "family_consent_bases",
+        lambda r: "basis",
+        lambda r: r.grant_id,
+    ),
 )
 
 

@@ -30,6 +30,9 @@ from schema.entities import checked_representation, entity_keys
 from schema.errors import ErrorCodes
 from schema.events import EventQueries, Subscription
 from schema.executor import FlatMemoryExecutor
+from schema.family_consent import FamilyConsentQueries
+from schema.groups import GroupMutations, GroupQueries
+from schema.interventions import InterventionMutations, InterventionQueries
 from schema.justice import JusticeMutations, JusticeQueries
 from schema.observed import ObservedOperations, Recorder
 from schema.operation_choice import OneOperationChosen
@@ -69,6 +72,9 @@ class Query(
     CustodyQueries,
     AssessmentQueries,
     JusticeQueries,
+    InterventionQueries,
+    GroupQueries,
+    FamilyConsentQueries,
 ):
     pass
 
@@ -83,6 +89,8 @@ class Mutation(
     CustodyMutations,
     AssessmentMutations,
     JusticeMutations,
+    InterventionMutations,
+    GroupMutations,
 ):
     pass
 

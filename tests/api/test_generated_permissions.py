@@ -64,6 +64,8 @@ SURVIVOR_TYPES = frozenset(
         "CaseAssessment",
         "FamilyAssessment",
         "LegalCase",
+        "InterventionRequest",
+        "FamilyConsentBasis",
     }
 )
 REFUSALS = frozenset({"NOT_FOUND", "FORBIDDEN", "UNAUTHENTICATED", "INVALID_TRANSITION"})
@@ -146,6 +148,34 @@ ARGUMENTS: dict[tuple[str, str], str | None] = {
         'transportProvided: true, accommodationProvided: true, idempotencyKey: "gen-perm-{n}"}'
     ),
     ("Mutation", "recordHearingOutcome"): 'hearingId: "{hearing}", outcomeNote: "test"',
+    ("Query", "interventionRequest"): 'id: "{intervention}"',
+    ("Query", "interventionRequests"): "box: INBOX",
+    ("Query", "incidentGroup"): 'id: "{group}"',
+    ("Query", "incidentGroups"): None,
+    ("Query", "groupRepatriation"): 'id: "{outing}"',
+    ("Query", "familyConsentBasis"): 'consentId: "{family_consent}"',
+    ("Mutation", "requestIntervention"): (
+        'input: {caseId: "{case}", embassyId: "{embassy}", currentCountry: "TH", '
+        'reportedBy: FAMILY, urgency: URGENT, idempotencyKey: "gen-perm-{n}"}'
+    ),
+    ("Mutation", "updateIntervention"): 'id: "{intervention}", status: ACKNOWLEDGED',
+    ("Mutation", "requestRepatriationFromIntervention"): (
+        'interventionId: "{intervention}", input: {receivingOrganizationId: "{mosavy}", '
+        "situation: SHELTER, documentsHeld: [NONE], assistanceNeeded: [ESCORT], urgency: URGENT, "
+        'idempotencyKey: "gen-perm-{n}"}'
+    ),
+    ("Mutation", "createIncidentGroup"): (
+        'input: {kind: OTHER, country: "TH", idempotencyKey: "gen-perm-{n}"}'
+    ),
+    ("Mutation", "addCaseToGroup"): 'groupId: "{group}", caseId: "{case}"',
+    ("Mutation", "requestGroupRepatriation"): (
+        'input: {groupId: "{group}", embassyId: "{embassy}", receivingOrganizationId: "{mosavy}", '
+        'currentCountry: "TH", situation: SHELTER, documentsHeld: [NONE], assistanceNeeded: '
+        '[ESCORT], urgency: URGENT, idempotencyKey: "gen-perm-{n}"}'
+    ),
+    ("Mutation", "recordGroupTravelPlan"): (
+        'id: "{outing}", input: {date: "2027-02-01", route: "x"}'
+    ),
     ("Subscription", "caseStatus"): 'caseId: "{case}", after: "0"',
     ("Subscription", "referralUpdates"): 'box: INBOX, after: "0"',
     ("Subscription", "events"): 'after: "0"',
@@ -213,6 +243,16 @@ EDGES: dict[tuple[str, str], tuple[str, str, str] | None] = {
     # A legal case and the cases it links are both read with `cases:read`.
     ("LegalCaseSurvivor", "case"): None,
     ("LegalCaseEdge", "node"): None,
+    ("InterventionRequest", "case"): (
+        'interventionRequest(id: "{intervention}")',
+        "embassy-bangkok",
+        "repatriation:read",
+    ),
+    ("InterventionEdge", "node"): None,
+    # The group and its cases are read with the same scope (cases:read); the requests of a
+    # group repatriation with the same scope as the group repatriation (repatriation:read).
+    ("IncidentGroup", "cases"): None,
+    ("GroupRepatriation", "requests"): None,
 }
 
 LIVE: GraphQLSchema = build_schema(introspection=True)._schema
@@ -426,6 +466,92 @@ async def plant(hub: RunningHub) -> World:
         "{ id } }",
         {"id": qid, "input": {"date": "2027-01-15", "route": f"{MARK}-route"}},
     )
+    # An intervention on the same case (consent covers the embassy), and the case in a group
+    # brought home as a group: the embassy becomes a member of the group.
+    intervention = await ok(
+        hub,
+        OWNER,
+        "mutation($input: RequestInterventionInput!) { requestIntervention(input: $input) { id } }",
+        {
+            "input": {
+                "caseId": case_id,
+                "embassyId": org["embassy-bangkok"],
+                "currentCountry": "TH",
+                "reportedBy": "SELF",
+                "urgency": "URGENT",
+                "idempotencyKey": "gen-perm-plant-3",
+                "lastKnownLocation": f"{MARK}-last-seen",
+            }
+        },
+    )
+    iid = intervention["requestIntervention"]["id"]
+    await ok(
+        hub,
+        "embassy-bangkok",
+        "mutation($id: ID!, $n: String) { updateIntervention(id: $id, status: ACKNOWLEDGED) "
+        "{ id } r: updateIntervention(id: $id, status: NOT_FOUND, note: $n) { id } }",
+        {"id": iid, "n": f"{MARK}-not-found-note"},
+    )
+    group = await ok(
+        hub,
+        OWNER,
+        'mutation { createIncidentGroup(input: {kind: FISHING_VESSEL, country: "TH", '
+        'idempotencyKey: "gen-perm-plant-4"}) { id } }',
+        {},
+    )
+    gid = group["createIncidentGroup"]["id"]
+    await ok(
+        hub,
+        OWNER,
+        "mutation($g: ID!, $c: ID!) { addCaseToGroup(groupId: $g, caseId: $c) { id } }",
+        {"g": gid, "c": case_id},
+    )
+    outing = await ok(
+        hub,
+        OWNER,
+        "mutation($input: RequestGroupRepatriationInput!) { requestGroupRepatriation(input: "
+        "$input) { groupRepatriation { id requests { id } } refused { caseId } } }",
+        {
+            "input": {
+                "groupId": gid,
+                "embassyId": org["embassy-bangkok"],
+                "receivingOrganizationId": org["mosavy"],
+                "currentCountry": "TH",
+                "situation": "SHELTER",
+                "documentsHeld": ["NONE"],
+                "assistanceNeeded": ["ESCORT"],
+                "urgency": "URGENT",
+                "idempotencyKey": "gen-perm-plant-5",
+                "notes": f"{MARK}-group-notes",
+            }
+        },
+    )
+    made = outing["requestGroupRepatriation"]["groupRepatriation"]
+    assert outing["requestGroupRepatriation"]["refused"] == [] and len(made["requests"]) == 1
+    # Another person, still abroad, on her mother's consent with its basis.
+    abroad = await ok(
+        hub, OWNER, "mutation { createCase(input: {ageBand: AGE_18_20, sex: FEMALE}) { id } }", {}
+    )
+    family = await ok(
+        hub,
+        OWNER,
+        "mutation($input: RecordConsentInput!) { recordConsent(input: $input) { id } }",
+        {
+            "input": {
+                "caseId": abroad["createCase"]["id"],
+                "grantor": "FAMILY",
+                "method": "VERBAL",
+                "purposes": ["REPATRIATION"],
+                "categories": ["IDENTITY"],
+                "recipientOrganizationIds": [org["embassy-bangkok"]],
+                "familyBasis": {
+                    "reportedBy": f"{MARK}-mother",
+                    "relationship": "PARENT",
+                    "whyNotSelf": f"{MARK}-held",
+                },
+            }
+        },
+    )
     # The receivers have read the case: disclosures exist, the withdrawal notifies them.
     for member in (RECEIVER, "embassy-bangkok"):
         await ok(hub, member, "query($id: ID!) { case(id: $id) { fullName } }", {"id": case_id})
@@ -532,6 +658,10 @@ async def plant(hub: RunningHub) -> World:
         "referral": rid,
         "request": qid,
         "consent": consent_ids[0],
+        "intervention": iid,
+        "group": gid,
+        "outing": made["id"],
+        "family_consent": family["recordConsent"]["id"],
         "webhook": hook["createWebhook"]["webhook"]["id"],
         **{k.replace("-", "_"): v for k, v in org.items()},
         "receiver": org[RECEIVER],
@@ -548,6 +678,9 @@ async def plant(hub: RunningHub) -> World:
         ids["webhook"],
         ids["transfer"],
     ]
+    planted += [iid, gid, made["id"]]
+    planted += [r["id"] for r in made["requests"]]
+    planted += [abroad["createCase"]["id"], family["recordConsent"]["id"]]
     return World(ids, planted)
 
 
