@@ -1,8 +1,9 @@
 """Issue 14's "Done when": one survivor carried through the whole network.
 
-Sreyneang, sixteen, is held abroad. The partner NGO in Thailand opens her case and, with her
-guardian's consent, asks the embassy in Bangkok to bring her home; the NGO assesses her; the
-Ministry of Social Affairs (reception) assesses her family before a child may travel; the
+Sreyneang, sixteen, is held abroad. Her aunt tells the partner NGO in Thailand, which opens her
+case and, on the family's consent, asks the embassy in Bangkok to find her; the embassy rescues
+her; her guardian's consent replaces the family's; the NGO assesses her and, from the
+intervention, asks the embassy to bring her home; the Ministry of Social Affairs (reception) assesses her family before a child may travel; the
 embassy brings her home; the Ministry confirms the hand-over and takes the case over. At each
 step an organisation sees only what her consent gives it, and one outside the story sees
 nothing at all.
@@ -21,12 +22,10 @@ from tests.api.justice_support import UPDATE as UPDATE_LEGAL
 from tests.api.repatriation_support import (
     ACK,
     HANDOVER,
-    REQUEST,
     UPDATE,
     do,
     fetch,
     orgs,
-    request_input,
 )
 from tests.api.test_assessment import READ as READ_ASSESSMENT
 from tests.api.test_assessment import READ_FAMILY, RECORD, RECORD_FAMILY
@@ -44,10 +43,31 @@ SAFETY = planted("grandmother's house in Prey Veng, recruiter moved away")
 FAMILY_NOTE = planted("grandmother Kim Journeystory traced through the commune chief")
 HEARING_NOTE = planted("the bar owner's lawyer asked for a delay; she testified by video")
 PAPERS = b"%PDF-1.4\n% " + planted("nationality verified: Journeystory, born Prey Veng").encode()
+AUNT = planted("her aunt Kanha Journeystory")
+WHY_NOT_SELF = planted("held in the bar, her phone taken")
+INTERVENTION = """
+mutation($input: RequestInterventionInput!) {
+  requestIntervention(input: $input) { id status outcome lastKnownLocation caseId }
+}"""
+UPDATE_INTERVENTION = """
+mutation($id: ID!, $status: InterventionStatus!) {
+  updateIntervention(id: $id, status: $status) { id status outcome }
+}"""
+INTERVENTION_VIEW = """
+query($id: ID!) {
+  interventionRequest(id: $id) {
+    id status outcome lastKnownLocation repatriationRequestId withheld { field category reason }
+  }
+}"""
+FROM_INTERVENTION = """
+mutation($id: ID!, $input: RepatriationFromInterventionInput!) {
+  requestRepatriationFromIntervention(interventionId: $id, input: $input) { id status caseId }
+}"""
+CONSENTS = "query($id: ID!) { consents(caseId: $id) { id grantor withdrawal { reason } } }"
 REPATRIATION_CASE = "query($id: ID!) { repatriationRequest(id: $id) { id status } }"
 
 
-def family_consent(
+def guardian_consent(
     hub: RunningHub, case_id: str, recipients: list[str], purposes: list[str], categories: list[str]
 ) -> dict[str, Any]:
     org = orgs(hub)
@@ -92,13 +112,75 @@ async def test_one_survivor_from_abroad_to_home_through_every_organisation(
     case_id: str = created["id"]
     await outsider_sees_nothing(hub, CASE_VIEW, {"id": case_id})
 
-    # -- Her guardian consents: the embassy and the Ministry may know who and where she is
-    #    for her return; the Ministry may also know her health for her care at home.
+    # -- Her aunt's report: the NGO records the family's consent, with its basis, for the
+    #    embassy to look for her, and asks the embassy to find her.
+    reported = await do(
+        hub,
+        "ngo-thailand",
+        CONSENT,
+        {
+            "input": {
+                "caseId": case_id,
+                "grantor": "FAMILY",
+                "method": "VERBAL",
+                "purposes": ["REPATRIATION"],
+                "categories": ["IDENTITY", "LOCATION"],
+                "recipientOrganizationIds": [org["embassy-bangkok"]],
+                "familyBasis": {
+                    "reportedBy": AUNT,
+                    "relationship": "OTHER_RELATIVE",
+                    "whyNotSelf": WHY_NOT_SELF,
+                },
+            }
+        },
+        "recordConsent",
+    )
+    family_grant: str = reported["id"]
+    asked = await do(
+        hub,
+        "ngo-thailand",
+        INTERVENTION,
+        {
+            "input": {
+                "caseId": case_id,
+                "embassyId": org["embassy-bangkok"],
+                "currentCountry": "TH",
+                "reportedBy": "FAMILY",
+                "urgency": "URGENT",
+                "idempotencyKey": "journey-int-1",
+                "lastKnownLocation": LOCATION,
+            }
+        },
+        "requestIntervention",
+    )
+    iid: str = asked["id"]
+    assert asked["status"] == "SUBMITTED"
+    await outsider_sees_nothing(hub, INTERVENTION_VIEW, {"id": iid})
+    # The embassy reads where she was last seen, on her family's consent; the Ministry is no
+    # party yet.
+    searching = await do(
+        hub, "embassy-bangkok", INTERVENTION_VIEW, {"id": iid}, "interventionRequest"
+    )
+    assert searching["lastKnownLocation"] == LOCATION
+    hidden = await hub.gql("mosavy", INTERVENTION_VIEW, {"id": iid})
+    assert hidden.codes == ["NOT_FOUND"], hidden.body
+
+    # -- The embassy acknowledges, locates and rescues her.
+    for status in ("ACKNOWLEDGED", "LOCATED", "RESCUED"):
+        rescue = await do(
+            hub, "embassy-bangkok", UPDATE_INTERVENTION, {"id": iid, "status": status},
+            "updateIntervention",
+        )  # fmt: skip
+    assert (rescue["status"], rescue["outcome"]) == ("RESCUED", "RESCUED")
+
+    # -- Reached, her own consent replaces her family's (a child's is her guardian's): the
+    #    embassy and the Ministry may know who and where she is for her return; the Ministry
+    #    may also know her health for her care at home.
     await do(
         hub,
         "ngo-thailand",
         CONSENT,
-        family_consent(
+        guardian_consent(
             hub, case_id, ["embassy-bangkok", "mosavy"], ["REPATRIATION"], ["IDENTITY", "LOCATION"]
         ),
         "recordConsent",
@@ -107,7 +189,7 @@ async def test_one_survivor_from_abroad_to_home_through_every_organisation(
         hub,
         "ngo-thailand",
         CONSENT,
-        family_consent(
+        guardian_consent(
             hub,
             case_id,
             ["mosavy"],
@@ -116,6 +198,34 @@ async def test_one_survivor_from_abroad_to_home_through_every_organisation(
         ),
         "recordConsent",
     )
+
+    grants = await do(hub, "ngo-thailand", CONSENTS, {"id": case_id}, "consents")
+    by_id = {g["id"]: g for g in grants}
+    assert by_id[family_grant]["withdrawal"]["reason"] == "superseded by the person's own consent"
+    assert sorted(g["grantor"] for g in grants if g["withdrawal"] is None) == [
+        "GUARDIAN",
+        "GUARDIAN",
+    ]
+    late_family = await hub.gql(
+        "ngo-thailand",
+        CONSENT,
+        {
+            "input": {
+                "caseId": case_id,
+                "grantor": "FAMILY",
+                "method": "VERBAL",
+                "purposes": ["REPATRIATION"],
+                "categories": ["LOCATION"],
+                "recipientOrganizationIds": [org["embassy-bangkok"]],
+                "familyBasis": {
+                    "reportedBy": AUNT,
+                    "relationship": "OTHER_RELATIVE",
+                    "whyNotSelf": WHY_NOT_SELF,
+                },
+            }
+        },
+    )
+    assert late_family.codes == ["BAD_USER_INPUT"], late_family.body
 
     # -- Initial assessment by the NGO that found her.
     assessed = await do(
@@ -139,15 +249,32 @@ async def test_one_survivor_from_abroad_to_home_through_every_organisation(
     assert assessed["by"] == org["ngo-thailand"] and assessed["identification"] == "IDENTIFIED"
     assert assessed["needsNote"] == NEEDS_NOTE and assessed["withheld"] == []
 
-    # -- The NGO asks the embassy in Bangkok to bring her home to the Ministry.
+    # -- From the rescue, the NGO asks the embassy to bring her home to the Ministry.
     sent = await do(
         hub,
         "ngo-thailand",
-        REQUEST,
-        {"input": request_input(hub, case_id, "journey-rep-1", situation="SHELTER")},
-        "requestRepatriation",
+        FROM_INTERVENTION,
+        {
+            "id": iid,
+            "input": {
+                "receivingOrganizationId": org["mosavy"],
+                "situation": "SHELTER",
+                "documentsHeld": ["NONE"],
+                "assistanceNeeded": ["NATIONALITY_VERIFICATION", "TRAVEL_DOCUMENT", "ESCORT"],
+                "urgency": "URGENT",
+                "idempotencyKey": "journey-rep-1",
+            },
+        },
+        "requestRepatriationFromIntervention",
     )
     rid: str = sent["id"]
+    assert (sent["status"], sent["caseId"]) == ("SUBMITTED", case_id)
+    handed_on = await do(hub, "ngo-thailand", INTERVENTION_VIEW, {"id": iid}, "interventionRequest")
+    assert (handed_on["status"], handed_on["outcome"], handed_on["repatriationRequestId"]) == (
+        "REPATRIATION_REQUESTED",
+        "RESCUED",
+        rid,
+    )
     await outsider_sees_nothing(hub, REPATRIATION_CASE, {"id": rid})
     # The embassy is a party now, but her health and what happened to her are not its to see.
     by_embassy = await do(
@@ -261,7 +388,7 @@ async def test_one_survivor_from_abroad_to_home_through_every_organisation(
         hub,
         "mosavy",
         CONSENT,
-        family_consent(hub, case_id, ["adhoc"], ["LEGAL_AID"], ["IDENTITY", "LEGAL"]),
+        guardian_consent(hub, case_id, ["adhoc"], ["LEGAL_AID"], ["IDENTITY", "LEGAL"]),
         "recordConsent",
     )
     legal = await do(
