@@ -10,9 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from cases import assessment, custody, hearings, justice, justice_steps, repatriation
+from cases import (
+    assessment,
+    custody,
+    hearings,
+    interventions,
+    justice,
+    justice_steps,
+    repatriation,
+)
 from cases.assessment_rules import AssessorRole, IdentificationDecision, RiskFactor
 from cases.custody_rules import TransferAction
+from cases.intervention_rules import InterventionStatus, Reporter
 from cases.justice_rules import LegalCaseStatus, Verdict
 from cases.referral_rules import Urgency
 from cases.repatriation_rules import (
@@ -24,6 +33,7 @@ from cases.repatriation_rules import (
 )
 from cases.rules import AgeBand, CaseStatus, Sex
 from cases.service import NewCase, create_case, update_case_status
+from consent.family import FamilyBasis, FamilyRelationship
 from consent.rules import ConsentMethod, DataCategory, Grantor, Purpose
 from consent.service import NewConsent, record_consent
 from orgs.demo import DemoMember
@@ -43,6 +53,7 @@ class DemoJourney:
     """The ids of the journey's objects, for the demo's printout and its test."""
 
     case_id: str
+    intervention_id: str
     repatriation_id: str
     transfer_id: str
     legal_case_id: str
@@ -61,8 +72,9 @@ def acting(member: DemoMember) -> Principal:
 async def seed_demo_journey(
     db: Database, cipher: FieldCipher, members: dict[str, DemoMember]
 ) -> DemoJourney:
-    """A sixteen-year-old, found in Thailand, brought home and taken over by the reception
-    ministry: the story `tests/api/test_journey_story.py` tells, step by step."""
+    """A sixteen-year-old reported by her family, rescued in Thailand, brought home and taken
+    over by the reception ministry, who follows her case to court: the story
+    `tests/api/test_journey_story.py` tells, step by step."""
     ngo, embassy, ministry = (
         acting(members[k]) for k in ("ngo-thailand", "embassy-bangkok", "mosavy")
     )
@@ -80,8 +92,47 @@ async def seed_demo_journey(
         ),
     )
     case = opened.case
-    # Her guardian's consent: the embassy and the Ministry for her return, the Ministry
-    # also for her care at home.
+    # Her family's report: their consent, with its basis, lets the embassy look for her.
+    await record_consent(
+        db,
+        ngo,
+        NewConsent(
+            case_id=case.id,
+            grantor=Grantor.FAMILY,
+            method=ConsentMethod.VERBAL,
+            purposes=[Purpose.REPATRIATION],
+            categories=[DataCategory.IDENTITY, DataCategory.LOCATION],
+            recipient_organization_ids=[org["embassy-bangkok"]],
+            family_basis=FamilyBasis(
+                reported_by="Demo Relative B (fictional)",
+                relationship=FamilyRelationship.OTHER_RELATIVE,
+                why_not_self="Demo note: unreachable abroad (fictional).",
+            ),
+        ),
+        cipher,
+    )
+    intervention = await interventions.request_intervention(
+        db,
+        ngo,
+        cipher,
+        interventions.NewIntervention(
+            case_id=case.id,
+            embassy_id=org["embassy-bangkok"],
+            current_country="TH",
+            reported_by=Reporter.FAMILY,
+            urgency=Urgency.URGENT,
+            idempotency_key="demo-journey-intervention",
+            last_known_location=FICTIONAL_PLACE,
+        ),
+    )
+    for found in (
+        InterventionStatus.ACKNOWLEDGED,
+        InterventionStatus.LOCATED,
+        InterventionStatus.RESCUED,
+    ):
+        await interventions.update_status(db, embassy, cipher, intervention.id, found, None, None)
+    # Reached, her guardian's consent replaces the family's: the embassy and the Ministry
+    # for her return, the Ministry also for her care at home.
     for recipients, purposes, categories in (
         (
             [org["embassy-bangkok"], org["mosavy"]],
@@ -105,6 +156,7 @@ async def seed_demo_journey(
                 categories=categories,
                 recipient_organization_ids=recipients,
             ),
+            cipher,
         )
     await assessment.record_assessment(
         db,
@@ -119,10 +171,11 @@ async def seed_demo_journey(
             needs_note="Demo note: counselling and a school place (fictional).",
         ),
     )
-    request = await repatriation.request_repatriation(
+    request = await interventions.repatriate_from_intervention(
         db,
         ngo,
         cipher,
+        intervention.id,
         repatriation.NewRepatriation(
             case_id=case.id,
             embassy_id=org["embassy-bangkok"],
@@ -163,7 +216,11 @@ async def seed_demo_journey(
     await update_case_status(db, ministry, cipher, case.id, CaseStatus.REINTEGRATING, None)
     legal_id = await _justice(db, cipher, members, case.id)
     return DemoJourney(
-        case_id=case.id, repatriation_id=rid, transfer_id=offer.id, legal_case_id=legal_id
+        case_id=case.id,
+        intervention_id=intervention.id,
+        repatriation_id=rid,
+        transfer_id=offer.id,
+        legal_case_id=legal_id,
     )
 
 
@@ -186,6 +243,7 @@ async def _justice(
             categories=[DataCategory.IDENTITY, DataCategory.LEGAL],
             recipient_organization_ids=[members["adhoc"].organization_id],
         ),
+        cipher,
     )
     legal = await justice.open_legal_case(
         db,

@@ -9,6 +9,7 @@ from tests.api.custody_support import CASE, HISTORY
 from tests.api.justice_support import READ as READ_LEGAL
 from tests.api.repatriation_support import VIEW, do, fetch, orgs
 from tests.api.test_assessment import READ, READ_FAMILY
+from tests.api.test_journey_story import CONSENTS, INTERVENTION_VIEW
 from tests.network import RunningHub
 
 
@@ -26,6 +27,21 @@ async def test_the_demo_carries_one_journey_each_step_by_its_organisation(
     assert [(h["id"], h["fromId"], h["toId"], h["origin"], h["status"]) for h in history] == [
         (journey.transfer_id, org["ngo-thailand"], org["mosavy"], "HANDOVER", "ACCEPTED")
     ]
+
+    # Reported by her family, found and rescued by the embassy, her return requested from it.
+    intervention = await do(
+        hub, "embassy-bangkok", INTERVENTION_VIEW, {"id": journey.intervention_id},
+        "interventionRequest",
+    )  # fmt: skip
+    assert (intervention["status"], intervention["outcome"]) == (
+        "REPATRIATION_REQUESTED",
+        "RESCUED",
+    )
+    assert intervention["repatriationRequestId"] == journey.repatriation_id
+    consents = await do(hub, "mosavy", CONSENTS, {"id": journey.case_id}, "consents")
+    family = [g for g in consents if g["grantor"] == "FAMILY"]
+    assert len(family) == 1 and family[0]["withdrawal"] is not None  # superseded
+    assert {g["grantor"] for g in consents if g["withdrawal"] is None} == {"GUARDIAN"}
 
     # The repatriation went every step, each by the organisation that does it.
     request = await do(
@@ -78,6 +94,7 @@ async def test_the_demo_carries_one_journey_each_step_by_its_organisation(
         (CASE, {"id": journey.case_id}),
         (VIEW, {"id": journey.repatriation_id}),
         (READ_LEGAL, {"id": journey.legal_case_id}),
+        (INTERVENTION_VIEW, {"id": journey.intervention_id}),
     ):
         hidden = await hub.gql("ngo-malaysia", query, variables)
         assert hidden.codes == ["NOT_FOUND"], hidden.body
