@@ -168,6 +168,8 @@ class TokenVerifier:
         self._keys: dict[str, jwt.PyJWK] = {}
         self._parsed_from: dict[str, Any] | None = None
         self._last_forced = float("-inf")
+        self._reloading: asyncio.Future[dict[str, Any]] | None = None
+        self._revocation_checks: dict[str, asyncio.Future[bool]] = {}
 
     def _parse(self, jwks: dict[str, Any]) -> None:
         """Parse the key set only when it changed: building the keys is most of a decode.
@@ -183,13 +185,36 @@ class TokenVerifier:
     async def _key(self, kid: str) -> jwt.PyJWK:
         self._parse(await self._jwks_source(False))
         key = self._keys.get(kid)
-        if key is None and time.monotonic() - self._last_forced > _UNKNOWN_KID_COOLDOWN:
-            self._last_forced = time.monotonic()
-            self._parse(await self._jwks_source(True))
+        if key is None:
+            await self._reload_for_unknown_kid()
             key = self._keys.get(kid)
         if key is None:
             raise TokenRejected("unknown signing key")
         return key
+
+    async def _reload_for_unknown_kid(self) -> None:
+        """Reload the key set for a kid it lacks: at most once per cooldown, and shared.
+
+        A kid may be new (a rotation in another process) or made up. Every token that
+        meets an unknown kid while a reload is under way waits for that one reload; after
+        it, tokens with a kid still unknown are refused without touching the database
+        until the cooldown has passed, so a storm of forged kids costs one query.
+        """
+        flight = self._reloading
+        if flight is None:
+            if time.monotonic() - self._last_forced <= _UNKNOWN_KID_COOLDOWN:
+                return
+            self._last_forced = time.monotonic()
+            flight = asyncio.ensure_future(self._jwks_source(True))
+            self._reloading = flight
+            flight.add_done_callback(self._reload_done)
+        self._parse(await asyncio.shield(flight))
+
+    def _reload_done(self, flight: asyncio.Future[dict[str, Any]]) -> None:
+        if self._reloading is flight:
+            self._reloading = None
+        if not flight.cancelled():
+            flight.exception()  # retrieved: the waiters re-raise it
 
     async def decode(self, token: str) -> dict[str, Any]:
         """Signature, algorithm, type and registered claims; no database state."""
@@ -223,6 +248,25 @@ class TokenVerifier:
         return claims
 
     async def is_revoked(self, jti: str) -> bool:
+        """Whether the token was revoked; concurrent checks of one token share one query.
+
+        Many sockets opened with one token (a partner's subscriber pool reconnecting)
+        would otherwise each take a pooled connection at the same moment.
+        """
+        flight = self._revocation_checks.get(jti)
+        if flight is None:
+            flight = asyncio.ensure_future(self._load_revoked(jti))
+            self._revocation_checks[jti] = flight
+            flight.add_done_callback(lambda done: self._revocation_done(jti, done))
+        return await asyncio.shield(flight)
+
+    def _revocation_done(self, jti: str, flight: asyncio.Future[bool]) -> None:
+        if self._revocation_checks.get(jti) is flight:
+            del self._revocation_checks[jti]
+        if not flight.cancelled():
+            flight.exception()  # retrieved: the waiters re-raise it
+
+    async def _load_revoked(self, jti: str) -> bool:
         async with self._db.read() as session:
             found = await session.scalar(select(RevokedToken.jti).where(RevokedToken.jti == jti))
         return found is not None
