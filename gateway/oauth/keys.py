@@ -143,6 +143,10 @@ class KeyRing:
         switching = self._next_switch is not None and utcnow() >= self._next_switch
         return due or switching
 
+    def mark_stale(self) -> None:
+        """Make the next use reload the set (as when the refresh interval has passed)."""
+        self._loaded_at = float("-inf")
+
     async def refresh(self, force: bool = False) -> None:
         asked_at = time.monotonic()
         if not self._due(force, asked_at):

@@ -169,6 +169,7 @@ class TokenVerifier:
         self._parsed_from: dict[str, Any] | None = None
         self._last_forced = float("-inf")
         self._reloading: asyncio.Future[dict[str, Any]] | None = None
+        self.unknown_kid_reloads = 0  # forced key-set reloads for unknown kids (tests)
         self._revocation_checks: dict[str, asyncio.Future[bool]] = {}
 
     def _parse(self, jwks: dict[str, Any]) -> None:
@@ -205,6 +206,7 @@ class TokenVerifier:
             if time.monotonic() - self._last_forced <= _UNKNOWN_KID_COOLDOWN:
                 return
             self._last_forced = time.monotonic()
+            self.unknown_kid_reloads += 1
             flight = asyncio.ensure_future(self._jwks_source(True))
             self._reloading = flight
             flight.add_done_callback(self._reload_done)
