@@ -32,6 +32,9 @@ class TextField(StrEnum):
     REPATRIATION_NOTES = "RepatriationRequest.notes"
     REPATRIATION_TRAVEL_PLAN = "RepatriationRequest.travelPlan"
     REPATRIATION_CHANGE_NOTE = "RepatriationRequest.history.note"
+    FOLLOW_UP_VISIT_NOTE = "ReintegrationPlan.visits.note"
+    REINTEGRATION_SERVICE_END_REASON = "ReintegrationPlan.services.endReason"
+    REINTEGRATION_CANCEL_REASON = "ReintegrationPlan.cancelReason"
 
     @property
     def label(self) -> str:
@@ -62,6 +65,9 @@ TEXT_RULES: dict[TextField, TextRule] = {
     TextField.REPATRIATION_NOTES: WRITER_CHOOSES,
     TextField.REPATRIATION_TRAVEL_PLAN: TextRule(fixed=DataCategory.LOCATION),
     TextField.REPATRIATION_CHANGE_NOTE: WRITER_CHOOSES,
+    TextField.FOLLOW_UP_VISIT_NOTE: WRITER_CHOOSES,
+    TextField.REINTEGRATION_SERVICE_END_REASON: WRITER_CHOOSES,
+    TextField.REINTEGRATION_CANCEL_REASON: WRITER_CHOOSES,
 }
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from alembic import context
 
+import cases.funding_models  # noqa: F401
 import cases.models  # noqa: F401
+import cases.reintegration_models  # noqa: F401
 import consent.models  # noqa: F401
 import gateway.oauth.models  # noqa: F401  (registers tables)
 import notifications.models  # noqa: F401
