@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, select, update
 from cases.models import Referral, RepatriationRequest
 from cases.referral_rules import ReferralAction, ReferralStatus
 from cases.referrals import apply_action, event_payload
+from cases.reintegration_deadlines import follow_up_deadlines
 from cases.repatriation import repatriation_payload
 from cases.repatriation_rules import RepatriationStatus
 from cases.workflow import Role
@@ -169,6 +170,9 @@ async def run_deadlines(
         ):
             report.escalated += 1
     await _repatriation_deadlines(db, now, policy, coordinators, report)
+    reminded, escalated = await follow_up_deadlines(db, now, coordinators)
+    report.reminded += reminded
+    report.escalated += escalated
     return report
 
 

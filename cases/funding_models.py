@@ -46,4 +46,5 @@ class FundedCost(Base):
     incurred_on: Mapped[date] = mapped_column(Date, index=True)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
     idempotency_key: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    request_fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Empty for a cost recorded without an idempotency key.
+    request_fingerprint: Mapped[str] = mapped_column(String(64), default="")

@@ -31,6 +31,7 @@ class EventTopic(StrEnum):
     REFERRAL = "REFERRAL"
     REPATRIATION = "REPATRIATION"
     CONSENT = "CONSENT"
+    REINTEGRATION = "REINTEGRATION"
 
 
 class CloseCode:

@@ -130,7 +130,7 @@ def upgrade() -> None:
         sa.Column("incurred_on", sa.Date(), nullable=False),
         sa.Column("recorded_at", UTC, nullable=False),
         sa.Column("idempotency_key", sa.String(100), nullable=True),
-        sa.Column("request_fingerprint", sa.String(64), nullable=True),
+        sa.Column("request_fingerprint", sa.String(64), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_funded_costs")),
         sa.UniqueConstraint(
             "funder_organization_id",
@@ -146,9 +146,9 @@ def upgrade() -> None:
     day = "CAST(recorded_at AS DATE)" if _postgres() else "date(recorded_at)"
     op.execute(
         "INSERT INTO funded_costs (id, subject_kind, subject_id, funder_organization_id, item, "
-        "amount, currency, incurred_on, recorded_at) "
+        "amount, currency, incurred_on, recorded_at, request_fingerprint) "
         f"SELECT id, 'REPATRIATION_REQUEST', request_id, paid_by_organization_id, item, amount, "
-        f"currency, {day}, recorded_at FROM repatriation_costs"
+        f"currency, {day}, recorded_at, '' FROM repatriation_costs"
     )
 
 
