@@ -28,10 +28,12 @@ from schema.entities import checked_representation, entity_keys
 from schema.errors import ErrorCodes
 from schema.events import EventQueries, Subscription
 from schema.executor import FlatMemoryExecutor
+from schema.funding import FundingMutations, FundingQueries
 from schema.observed import ObservedOperations, Recorder
 from schema.operation_choice import OneOperationChosen
 from schema.organizations import OrganizationMutations, OrganizationQueries
 from schema.referrals import ReferralMutations, ReferralQueries
+from schema.reintegration import ReintegrationMutations, ReintegrationQueries
 from schema.repatriation import RepatriationMutations, RepatriationQueries
 from schema.scalars import SCALAR_OVERRIDES
 from schema.text_rules import NoNulInStrings
@@ -63,6 +65,8 @@ class Query(
     RepatriationQueries,
     EventQueries,
     WebhookQueries,
+    ReintegrationQueries,
+    FundingQueries,
 ):
     pass
 
@@ -74,6 +78,8 @@ class Mutation(
     ReferralMutations,
     RepatriationMutations,
     WebhookMutations,
+    ReintegrationMutations,
+    FundingMutations,
 ):
     pass
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from alembic import context
 
-import cases.funding_models  # noqa: F401
 import cases.models  # noqa: F401
-import cases.reintegration_models  # noqa: F401
 import consent.models  # noqa: F401
 import gateway.oauth.models  # noqa: F401  (registers tables)
 import notifications.models  # noqa: F401
 import orgs.models  # noqa: F401
 import store.audit
 import store.lease  # noqa: F401
+from cases import funding_models, reintegration_models  # noqa: F401  (registers tables)
 from store.base import Base
 
 connection = context.config.attributes.get("connection")

@@ -20,7 +20,14 @@ branch_labels = None
 depends_on = None
 
 UTC = store.types.UTCDateTime(timezone=True)
-OLD_ITEMS = ("AIR_TICKET", "ACCOMMODATION", "OTHER")
+# Every cost recorded on a request so far, under its own id; the day it was recorded is
+# the best account of when it was incurred. (DAY_OF: the UTC date, per dialect.)
+COPY_COSTS = (
+    "INSERT INTO funded_costs (id, subject_kind, subject_id, funder_organization_id, item, "
+    "amount, currency, incurred_on, recorded_at, request_fingerprint) "
+    "SELECT id, 'REPATRIATION_REQUEST', request_id, paid_by_organization_id, item, amount, "
+    "currency, DAY_OF(recorded_at), recorded_at, '' FROM repatriation_costs"
+)
 
 
 def upgrade() -> None:
@@ -143,13 +150,8 @@ def upgrade() -> None:
         "ix_funded_costs_funder_organization_id", "funded_costs", ["funder_organization_id"]
     )
     op.create_index("ix_funded_costs_incurred_on", "funded_costs", ["incurred_on"])
-    day = "CAST(recorded_at AS DATE)" if _postgres() else "date(recorded_at)"
-    op.execute(
-        "INSERT INTO funded_costs (id, subject_kind, subject_id, funder_organization_id, item, "
-        "amount, currency, incurred_on, recorded_at, request_fingerprint) "
-        f"SELECT id, 'REPATRIATION_REQUEST', request_id, paid_by_organization_id, item, amount, "
-        f"currency, {day}, recorded_at, '' FROM repatriation_costs"
-    )
+    day = "CAST(recorded_at AT TIME ZONE 'UTC' AS DATE)" if _postgres() else "date(recorded_at)"
+    op.execute(COPY_COSTS.replace("DAY_OF(recorded_at)", day))
 
 
 def _postgres() -> bool:
