@@ -43,7 +43,7 @@ from cases.reintegration_rules import (
 )
 from cases.rules import CaseStatus
 from cases.service import load_owned_case, set_case_status
-from cases.workflow import Role, Transition, Workflow, check_reason_text
+from cases.workflow import Role, Transition, Workflow, action_words, check_reason_text
 from consent.rules import DataCategory, Purpose, Recipient, covers
 from notifications.outbox import emit
 from orgs.models import Organization
@@ -499,8 +499,6 @@ async def act_on_service(
             roles.add(Role.SENDER)
         if actor.organization_id == service.provider_organization_id:
             roles.add(Role.RECEIVER)
-        if not roles:
-            raise not_found("reintegration service")
         _check_version(state, expected_version)
         _check_active(state, actor, f"{action.value.lower()} a service")
         step = _step(SERVICE_WORKFLOW, service.status, action, roles)
@@ -549,7 +547,15 @@ async def act_on_service(
 
 
 def _step(workflow: Workflow, current: str, action: str, roles: set[Role]) -> Transition:
-    """The transition one of ``roles`` may take, or the table's refusal in plain words."""
+    """The transition one of ``roles`` may take, or the table's refusal in plain words.
+
+    A party to the plan with no role on this service or visit (another provider) holds
+    none; it is told who may act, as a refusal (it sees the plan, so nothing is hidden)."""
+    if not roles:
+        who = " or the ".join(sorted(workflow.role_names.values()))
+        raise workflow.refusal(
+            current, roles, f"Cannot {action_words(action)}: only the {who} may do that"
+        )
     allowed = [r for r in roles if workflow.allows(current, action, r)]
     role = allowed[0] if allowed else sorted(roles)[0]
     return workflow.next_state(current, action, role, roles)
@@ -624,8 +630,6 @@ async def _visit_state(
         roles.add(Role.SENDER)
     if actor.organization_id == visit.visitor_organization_id:
         roles.add(Role.RECEIVER)
-    if not roles:
-        raise not_found("follow-up visit")
     return state, visit, roles
 
 
