@@ -17,6 +17,7 @@ from cases.models import (
     RepatriationChange,
     RepatriationRequest,
 )
+from cases.reintegration_models import FollowUpVisit, ReintegrationPlan, ReintegrationService
 from consent.models import ConsentWithdrawal
 from notifications.models import Webhook
 from store.engine import Database
@@ -65,6 +66,19 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
         lambda r: r.grant_id,
     ),
     SealedColumn(Webhook.secret_sealed, "webhooks", lambda r: "secret", lambda r: r.id),
+    SealedColumn(FollowUpVisit.note_sealed, "follow_up_visits", lambda r: "note", lambda r: r.id),
+    SealedColumn(
+        ReintegrationService.end_reason_sealed,
+        "reintegration_services",
+        lambda r: "end_reason",
+        lambda r: r.id,
+    ),
+    SealedColumn(
+        ReintegrationPlan.cancel_reason_sealed,
+        "reintegration_plans",
+        lambda r: "cancel_reason",
+        lambda r: r.id,
+    ),
 )
 
 
