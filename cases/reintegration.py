@@ -183,6 +183,22 @@ async def _admit(
         )
 
 
+async def _check_consent(
+    session: AsyncSession, actor: Principal, state: PlanState, now: datetime
+) -> None:
+    """A provider or visitor reports only while the survivor's consent covers it for
+    FOLLOW_UP: after a withdrawal it stops, like a repatriation request held for consent."""
+    if actor.organization_id == state.owner:
+        return
+    grants = (await load_grants(session, [state.case.id])).get(state.case.id, [])
+    recipient = Recipient(actor.organization_id or "", actor.organization_kind or "")
+    if not covers(grants, recipient, Purpose.FOLLOW_UP, now):
+        raise HubError(
+            ErrorCode.CONSENT_REQUIRED,
+            "the survivor's consent no longer covers your organisation for FOLLOW_UP",
+        )
+
+
 async def _bump(session: AsyncSession, state: PlanState, now: datetime, **values: object) -> None:
     """Every change to a plan or its parts takes the plan's next version, or CONFLICT."""
     result = await session.execute(
@@ -502,6 +518,7 @@ async def act_on_service(
         _check_version(state, expected_version)
         _check_active(state, actor, f"{action.value.lower()} a service")
         step = _step(SERVICE_WORKFLOW, service.status, action, roles)
+        await _check_consent(session, actor, state, now)
         if action is ServiceAction.START:
             check_grant_start(
                 ServiceKind(service.kind),
@@ -662,6 +679,7 @@ async def record_visit(
         _check_version(state, expected_version)
         _check_active(state, actor, "record a visit")
         step = _step(VISIT_WORKFLOW, visit.status, VisitAction.RECORD, roles)
+        await _check_consent(session, actor, state, now)
         values: dict[str, object] = {
             "status": step.target,
             "outcome": report.outcome.value,

@@ -194,3 +194,60 @@ async def test_a_cancelled_plan_cancels_its_visits_and_their_deadlines(hub: Runn
     await refused(
         hub, "adhoc", CANCEL_PLAN, {"id": plan["id"], "reason": "again"}, "INVALID_TRANSITION"
     )
+
+
+async def test_once_consent_is_withdrawn_providers_and_visitors_stop_reporting(
+    hub: RunningHub,
+) -> None:
+    org = orgs(hub)
+    case_id = await returned_case(hub)
+    plan = await a_plan(
+        hub, "refuse-consent", ("VOCATIONAL_TRAINING", "ccpcr-shelter"), case_id=case_id
+    )
+    scheduled = await do(
+        hub,
+        "adhoc",
+        SCHEDULE,
+        {"id": plan["id"], "due": later(days=4), "visitor": org["ccpcr-koh-kong"]},
+        "scheduleFollowUpVisit",
+    )
+    visit_id = scheduled["visits"][0]["id"]
+    service_id = plan["services"][0]["id"]
+    consents = await do(
+        hub,
+        "adhoc",
+        "query($id: ID!) { consents(caseId: $id) { id } }",
+        {"id": case_id},
+        "consents",
+    )
+    for grant in consents:
+        await do(
+            hub,
+            "adhoc",
+            'mutation($id: ID!) { withdrawConsent(consentId: $id, reason: "no more") { id } }',
+            {"id": grant["id"]},
+            "withdrawConsent",
+        )
+    await refused(hub, "ccpcr-shelter", START, {"id": service_id}, "CONSENT_REQUIRED")
+    await refused(
+        hub,
+        "ccpcr-koh-kong",
+        RECORD,
+        {"id": visit_id, "input": {"outcome": "SAFE"}},
+        "CONSENT_REQUIRED",
+    )
+    # and nobody new is brought in without it
+    await refused(
+        hub,
+        "adhoc",
+        SCHEDULE,
+        {"id": plan["id"], "due": later(days=9), "visitor": org["ccpcr-koh-kong"]},
+        "CONSENT_REQUIRED",
+    )
+    # the owner still runs its own plan
+    started = await do(hub, "adhoc", START, {"id": service_id}, "startReintegrationService")
+    assert started["services"][0]["status"] == "IN_PROGRESS"
+    recorded = await do(
+        hub, "adhoc", RECORD, {"id": visit_id, "input": {"outcome": "SEEN"}}, "recordFollowUpVisit"
+    )
+    assert recorded["visits"][0]["status"] == "DONE"
