@@ -21,6 +21,7 @@ from cases.models import (
     RepatriationChange,
     RepatriationRequest,
 )
+from cases.reintegration_models import FollowUpVisit, ReintegrationPlan, ReintegrationService
 from consent.family_models import FamilyConsentBasis
 from consent.models import ConsentWithdrawal
 from notifications.models import Webhook
@@ -116,6 +117,19 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
         "family_consent_bases",
         lambda r: "basis",
         lambda r: r.grant_id,
+    ),
+    SealedColumn(FollowUpVisit.note_sealed, "follow_up_visits", lambda r: "note", lambda r: r.id),
+    SealedColumn(
+        ReintegrationService.end_reason_sealed,
+        "reintegration_services",
+        lambda r: "end_reason",
+        lambda r: r.id,
+    ),
+    SealedColumn(
+        ReintegrationPlan.cancel_reason_sealed,
+        "reintegration_plans",
+        lambda r: "cancel_reason",
+        lambda r: r.id,
     ),
 )
 
