@@ -11,18 +11,34 @@ nothing at all.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cases.deadlines import run_deadlines
 from tests.api.custody_support import ACCEPT, HISTORY, SET_STATUS
 from tests.api.custody_support import BOX as TRANSFERS
 from tests.api.custody_support import CASE as CASE_VIEW
 from tests.api.justice_support import COMPENSATION, HEARING, JUDGMENT, OPEN
 from tests.api.justice_support import READ as READ_LEGAL
 from tests.api.justice_support import UPDATE as UPDATE_LEGAL
+from tests.api.reintegration_support import (
+    COMPLETE,
+    CREATE_PLAN,
+    FUNDING,
+    NAME_FUNDER,
+    PLAN,
+    RECORD_COST,
+    REPORT,
+    SCHEDULE,
+    START,
+    later,
+)
+from tests.api.reintegration_support import RECORD as RECORD_VISIT
 from tests.api.repatriation_support import (
     ACK,
     HANDOVER,
     UPDATE,
+    decoded,
     do,
     fetch,
     orgs,
@@ -64,6 +80,7 @@ mutation($id: ID!, $input: RepatriationFromInterventionInput!) {
   requestRepatriationFromIntervention(interventionId: $id, input: $input) { id status caseId }
 }"""
 CONSENTS = "query($id: ID!) { consents(caseId: $id) { id grantor withdrawal { reason } } }"
+HOME_NOTE = planted("lives with her grandmother, walks to school past the recruiter's house")
 REPATRIATION_CASE = "query($id: ID!) { repatriationRequest(id: $id) { id status } }"
 
 
@@ -317,6 +334,35 @@ async def test_one_survivor_from_abroad_to_home_through_every_organisation(
     refused = await download(hub, "ngo-malaysia", document_id)
     assert (refused.status_code, code(refused)) == (404, "NOT_FOUND")
 
+    # -- ADHOC pays for her return: named funder by the NGO that asked for it, it records its
+    #    costs and reads the request's organisations and costs, never her.
+    target = {"kind": "REPATRIATION_REQUEST", "id": rid}
+    unnamed = await hub.gql(
+        "adhoc",
+        RECORD_COST,
+        {**target, "input": {"item": "FOOD", "amount": "1", "currency": "THB"}},
+    )
+    assert unnamed.codes == ["NOT_FOUND"], unnamed.body
+    await do(hub, "ngo-thailand", NAME_FUNDER, {**target, "funder": org["adhoc"]}, "nameFunder")
+    for item, amount, currency in (
+        ("AIR_TICKET", "4200", "THB"),
+        ("FOOD", "350.50", "THB"),
+        ("ESCORT", "80", "USD"),
+    ):
+        funded = await do(
+            hub,
+            "adhoc",
+            RECORD_COST,
+            {**target, "input": {"item": item, "amount": amount, "currency": currency}},
+            "recordCost",
+        )
+    assert sorted((t["currency"], t["amount"]) for t in funded["totals"]) == [
+        ("THB", "4550.50"),
+        ("USD", "80.00"),
+    ]
+    not_hers = await hub.gql("adhoc", CASE_VIEW, {"id": case_id})
+    assert not_hers.codes == ["NOT_FOUND"], not_hers.body  # a funder is no party to her case
+
     # -- She is a child: no travel until the Ministry has assessed her family.
     arrange = {"id": rid, "status": "TRAVEL_ARRANGED"}
     gated = await hub.gql("embassy-bangkok", UPDATE, arrange)
@@ -381,6 +427,116 @@ async def test_one_survivor_from_abroad_to_home_through_every_organisation(
         (org["ngo-thailand"], org["mosavy"], "ACCEPTED")
     ]
     await outsider_sees_nothing(hub, HISTORY, {"id": case_id})
+
+    # -- Reintegration: her guardian lets the shelter follow her (who and where she is, not
+    #    her health); the Ministry plans her school with the shelter, which visits her.
+    await do(
+        hub,
+        "mosavy",
+        CONSENT,
+        guardian_consent(hub, case_id, ["ccpcr-shelter"], ["FOLLOW_UP"], ["IDENTITY", "LOCATION"]),
+        "recordConsent",
+    )
+    plan = await do(
+        hub,
+        "mosavy",
+        CREATE_PLAN,
+        {
+            "input": {
+                "caseId": case_id,
+                "services": [
+                    {"kind": "SCHOOL_ENROLMENT", "providerOrganizationId": org["ccpcr-shelter"]}
+                ],
+                "idempotencyKey": "journey-plan-1",
+            }
+        },
+        "createReintegrationPlan",
+    )
+    pid: str = plan["id"]
+    (school,) = plan["services"]
+    await do(hub, "ccpcr-shelter", START, {"id": school["id"]}, "startReintegrationService")
+    await do(hub, "ccpcr-shelter", COMPLETE, {"id": school["id"]}, "completeReintegrationService")
+    scheduled = await do(
+        hub,
+        "mosavy",
+        SCHEDULE,
+        {"id": pid, "due": later(days=14), "visitor": org["ccpcr-shelter"]},
+        "scheduleFollowUpVisit",
+    )
+    (first,) = scheduled["visits"]
+    # The first visit slips past its date: the deadline runner reminds the visitor and the
+    # owner, then escalates to them and the coordinators.
+    due = datetime.fromisoformat(first["dueAt"])
+    cipher = hub.app.state.hub.cipher
+    assert (await run_deadlines(hub.db, cipher, due - timedelta(hours=20))).reminded >= 1
+    assert (await run_deadlines(hub.db, cipher, due + timedelta(minutes=1))).escalated >= 1
+    escalations = await fetch(
+        hub,
+        "SELECT audience, payload FROM events WHERE subject_id = :p "
+        "AND type = 'FOLLOW_UP_VISIT_ESCALATED'",
+        p=pid,
+    )
+    ((audience, payload),) = escalations
+    assert set(decoded(audience)) == {org["mosavy"], org["ccpcr-shelter"], org["secretariat"]}
+    assert decoded(payload)["visitId"] == first["id"]
+    overdue = await do(hub, "mosavy", PLAN, {"id": pid}, "reintegrationPlan")
+    assert overdue["visits"][0]["overdue"] is True
+    # Visited late, then again on time: each visit schedules the next.
+    visit_id = first["id"]
+    for outcome, note in (("SEEN", None), ("SAFE", HOME_NOTE)):
+        recorded = await do(
+            hub,
+            "ccpcr-shelter",
+            RECORD_VISIT,
+            {
+                "id": visit_id,
+                "input": {
+                    "outcome": outcome,
+                    "note": note,
+                    "noteCategory": "LOCATION",
+                    "nextDueAt": later(days=60),
+                },
+            },
+            "recordFollowUpVisit",
+        )
+        (done,) = [v for v in recorded["visits"] if v["id"] == visit_id]
+        assert done["status"] == "DONE" and done["outcome"] == outcome
+        visit_id = done["nextVisitId"]
+    assert recorded["status"] == "ACTIVE"
+    # The shelter reads her name and where she lives, not her health or her story.
+    shelter_sees = await do(
+        hub, "ccpcr-shelter", READ_ASSESSMENT, {"id": case_id}, "caseAssessment"
+    )
+    assert shelter_sees["needsNote"] is None and shelter_sees["risksNote"] is None
+    shelter_case = await do(hub, "ccpcr-shelter", CASE_VIEW, {"id": case_id}, "case")
+    assert shelter_case["fullName"] == NAME
+
+    # -- ADHOC also pays her living allowance, named funder of the plan by the Ministry.
+    plan_target = {"kind": "REINTEGRATION_PLAN", "id": pid}
+    await do(hub, "mosavy", NAME_FUNDER, {**plan_target, "funder": org["adhoc"]}, "nameFunder")
+    await do(
+        hub,
+        "adhoc",
+        RECORD_COST,
+        {**plan_target, "input": {"item": "LIVING_ALLOWANCE", "amount": "150", "currency": "USD"}},
+        "recordCost",
+    )
+    funding = await do(hub, "adhoc", FUNDING, plan_target, "funding")
+    assert [(c["item"], c["amount"], c["funderId"]) for c in funding["costs"]] == [
+        ("LIVING_ALLOWANCE", "150.00", org["adhoc"])
+    ]
+    today = datetime.now(UTC).date()
+    report = await do(
+        hub,
+        "adhoc",
+        REPORT,
+        {"from": str(today - timedelta(days=1)), "to": str(today + timedelta(days=1))},
+        "costReport",
+    )
+    assert sorted((t["currency"], t["amount"]) for t in report["totals"]) == [
+        ("THB", "4550.50"),
+        ("USD", "230.00"),
+    ]
 
     # -- Justice: her guardian lets ADHOC, as legal aid, know who she is and the legal side;
     #    the Ministry files the complaint; ADHOC follows it to compensation.
@@ -468,11 +624,33 @@ async def test_one_survivor_from_abroad_to_home_through_every_organisation(
         hidden = await hub.gql(member, READ_LEGAL, {"id": lid})
         assert hidden.codes == ["NOT_FOUND"], (member, hidden.body)
 
+    # -- The third visit finds her needs met: the plan completes and her case closes.
+    last = await do(
+        hub,
+        "ccpcr-shelter",
+        RECORD_VISIT,
+        {"id": visit_id, "input": {"outcome": "NEEDS_MET"}},
+        "recordFollowUpVisit",
+    )
+    assert last["status"] == "COMPLETED" and len(last["visits"]) == 3
+    assert [v["outcome"] for v in sorted(last["visits"], key=lambda v: v["dueAt"])] == [
+        "SEEN",
+        "SAFE",
+        "NEEDS_MET",
+    ]
+    closed = await do(hub, "mosavy", CASE_VIEW, {"id": case_id}, "case")
+    assert closed["status"] == "CLOSED"
+
     # Every disclosure to another organisation is in the log; none went to an outsider.
     disclosed = await fetch(
         hub,
         "SELECT DISTINCT organization_id FROM disclosures WHERE case_id = :c",
         c=case_id,
     )
-    assert {d[0] for d in disclosed} <= {org["embassy-bangkok"], org["mosavy"], org["adhoc"]}
+    assert {d[0] for d in disclosed} <= {
+        org["embassy-bangkok"],
+        org["mosavy"],
+        org["adhoc"],
+        org["ccpcr-shelter"],
+    }
     assert {org["embassy-bangkok"], org["adhoc"]} <= {d[0] for d in disclosed}
