@@ -13,19 +13,24 @@ from datetime import timedelta
 from cases import (
     assessment,
     custody,
+    funding,
     hearings,
     interventions,
     justice,
     justice_steps,
+    reintegration,
     repatriation,
 )
 from cases.assessment_rules import AssessorRole, IdentificationDecision, RiskFactor
 from cases.custody_rules import TransferAction
+from cases.deadlines import run_deadlines
 from cases.intervention_rules import InterventionStatus, Reporter
 from cases.justice_rules import LegalCaseStatus, Verdict
 from cases.referral_rules import Urgency
+from cases.reintegration_rules import ServiceAction, ServiceKind, VisitOutcome
 from cases.repatriation_rules import (
     Assistance,
+    CostItem,
     DocumentHeld,
     RepatriationAction,
     RepatriationStatus,
@@ -56,6 +61,7 @@ class DemoJourney:
     intervention_id: str
     repatriation_id: str
     transfer_id: str
+    plan_id: str
     legal_case_id: str
 
 
@@ -214,14 +220,94 @@ async def seed_demo_journey(
         raise RuntimeError("the demo hand-over offered no custody transfer")
     await custody.answer_transfer(db, ministry, cipher, offer.id, TransferAction.ACCEPT)
     await update_case_status(db, ministry, cipher, case.id, CaseStatus.REINTEGRATING, None)
+    plan_id = await _reintegration(db, cipher, members, case.id)
     legal_id = await _justice(db, cipher, members, case.id)
+    # ADHOC pays for her return and her living allowance, named funder by each manager.
+    adhoc = acting(members["adhoc"])
+    for manager, kind, subject, item, amount, currency in (
+        (ngo, funding.SubjectKind.REPATRIATION_REQUEST, rid, CostItem.AIR_TICKET, "4200", "THB"),
+        (ngo, funding.SubjectKind.REPATRIATION_REQUEST, rid, CostItem.FOOD, "350.50", "THB"),
+        (
+            ministry,
+            funding.SubjectKind.REINTEGRATION_PLAN,
+            plan_id,
+            CostItem.LIVING_ALLOWANCE,
+            "150",
+            "USD",
+        ),
+    ):
+        await funding.name_funder(db, manager, kind, subject, org["adhoc"])
+        await funding.record_cost(
+            db, adhoc, kind, subject, funding.NewCost(item=item, amount=amount, currency=currency)
+        )
     return DemoJourney(
         case_id=case.id,
         intervention_id=intervention.id,
         repatriation_id=rid,
         transfer_id=offer.id,
+        plan_id=plan_id,
         legal_case_id=legal_id,
     )
+
+
+async def _reintegration(
+    db: Database, cipher: FieldCipher, members: dict[str, DemoMember], case_id: str
+) -> str:
+    """The Ministry plans her school with the shelter, which visits her: the first visit
+    overdue and escalated by the deadline runner (run as of just after its date), then seen
+    and safe, the third still to come."""
+    ministry, shelter = acting(members["mosavy"]), acting(members["ccpcr-shelter"])
+    shelter_id = members["ccpcr-shelter"].organization_id
+    await record_consent(
+        db,
+        ministry,
+        NewConsent(
+            case_id=case_id,
+            grantor=Grantor.GUARDIAN,
+            method=ConsentMethod.WRITTEN,
+            purposes=[Purpose.FOLLOW_UP],
+            categories=[DataCategory.IDENTITY, DataCategory.LOCATION],
+            recipient_organization_ids=[shelter_id],
+        ),
+        cipher,
+    )
+    plan = await reintegration.create_plan(
+        db,
+        ministry,
+        cipher,
+        reintegration.NewPlan(
+            case_id=case_id,
+            services=[reintegration.PlannedService(ServiceKind.SCHOOL_ENROLMENT, shelter_id)],
+            idempotency_key="demo-journey-plan",
+        ),
+    )
+    state = await _plan(db, ministry, plan.id)
+    (school,) = state.services
+    for action in (ServiceAction.START, ServiceAction.COMPLETE):
+        await reintegration.act_on_service(db, shelter, cipher, school.id, action, None, None, None)
+    now = utcnow()
+    due = now + timedelta(days=14)
+    await reintegration.schedule_visit(db, ministry, plan.id, due, shelter_id, None)
+    await run_deadlines(db, cipher, due - timedelta(hours=20))
+    await run_deadlines(db, cipher, due + timedelta(minutes=1))
+    for outcome, days in ((VisitOutcome.SEEN, 44), (VisitOutcome.SAFE, 90)):
+        (visit,) = [
+            v for v in (await _plan(db, ministry, plan.id)).visits if v.status == "SCHEDULED"
+        ]
+        await reintegration.record_visit(
+            db,
+            shelter,
+            cipher,
+            visit.id,
+            reintegration.VisitReport(outcome=outcome, next_due_at=now + timedelta(days=days)),
+            None,
+        )
+    return plan.id
+
+
+async def _plan(db: Database, actor: Principal, plan_id: str) -> reintegration.PlanState:
+    async with db.read() as session:
+        return await reintegration.load_plan(session, actor, plan_id)
 
 
 async def _justice(

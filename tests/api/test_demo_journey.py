@@ -7,6 +7,7 @@ from cases.demo_journey import FICTIONAL_NAME, seed_demo_journey
 from gateway.app import data_cipher
 from tests.api.custody_support import CASE, HISTORY
 from tests.api.justice_support import READ as READ_LEGAL
+from tests.api.reintegration_support import FUNDING, PLAN
 from tests.api.repatriation_support import VIEW, do, fetch, orgs
 from tests.api.test_assessment import READ, READ_FAMILY
 from tests.api.test_journey_story import CONSENTS, INTERVENTION_VIEW
@@ -19,9 +20,9 @@ async def test_the_demo_carries_one_journey_each_step_by_its_organisation(
     org = orgs(hub)
     journey = await seed_demo_journey(hub.db, data_cipher(hub.settings), hub.members)
 
-    # Home, and owned by the reception ministry that took her over at the hand-over.
+    # Home, owned by the reception ministry that took her over at the hand-over, in follow-up.
     case = await do(hub, "mosavy", CASE, {"id": journey.case_id}, "case")
-    assert case["ownerId"] == org["mosavy"] and case["status"] == "REINTEGRATING"
+    assert case["ownerId"] == org["mosavy"] and case["status"] == "FOLLOW_UP"
     assert case["fullName"] == FICTIONAL_NAME and case["withheld"] == []
     history = await do(hub, "mosavy", HISTORY, {"id": journey.case_id}, "custodyHistory")
     assert [(h["id"], h["fromId"], h["toId"], h["origin"], h["status"]) for h in history] == [
@@ -87,6 +88,34 @@ async def test_the_demo_carries_one_journey_each_step_by_its_organisation(
     assert legal["survivors"][0]["case"]["fullName"] == FICTIONAL_NAME
     assert legal["compensationPaid"] == {"amount": "1500.00", "currency": "USD"}
 
+    # The Ministry's plan: school with the shelter, three visits, the first escalated.
+    plan = await do(hub, "ccpcr-shelter", PLAN, {"id": journey.plan_id}, "reintegrationPlan")
+    assert [(s["kind"], s["status"]) for s in plan["services"]] == [
+        ("SCHOOL_ENROLMENT", "COMPLETED")
+    ]
+    visits = sorted(plan["visits"], key=lambda v: v["dueAt"])
+    assert [(v["status"], v["outcome"]) for v in visits] == [
+        ("DONE", "SEEN"),
+        ("DONE", "SAFE"),
+        ("SCHEDULED", None),
+    ]
+    assert {v["visitorId"] for v in visits} == {org["ccpcr-shelter"]}
+    escalated = await fetch(
+        hub,
+        "SELECT payload FROM events WHERE type = 'FOLLOW_UP_VISIT_ESCALATED' AND subject_id = :p",
+        p=journey.plan_id,
+    )
+    assert len(escalated) == 1 and visits[0]["id"] in str(escalated[0][0])
+
+    # ADHOC funded the return and the living allowance, and sees costs, never her.
+    for kind, subject, totals in (
+        ("REPATRIATION_REQUEST", journey.repatriation_id, [("THB", "4550.50")]),
+        ("REINTEGRATION_PLAN", journey.plan_id, [("USD", "150.00")]),
+    ):
+        funded = await do(hub, "adhoc", FUNDING, {"kind": kind, "id": subject}, "funding")
+        assert [(t["currency"], t["amount"]) for t in funded["totals"]] == totals
+        assert {c["funderId"] for c in funded["costs"]} == {org["adhoc"]}
+
     # The former owner keeps the case but not her name; an outsider sees nothing.
     former = await do(hub, "ngo-thailand", CASE, {"id": journey.case_id}, "case")
     assert former["fullName"] is None
@@ -95,6 +124,7 @@ async def test_the_demo_carries_one_journey_each_step_by_its_organisation(
         (VIEW, {"id": journey.repatriation_id}),
         (READ_LEGAL, {"id": journey.legal_case_id}),
         (INTERVENTION_VIEW, {"id": journey.intervention_id}),
+        (PLAN, {"id": journey.plan_id}),
     ):
         hidden = await hub.gql("ngo-malaysia", query, variables)
         assert hidden.codes == ["NOT_FOUND"], hidden.body
