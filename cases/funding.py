@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.funding_models import FundedCost, SubjectFunder
 from cases.funding_rules import CostLine, check_amount, check_currency, check_period, sum_lines
+from cases.justice import audience as legal_audience
+from cases.justice_models import Hearing, LegalCase
 from cases.models import RepatriationRequest
 from cases.paging import check_idempotency_key, fingerprint, once
 from cases.reintegration import plan_state
@@ -39,6 +41,7 @@ from store.types import utcnow
 class SubjectKind(StrEnum):
     REPATRIATION_REQUEST = "REPATRIATION_REQUEST"
     REINTEGRATION_PLAN = "REINTEGRATION_PLAN"
+    HEARING = "HEARING"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +99,25 @@ async def _plan(session: AsyncSession, subject_id: str) -> FundedSubject | None:
     )
 
 
+async def _hearing(session: AsyncSession, subject_id: str) -> FundedSubject | None:
+    """A hearing of a legal case: its parties are the legal case's (opener, legal aid
+    organisation, owners of linked cases); the opener and the legal aid organisation name
+    funders (transport and accommodation for the survivor are often paid by another member)."""
+    hearing = await session.get(Hearing, subject_id)
+    if hearing is None:
+        return None
+    legal = await session.get(LegalCase, hearing.legal_case_id)
+    if legal is None:
+        return None
+    return FundedSubject(
+        SubjectKind.HEARING,
+        hearing.id,
+        legal.status,
+        frozenset(await legal_audience(session, legal)),
+        frozenset({legal.opened_by_organization_id, legal.legal_aid_organization_id}),
+    )
+
+
 # subject kind -> how to find it and who is party to it. A new funded kind is one entry.
 SUBJECTS: dict[SubjectKind, SubjectRegistration] = {
     SubjectKind.REPATRIATION_REQUEST: SubjectRegistration(
@@ -104,6 +126,7 @@ SUBJECTS: dict[SubjectKind, SubjectRegistration] = {
     SubjectKind.REINTEGRATION_PLAN: SubjectRegistration(
         _plan, "cases:read", "cases:write", "REINTEGRATION"
     ),
+    SubjectKind.HEARING: SubjectRegistration(_hearing, "cases:read", "cases:write", "LEGAL"),
 }
 
 
