@@ -592,6 +592,18 @@ async def test_one_survivor_from_abroad_to_home_through_every_organisation(
     )
     (hearing,) = heard["hearings"]
     assert hearing["transportProvided"] is True and hearing["accommodationProvided"] is True
+    # ADHOC pays her bus and her night in town for the hearing, and records it there.
+    hearing_target = {"kind": "HEARING", "id": hearing["id"]}
+    for item, amount in (("LAND_TICKET", "12.50"), ("ACCOMMODATION", "30")):
+        hearing_costs = await do(
+            hub,
+            "adhoc",
+            RECORD_COST,
+            {**hearing_target, "input": {"item": item, "amount": amount, "currency": "USD"}},
+            "recordCost",
+        )
+    assert hearing_costs["totals"] == [{"currency": "USD", "amount": "42.50"}]
+    await outsider_sees_nothing(hub, FUNDING, hearing_target)
     await do(
         hub,
         "adhoc",
