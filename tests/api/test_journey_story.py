@@ -1,12 +1,15 @@
 """Issue 14's "Done when": one survivor carried through the whole network.
 
-Sreyneang, sixteen, is held abroad. Her aunt tells the partner NGO in Thailand, which opens her
-case and, on the family's consent, asks the embassy in Bangkok to find her; the embassy rescues
-her; her guardian's consent replaces the family's; the NGO assesses her and, from the
-intervention, asks the embassy to bring her home; the Ministry of Social Affairs (reception) assesses her family before a child may travel; the
-embassy brings her home; the Ministry confirms the hand-over and takes the case over. At each
-step an organisation sees only what her consent gives it, and one outside the story sees
-nothing at all.
+Sreyneang, sixteen, is held abroad. Her aunt tells the partner NGO in Thailand, which opens
+her case and, on the family's consent, asks the embassy in Bangkok to find her; the embassy
+rescues her; her guardian's consent replaces the family's; the NGO assesses her and, from the
+intervention, asks the embassy to bring her home, which ADHOC pays for; the Ministry of Social
+Affairs (reception) assesses her family before a child may travel; the embassy brings her home;
+the Ministry confirms the hand-over and takes the case over; it plans her schooling with the
+shelter, which visits her three times (the first visit late, escalated by the deadline
+runner); it files a complaint that ADHOC, as legal aid, follows through a hearing to
+compensation paid; the plan completes and her case closes. At each step an organisation sees
+only what her consent gives it, and one outside the story sees nothing at all.
 """
 
 from __future__ import annotations
