@@ -18,12 +18,14 @@ import orjson
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cases.case_keys import erased_among, load_case_keys
 from cases.models import Case, CaseField, CaseParty
 from cases.rules import PII_CATEGORIES, SENSITIVE_FIELDS
 from consent.disclosure import DisclosureRecord
 from consent.models import ConsentGrant, ConsentWithdrawal
 from consent.rules import DataCategory, Decision, DenyReason, Grant, Purpose, Recipient, decide
 from orgs.principal import Principal
+from store.case_keys import CaseKey, open_sealed
 from store.sealed import FieldCipher
 
 SCOPE_REQUIRED = "PII_SCOPE_REQUIRED"
@@ -31,6 +33,8 @@ NO_RELATION = "NO_PURPOSE"
 # A case is read with `cases:read`, whichever root, edge or mutation result led to it.
 READ_SCOPE = "cases:read"
 READ_SCOPE_REQUIRED = "SCOPE_REQUIRED"
+# The survivor's data was destroyed (at her request or after the retention period).
+ERASED = "ERASED"
 
 
 def parties_in_force(at: datetime) -> ColumnElement[bool]:
@@ -127,6 +131,11 @@ def _best_denial(decisions: list[Decision]) -> str:
     return max(reasons, key=order.index).value
 
 
+def erased_fields() -> list[Withheld]:
+    """Every sensitive field of an erased case, withheld for everyone, the owner included."""
+    return [Withheld(spec.name, spec.category, ERASED) for spec in SENSITIVE_FIELDS]
+
+
 def decide_fields(
     viewer: Principal,
     is_owner: bool,
@@ -177,7 +186,11 @@ async def build_views(
     sealed: dict[str, dict[str, CaseField]] = defaultdict(dict)
     # Only the sealed rows the operation asked for: `case { id status }` loads none.
     wanted = sorted(fields) if fields is not None else None
+    keys: dict[str, CaseKey] = {}
+    erased: set[str] = set()
     if ids and wanted != []:
+        keys = await load_case_keys(session, cipher, ids)
+        erased = await erased_among(session, ids)
         query = select(CaseField).where(CaseField.case_id.in_(ids))
         if wanted is not None:
             query = query.where(CaseField.field.in_(wanted))
@@ -189,6 +202,8 @@ async def build_views(
         allowed, withheld = decide_fields(
             viewer, is_owner, grants.get(case.id, []), purposes.get(case.id, set()), at
         )
+        if case.id in erased:
+            allowed, withheld = {}, erased_fields()
         view = CaseView(case=case, viewer_is_owner=is_owner, withheld=withheld)
         by_grant: dict[tuple[str, int], set[str]] = defaultdict(set)
         for name, decision in allowed.items():
@@ -198,7 +213,14 @@ async def build_views(
             if stored is None:
                 view.values[name] = None
                 continue
-            plain = cipher.open(stored.sealed, table="case_fields", column=name, row_id=case.id)
+            plain = open_sealed(
+                cipher,
+                keys.get(case.id),
+                stored.sealed,
+                table="case_fields",
+                column=name,
+                row_id=case.id,
+            )
             view.values[name] = orjson.loads(plain)
             if decision is not None and decision.grant_id is not None:
                 key = (decision.grant_id, decision.grant_version or 0)

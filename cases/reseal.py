@@ -1,4 +1,10 @@
-"""Re-sealing everything sealed at rest under the newest data key, a batch at a time."""
+"""Re-sealing everything sealed at rest under the newest data key, a batch at a time.
+
+Every sealed column declares which case its rows are about (``case_of``), or ``NOT_A_CASE``
+for values that are no survivor's (webhook secrets): erasing a case must find every value
+about her. Values sealed under a case's own key (``c1`` envelopes) are not re-sealed on
+rotation; the case keys themselves (``case_keys.wrapped``) are, which re-wraps them.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import InstrumentedAttribute
 
+from cases.erasure_models import CaseErasure, CaseKeyRow
 from cases.models import (
     CaseField,
     CaseStatusChange,
@@ -17,54 +24,124 @@ from cases.models import (
     RepatriationChange,
     RepatriationRequest,
 )
-from consent.models import ConsentWithdrawal
+from consent.models import ConsentGrant, ConsentWithdrawal
 from notifications.models import Webhook
+from store.case_keys import CASE_PREFIX
 from store.engine import Database
 from store.sealed import FieldCipher
 
 
 @dataclass(frozen=True, slots=True)
+class CaseBinding:
+    """Which case a sealed row is about: its own case id column, or its parent's id column
+    (``key``) plus the parent's case id column (``parent_case``)."""
+
+    key: InstrumentedAttribute[Any]
+    parent_case: InstrumentedAttribute[Any] | None = None
+
+    def rows_of(self, case_id: str) -> ColumnElement[bool]:
+        """The filter selecting the column's rows about one case."""
+        if self.parent_case is None:
+            return self.key == case_id
+        parent = self.parent_case.class_
+        (parent_id,) = parent.__table__.primary_key.columns
+        return self.key.in_(select(parent_id).where(self.parent_case == case_id))
+
+
+class Undeclared:
+    """The binding of a column registered without saying which case it is about."""
+
+
+UNDECLARED = Undeclared()
+# Values about no survivor (webhook secrets).
+NOT_A_CASE = None
+
+
+@dataclass(frozen=True, slots=True)
 class SealedColumn:
-    """A column of envelopes and how each value is bound to its place."""
+    """A column of envelopes, how each value is bound to its place, and its case."""
 
     column: InstrumentedAttribute[Any]
     table: str
     label: Callable[[Any], str]
     row_id: Callable[[Any], str]
+    # Every column must say; erasure clears a case's values through this binding.
+    case: CaseBinding | Undeclared | None = UNDECLARED
 
+
+_OWN_CASE = CaseBinding(CaseField.case_id)
+_REFERRAL = CaseBinding(Referral.case_id)
+_REPATRIATION = CaseBinding(RepatriationRequest.case_id)
 
 SEALED_COLUMNS: tuple[SealedColumn, ...] = (
-    SealedColumn(CaseField.sealed, "case_fields", lambda r: r.field, lambda r: r.case_id),
     SealedColumn(
-        CaseStatusChange.note, "case_status_changes", lambda r: "note", lambda r: r.case_id
-    ),
-    SealedColumn(Referral.reason_sealed, "referrals", lambda r: "reason", lambda r: r.id),
-    SealedColumn(Referral.notes_sealed, "referrals", lambda r: "notes", lambda r: r.id),
-    SealedColumn(
-        Referral.outcome_note_sealed, "referrals", lambda r: "outcome_note", lambda r: r.id
+        CaseField.sealed, "case_fields", lambda r: r.field, lambda r: r.case_id, _OWN_CASE
     ),
     SealedColumn(
-        ReferralChange.reason_sealed, "referral_changes", lambda r: "reason", lambda r: r.id
+        CaseStatusChange.note,
+        "case_status_changes",
+        lambda r: "note",
+        lambda r: r.case_id,
+        CaseBinding(CaseStatusChange.case_id),
     ),
     SealedColumn(
-        RepatriationRequest.notes_sealed, "repatriation_requests", lambda r: "notes", lambda r: r.id
+        Referral.reason_sealed, "referrals", lambda r: "reason", lambda r: r.id, _REFERRAL
+    ),
+    SealedColumn(Referral.notes_sealed, "referrals", lambda r: "notes", lambda r: r.id, _REFERRAL),
+    SealedColumn(
+        Referral.outcome_note_sealed,
+        "referrals",
+        lambda r: "outcome_note",
+        lambda r: r.id,
+        _REFERRAL,
     ),
     SealedColumn(
-        RepatriationChange.note_sealed, "repatriation_changes", lambda r: "note", lambda r: r.id
+        ReferralChange.reason_sealed,
+        "referral_changes",
+        lambda r: "reason",
+        lambda r: r.id,
+        CaseBinding(ReferralChange.referral_id, Referral.case_id),
+    ),
+    SealedColumn(
+        RepatriationRequest.notes_sealed,
+        "repatriation_requests",
+        lambda r: "notes",
+        lambda r: r.id,
+        _REPATRIATION,
+    ),
+    SealedColumn(
+        RepatriationChange.note_sealed,
+        "repatriation_changes",
+        lambda r: "note",
+        lambda r: r.id,
+        CaseBinding(RepatriationChange.request_id, RepatriationRequest.case_id),
     ),
     SealedColumn(
         RepatriationRequest.travel_plan_sealed,
         "repatriation_requests",
         lambda r: "travel_plan",
         lambda r: r.id,
+        _REPATRIATION,
     ),
     SealedColumn(
         ConsentWithdrawal.reason_sealed,
         "consent_withdrawals",
         lambda r: "reason",
         lambda r: r.grant_id,
+        CaseBinding(ConsentWithdrawal.grant_id, ConsentGrant.case_id),
     ),
-    SealedColumn(Webhook.secret_sealed, "webhooks", lambda r: "secret", lambda r: r.id),
+    SealedColumn(
+        CaseErasure.reason_sealed,
+        "case_erasures",
+        lambda r: "reason",
+        lambda r: r.case_id,
+        # The record that an erasure happened outlives the erasure: not cleared by it.
+        NOT_A_CASE,
+    ),
+    # The wrapped case keys: re-sealing them under the newest hub key is the re-wrap that
+    # rotation needs; values sealed under a case key stay as they are.
+    SealedColumn(CaseKeyRow.wrapped, "case_keys", lambda r: "dek", lambda r: r.case_id, NOT_A_CASE),
+    SealedColumn(Webhook.secret_sealed, "webhooks", lambda r: "secret", lambda r: r.id, NOT_A_CASE),
 )
 
 
@@ -79,7 +156,12 @@ async def reseal_column(db: Database, cipher: FieldCipher, spec: SealedColumn, b
             rows = list(
                 await session.scalars(
                     select(model)
-                    .where(spec.column.is_not(None), spec.column.not_like(current))
+                    .where(
+                        spec.column.is_not(None),
+                        spec.column.not_like(current),
+                        # Under a case key already: rotation re-wraps the key instead.
+                        spec.column.not_like(f"{CASE_PREFIX}.%"),
+                    )
                     .order_by(*model.__table__.primary_key.columns)
                     .limit(batch)
                 )

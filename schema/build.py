@@ -25,6 +25,7 @@ from schema.cases import CaseMutations, CaseQueries
 from schema.context import PerOperationLoaders
 from schema.disclosures import DisclosureWrites
 from schema.entities import checked_representation, entity_keys
+from schema.erasure import ErasureMutations
 from schema.errors import ErrorCodes
 from schema.events import EventQueries, Subscription
 from schema.executor import FlatMemoryExecutor
@@ -74,6 +75,7 @@ class Mutation(
     ReferralMutations,
     RepatriationMutations,
     WebhookMutations,
+    ErasureMutations,
 ):
     pass
 
