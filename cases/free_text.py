@@ -32,6 +32,13 @@ class TextField(StrEnum):
     REPATRIATION_NOTES = "RepatriationRequest.notes"
     REPATRIATION_TRAVEL_PLAN = "RepatriationRequest.travelPlan"
     REPATRIATION_CHANGE_NOTE = "RepatriationRequest.history.note"
+    CASE_TRANSFER_REASON = "CaseTransfer.reason"
+    CASE_TRANSFER_ANSWER = "CaseTransfer.answerReason"
+    ASSESSMENT_NEEDS = "CaseAssessment.needs"
+    ASSESSMENT_RISKS = "CaseAssessment.risks"
+    ASSESSMENT_IDENTIFICATION = "CaseAssessment.identification"
+    FAMILY_TRACING = "FamilyAssessment.family"
+    FAMILY_SAFETY = "FamilyAssessment.safety"
 
     @property
     def label(self) -> str:
@@ -62,6 +69,17 @@ TEXT_RULES: dict[TextField, TextRule] = {
     TextField.REPATRIATION_NOTES: WRITER_CHOOSES,
     TextField.REPATRIATION_TRAVEL_PLAN: TextRule(fixed=DataCategory.LOCATION),
     TextField.REPATRIATION_CHANGE_NOTE: WRITER_CHOOSES,
+    TextField.CASE_TRANSFER_REASON: WRITER_CHOOSES,
+    TextField.CASE_TRANSFER_ANSWER: WRITER_CHOOSES,
+    # What care she needs says what condition she is in: HEALTH, the strictest.
+    TextField.ASSESSMENT_NEEDS: TextRule(fixed=DataCategory.HEALTH),
+    # Who exploited her, whether they threaten her, whether she was trafficked at all.
+    TextField.ASSESSMENT_RISKS: TextRule(fixed=DataCategory.TRAFFICKING_EXPERIENCE),
+    TextField.ASSESSMENT_IDENTIFICATION: TextRule(fixed=DataCategory.TRAFFICKING_EXPERIENCE),
+    # Whether her family was found, and who they are: IDENTITY (also needs `pii:read`).
+    TextField.FAMILY_TRACING: TextRule(fixed=DataCategory.IDENTITY),
+    # Whether home is safe, and why not: where she will live and what waits there.
+    TextField.FAMILY_SAFETY: TextRule(fixed=DataCategory.LOCATION),
 }
 
 

@@ -16,6 +16,8 @@ from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.access import load_grants
+from cases.assessment_gate import check_child_may_travel
+from cases.custody import offer_on_handover
 from cases.free_text import TextField, stored_category
 from cases.models import Case, CaseParty, RepatriationChange, RepatriationCost, RepatriationRequest
 from cases.paging import (
@@ -336,6 +338,10 @@ async def act(
         role = allowed[0] if allowed else sorted(roles)[0]
         step = REPATRIATION_WORKFLOW.next_state(request.status, str(action), role, roles)
         why = check_reason_text(note, step.needs_reason)
+        if step.action == RepatriationAction.ARRANGE_TRAVEL:
+            about = await session.get(Case, request.case_id)
+            assert about is not None
+            await check_child_may_travel(session, cipher, about, request.id, utcnow().date())
         previous = request.status
         target = step.target
         values: dict[str, object] = {}
@@ -397,6 +403,9 @@ async def act(
                 CaseStatus.REPATRIATED,
                 f"repatriation {request.id} handed over",
                 now,
+            )
+            await offer_on_handover(
+                session, cipher, actor, case, request.id, request.reception_organization_id
             )
         elif target in (S.REJECTED, S.CANCELLED):
             await session.execute(

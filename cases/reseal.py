@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import InstrumentedAttribute
 
+from cases.custody_models import CaseAssessment, CaseTransfer, FamilyAssessment
 from cases.erasure_models import CaseErasure, CaseKeyRow
 from cases.models import (
     CaseField,
@@ -72,6 +73,9 @@ class SealedColumn:
 _OWN_CASE = CaseBinding(CaseField.case_id)
 _REFERRAL = CaseBinding(Referral.case_id)
 _REPATRIATION = CaseBinding(RepatriationRequest.case_id)
+_TRANSFER = CaseBinding(CaseTransfer.case_id)
+_ASSESSMENT = CaseBinding(CaseAssessment.case_id)
+_FAMILY = CaseBinding(FamilyAssessment.case_id)
 
 SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     SealedColumn(
@@ -129,6 +133,47 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
         lambda r: "reason",
         lambda r: r.grant_id,
         CaseBinding(ConsentWithdrawal.grant_id, ConsentGrant.case_id),
+    ),
+    SealedColumn(
+        CaseTransfer.reason_sealed, "case_transfers", lambda r: "reason", lambda r: r.id, _TRANSFER
+    ),
+    SealedColumn(
+        CaseTransfer.answer_sealed, "case_transfers", lambda r: "answer", lambda r: r.id, _TRANSFER
+    ),
+    SealedColumn(
+        CaseAssessment.needs_sealed,
+        "case_assessments",
+        lambda r: "needs",
+        lambda r: r.id,
+        _ASSESSMENT,
+    ),
+    SealedColumn(
+        CaseAssessment.risks_sealed,
+        "case_assessments",
+        lambda r: "risks",
+        lambda r: r.id,
+        _ASSESSMENT,
+    ),
+    SealedColumn(
+        CaseAssessment.identification_sealed,
+        "case_assessments",
+        lambda r: "identification",
+        lambda r: r.id,
+        _ASSESSMENT,
+    ),
+    SealedColumn(
+        FamilyAssessment.family_sealed,
+        "family_assessments",
+        lambda r: "family",
+        lambda r: r.id,
+        _FAMILY,
+    ),
+    SealedColumn(
+        FamilyAssessment.safety_sealed,
+        "family_assessments",
+        lambda r: "safety",
+        lambda r: r.id,
+        _FAMILY,
     ),
     SealedColumn(
         CaseErasure.reason_sealed,

@@ -21,8 +21,10 @@ from strawberry.federation import Schema
 from strawberry.federation.schema import FederationAny
 from strawberry.types import ExecutionContext, Info
 
+from schema.assessment import AssessmentMutations, AssessmentQueries
 from schema.cases import CaseMutations, CaseQueries
 from schema.context import PerOperationLoaders
+from schema.custody import CustodyMutations, CustodyQueries
 from schema.disclosures import DisclosureWrites
 from schema.entities import checked_representation, entity_keys
 from schema.erasure import ErasureMutations
@@ -64,6 +66,8 @@ class Query(
     RepatriationQueries,
     EventQueries,
     WebhookQueries,
+    CustodyQueries,
+    AssessmentQueries,
 ):
     pass
 
@@ -75,6 +79,8 @@ class Mutation(
     ReferralMutations,
     RepatriationMutations,
     WebhookMutations,
+    CustodyMutations,
+    AssessmentMutations,
     ErasureMutations,
 ):
     pass

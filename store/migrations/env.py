@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
+import cases.custody_models
+import cases.erasure_models
 import cases.models  # noqa: F401
 import consent.models  # noqa: F401
 import gateway.oauth.models  # noqa: F401  (registers tables)

@@ -43,9 +43,11 @@ async def moved(
     field: str,
     status: str,
     case_events: int = 0,
+    offers: int = 0,
 ) -> dict[str, Any]:
     """One step by ``who``: its history row, its REPATRIATION event to the three parties and
-    its audit entry, written together (plus the case's own event when the case moves)."""
+    its audit entry, written together (plus the case's own event when the case moves, and a
+    custody offer's party row, event and audit entry when the step offers the case)."""
     org = orgs(hub)
     rid = variables.get("id")
     before = await counts(hub)
@@ -55,9 +57,9 @@ async def moved(
     assert grown(before, await counts(hub)) == {
         "repatriation_requests": 0 if "id" in variables else 1,
         "repatriation_changes": 1,
-        "case_parties": 0 if "id" in variables else 2,
-        "events": 1 + case_events,
-        "audit": 1,
+        "case_parties": (0 if "id" in variables else 2) + offers,
+        "events": 1 + case_events + offers,
+        "audit": 1 + offers,
     }
     topic, kind, audience, payload = (
         await fetch(
@@ -189,6 +191,7 @@ async def test_adhoc_the_embassy_and_the_ministry_bring_a_survivor_home(hub: Run
         "confirmHandover",
         "HANDED_OVER",
         case_events=1,
+        offers=1,  # the case is offered to the ministry (custody transfer)
     )
     assert handed["version"] == 8
     case = await do(hub, "adhoc", CASE, {"id": case_id}, "case")
