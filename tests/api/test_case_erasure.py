@@ -174,6 +174,11 @@ async def test_an_owner_erases_a_survivors_data_at_her_request(
     assert result.data["eraseCaseData"]["caseId"] == case_id
     assert result.data["eraseCaseData"]["kind"] == "REQUEST"
     assert await counts(hub, case_id) == (0, 0, 1, 1)
+    erased_events = await hub.scalar(
+        "SELECT COUNT(*) FROM events WHERE type = 'CASE_DATA_ERASED' AND subject_id = :id",
+        id=case_id,
+    )
+    assert erased_events == 1
     # and every reader gets the case's id and status, and every field withheld as ERASED
     for member in (OWNER, PARTNER):
         read = await hub.gql(member, READ, {"id": case_id})
