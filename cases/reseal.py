@@ -78,6 +78,9 @@ _ASSESSMENT = CaseBinding(CaseAssessment.case_id)
 _FAMILY = CaseBinding(FamilyAssessment.case_id)
 
 SEALED_COLUMNS: tuple[SealedColumn, ...] = (
+    # The wrapped case keys: re-sealing them under the newest hub key is the re-wrap that
+    # rotation needs; values sealed under a case key stay as they are.
+    SealedColumn(CaseKeyRow.wrapped, "case_keys", lambda r: "dek", lambda r: r.case_id, NOT_A_CASE),
     SealedColumn(
         CaseField.sealed, "case_fields", lambda r: r.field, lambda r: r.case_id, _OWN_CASE
     ),
@@ -183,9 +186,6 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
         # The record that an erasure happened outlives the erasure: not cleared by it.
         NOT_A_CASE,
     ),
-    # The wrapped case keys: re-sealing them under the newest hub key is the re-wrap that
-    # rotation needs; values sealed under a case key stay as they are.
-    SealedColumn(CaseKeyRow.wrapped, "case_keys", lambda r: "dek", lambda r: r.case_id, NOT_A_CASE),
     SealedColumn(Webhook.secret_sealed, "webhooks", lambda r: "secret", lambda r: r.id, NOT_A_CASE),
 )
 
