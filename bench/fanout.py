@@ -1,25 +1,35 @@
-"""Fan-out benchmark: one change to N websocket subscribers, next to an in-process baseline.
+"""Fan-out benchmark: one change to N websocket subscribers, next to a bare Starlette broadcast.
 
 Run from the repository root (loopback only; stops by itself, within --time-limit seconds):
 
     .venv/bin/python bench/fanout.py [--subscribers 1000] [--events 20] [--clients 2]
-                                     [--flat-events 10000] [--compression deflate|none]
+                                     [--flat-events 10000] [--compression none|deflate]
+
+5,000 subscribers: ``--subscribers 5000 --flat-events 0 --time-limit 600`` (slow on 2 cores).
 
 On a fresh SQLite database with the demo network (tests/network.py), a real hub (uvicorn) runs
 in its own process, with the standing cache at its production value (2 s). Then:
-1. baseline: in the hub process, N ``Subscriber`` queues on the hub's own ``EventPump`` receive E
-   membership changes made by ``orgs.service.change_membership`` (no websockets, no GraphQL);
-2. websockets: N graphql-transport-ws subscriptions ``events(topics: [ORGANIZATION])`` as the
-   secretariat, spread over --clients processes; the driver alternates suspendOrganization and
-   reinstateOrganization of ccpcr-shelter over HTTP, waiting for each change to arrive everywhere;
-3. flatness: on a second, fresh hub, one subscription receives --flat-events outbox rows.
+1. in-process: in the hub process, N ``Subscriber`` queues on the hub's own ``EventPump``
+   receive E membership changes made by ``orgs.service.change_membership`` (no websockets, no
+   GraphQL): what the pump alone costs;
+2. websockets, interleaved round by round with the anchor: N graphql-transport-ws
+   subscriptions ``events(topics: [ORGANIZATION])`` as the secretariat, spread over --clients
+   processes; the driver alternates suspendOrganization and reinstateOrganization of
+   ccpcr-shelter over HTTP, waiting for each change to arrive everywhere. The anchor is a bare
+   Starlette app under the same uvicorn websocket implementation and compression, in its own
+   process, holding N sockets of the same client code (it answers connection_init and
+   subscribe like the hub) and sending one pre-encoded ``next`` frame to each in a plain loop;
+3. flatness: on a second, fresh hub with the bench's own bookkeeping off (nothing recorded per
+   event), one subscription receives --flat-events outbox rows.
 
-Reading it. Latency = receive time in the receiving process minus commit time taken in the hub's
-after-commit hook (time.time() on both sides of one machine). "lost" = N x E expected deliveries
-minus distinct deliveries received. "hub CPU µs" = hub user+system time in the phase per delivery.
-"memory per idle subscriber" = hub RSS growth (after gc) from opening N subscriptions, over N.
-Flatness rows: hub RSS and live allocated blocks (sys.getallocatedblocks, after gc) at 0, 1/4 ...
-all events; a flat line means nothing is kept per delivered event, a rising one is a leak.
+Reading it. Latency = receive time in the receiving process minus the server-side start time
+(time.time() on both sides of one machine): for the hub the commit, taken in its after-commit
+hook; for the anchor the moment it starts its send loop. "lost" = N x E expected deliveries
+minus distinct deliveries received. "hub CPU µs" = server user+system time in the phase per
+delivery. "memory per idle subscriber" = hub RSS growth (after gc) from opening N
+subscriptions, over N. Flatness rows: hub RSS and live allocated blocks
+(sys.getallocatedblocks, after gc) at 0, 1/4 ... all events; a flat line means nothing is
+kept per delivered event, a rising one is a leak.
 """
 
 from __future__ import annotations
@@ -33,6 +43,7 @@ import multiprocessing as mp
 import os
 import resource
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -81,14 +92,14 @@ async def until(ready: Callable[[], bool], limit: float) -> bool:
 # --- the hub process: serves, and answers the driver's commands over a pipe ----------------
 
 
-def hub_main(conn: Connection) -> None:
+def hub_main(conn: Connection, record: bool, deflate: bool) -> None:
     import authlib.deprecate  # noqa: F401 - it adds an "always" filter; ours goes in front
 
     warnings.filterwarnings("ignore", message="The httpx module is deprecated")
-    asyncio.run(_hub(conn))
+    asyncio.run(_hub(conn, record, deflate))
 
 
-async def _hub(conn: Connection) -> None:
+async def _hub(conn: Connection, record: bool, deflate: bool) -> None:
     from notifications.models import Event
     from notifications.outbox import emit
     from notifications.pump import Subscriber
@@ -101,18 +112,18 @@ async def _hub(conn: Connection) -> None:
     loop = asyncio.get_running_loop()
     with tempfile.TemporaryDirectory(prefix="fanout-") as tmp:
         template = await build_template(Path(tmp))
-        async with serve_hub(template, status_cache_seconds=2.0) as hub:
+        async with serve_hub(template, status_cache_seconds=2.0, ws_compression=deflate) as hub:
             db, pump = hub.app.state.hub.db, hub.app.state.hub.pump
             sec = hub.members["secretariat"].organization_id
             shelter = hub.members["ccpcr-shelter"].organization_id
-            last_commit, commits, recording = [0.0], dict[int, float](), [True]
-            db.on_events_committed(lambda: last_commit.__setitem__(0, time.time()))
+            last_commit, commits = [0.0], dict[int, float]()
 
             def observe(row: Event) -> None:  # changes are serial: the last commit made this row
-                if recording[0]:
-                    commits[row.id] = last_commit[0]
+                commits[row.id] = last_commit[0]
 
-            pump.observers.append(observe)
+            if record:  # off for flatness: the bench must not grow the hub it measures
+                db.on_events_committed(lambda: last_commit.__setitem__(0, time.time()))
+                pump.observers.append(observe)
             organization = StreamFilter(topics=frozenset({"ORGANIZATION"}))
 
             async def baseline(n: int, e: int) -> list[Delivery]:
@@ -169,12 +180,81 @@ async def _hub(conn: Connection) -> None:
                 elif cmd == "subscribers":
                     reply = pump.subscriber_count
                 elif cmd == "commits":
-                    reply, recording[0] = dict(commits), False
+                    reply = dict(commits)
+                    commits.clear()
                 elif cmd == "emit":
                     await emit_rows(args[0])
                 conn.send(reply)
                 if cmd == "stop":
                     break
+
+
+# --- the anchor: a bare Starlette websocket broadcast ---------------------------------------
+
+
+def bare_main(conn: Connection, deflate: bool) -> None:
+    asyncio.run(_bare(conn, deflate))
+
+
+async def _bare(conn: Connection, deflate: bool) -> None:
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.routing import WebSocketRoute
+    from starlette.websockets import WebSocket, WebSocketDisconnect
+
+    subscribers: list[tuple[WebSocket, str]] = []
+    started: dict[int, float] = {}
+
+    async def endpoint(ws: WebSocket) -> None:
+        await ws.accept(subprotocol="graphql-transport-ws")
+        await ws.receive_text()  # connection_init
+        await ws.send_text('{"type":"connection_ack"}')
+        op = json.loads(await ws.receive_text())["id"]
+        entry = (ws, json.dumps(op))
+        subscribers.append(entry)
+        try:
+            while True:
+                await ws.receive_text()
+        except WebSocketDisconnect:
+            subscribers.remove(entry)
+
+    async def broadcast(k: int) -> None:
+        payload = json.dumps({"data": {"events": {"id": str(k), "type": "BENCH"}}})
+        started[k] = time.time()
+        for ws, op in list(subscribers):
+            await ws.send_text('{"id":' + op + ',"type":"next","payload":' + payload + "}")
+
+    app = Starlette(routes=[WebSocketRoute("/graphql", endpoint)])
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        ws="websockets-sansio",
+        ws_per_message_deflate=deflate,
+        lifespan="off",
+        backlog=4096,
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    await until(lambda: bool(server.started), 30)
+    loop = asyncio.get_running_loop()
+    conn.send({"pid": os.getpid(), "ws_url": f"ws://127.0.0.1:{sock.getsockname()[1]}/graphql"})
+    while True:
+        cmd, *args = await loop.run_in_executor(None, conn.recv)
+        reply: Any = None
+        if cmd == "broadcast":
+            await broadcast(args[0])
+        elif cmd == "subscribers":
+            reply = len(subscribers)
+        elif cmd == "started":
+            reply = dict(started)
+        conn.send(reply)
+        if cmd == "stop":
+            break
+    server.should_exit = True
+    await task
 
 
 # --- websocket clients ---------------------------------------------------------------------
@@ -189,6 +269,9 @@ async def open_subscription(ws_url: str, token: str, deflate: bool) -> Any:
         subprotocols=[Subprotocol("graphql-transport-ws")],
         compression="deflate" if deflate else None,
         open_timeout=60,
+        # The servers ping (20 s); a client-side ping lost in a starved client process would
+        # only close sockets and count their deliveries as lost.
+        ping_interval=None,
     )
     init = {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}
     await ws.send(json.dumps(init))
@@ -208,7 +291,7 @@ async def _client(
     """``count`` subscriptions; reports deliveries as (first + index, event id, time)."""
     loop = asyncio.get_running_loop()
     counts, got, problems = [0] * count, list[Delivery](), list[str]()
-    gate = asyncio.Semaphore(50)
+    gate = asyncio.Semaphore(10)  # a connect storm is not what this measures
 
     async def one() -> Any:
         async with gate:
@@ -226,17 +309,24 @@ async def _client(
                     problems.append(str(msg)[:200])
         except Exception as exc:  # a benchmark reports, it does not crash
             problems.append(f"{type(exc).__name__}: {exc}"[:200])
+        finally:
+            live.discard(i)  # nothing more will come: waiting for it would only time out
 
     opened = await asyncio.gather(*(one() for _ in range(count)), return_exceptions=True)
     sockets = [ws for ws in opened if not isinstance(ws, BaseException)]
     problems += [f"open failed: {ws!r}"[:200] for ws in opened if isinstance(ws, BaseException)]
-    readers = [asyncio.create_task(read(i, ws)) for i, ws in enumerate(opened) if ws in sockets]
+    live = {i for i, ws in enumerate(opened) if not isinstance(ws, BaseException)}
+    readers = [asyncio.create_task(read(i, ws)) for i, ws in enumerate(opened) if i in live]
+
+    def fewest() -> int:  # deliveries on the open socket that has had the fewest
+        return min((counts[i] for i in live), default=1 << 30)
+
     conn.send(len(sockets))
     while True:
         cmd, *args = await loop.run_in_executor(None, conn.recv)
         if cmd == "wait":
-            await until(lambda: min(counts) >= args[0], args[1])  # noqa: B023 - awaited here
-            conn.send(min(counts))
+            await until(lambda: fewest() >= args[0], args[1])  # noqa: B023 - awaited here
+            conn.send(fewest())
         else:  # "close": hand over what arrived, then close
             conn.send((list(got), list(problems)))
             await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
@@ -250,9 +340,9 @@ async def _client(
 class Hub:
     """The driver's handle on a hub process."""
 
-    def __init__(self, ctx: Any, procs: list[Any]) -> None:
+    def __init__(self, ctx: Any, procs: list[Any], target: Callable[..., None], *args: Any) -> None:
         self.conn, there = ctx.Pipe()
-        self.proc = ctx.Process(target=hub_main, args=(there,), daemon=True, name="hub")
+        self.proc = ctx.Process(target=target, args=(there, *args), daemon=True, name="server")
         self.proc.start()
         procs.append(self.proc)
         self.info: dict[str, Any] = self.conn.recv()
@@ -285,7 +375,7 @@ def start_client(
         ctx.Process(
             target=client_main,
             daemon=True,
-            args=(theirs, hub.info["ws_url"], hub.info["token"], first, count, deflate),
+            args=(theirs, hub.info["ws_url"], hub.info.get("token", ""), first, count, deflate),
         )
     )
     procs[-1].start()
@@ -320,12 +410,19 @@ def stats(got: list[Delivery], commits: dict[int, float], expected: int, cpu: fl
 def run(args: argparse.Namespace, ctx: Any, procs: list[Any]) -> dict[str, Any]:
     n, e, deflate = args.subscribers, args.events, args.compression == "deflate"
     r: dict[str, Any] = {"started": time.monotonic(), "problems": []}
-    hub = Hub(ctx, procs)
+    hub = Hub(ctx, procs, hub_main, True, deflate)
     cpu0 = cpu_seconds(hub.pid)
     base_got: list[Delivery] = hub.call("baseline", n, e)
-    cpu_base, base_ids = cpu_seconds(hub.pid) - cpu0, {eid for _, eid, _ in base_got}
-    r["before"] = hub.memory()
+    cpu_base, base_commits = cpu_seconds(hub.pid) - cpu0, hub.call("commits")
     r["k"] = k = max(1, min(args.clients, n))
+    bare = Hub(ctx, procs, bare_main, deflate)
+    bare_clients = [
+        start_client(ctx, procs, bare, c * n // k, (c + 1) * n // k - c * n // k, deflate)
+        for c in range(k)
+    ]
+    r["bare_opened"] = sum(int(client.recv()) for client in bare_clients)
+    bare.wait_subscribers(r["bare_opened"])
+    r["before"] = hub.memory()
     clients = [
         start_client(ctx, procs, hub, c * n // k, (c + 1) * n // k - c * n // k, deflate)
         for c in range(k)
@@ -335,14 +432,22 @@ def run(args: argparse.Namespace, ctx: Any, procs: list[Any]) -> dict[str, Any]:
     time.sleep(0.5)
     r["after"] = hub.memory()
 
-    cpu0 = cpu_seconds(hub.pid)
+    cpu_ws = cpu_bare = 0.0
     headers = {"Authorization": f"Bearer {hub.info['token']}"}
     with httpx.Client(base_url=hub.info["base_url"], headers=headers, timeout=30) as http:
-        for i in range(e):
+        for i in range(e):  # interleaved: one anchor round, one hub round
+            cpu0 = cpu_seconds(bare.pid)
+            bare.call("broadcast", i + 1)
+            for client in bare_clients:
+                client.send(("wait", i + 1, 15.0))
+            for client in bare_clients:
+                client.recv()
+            cpu_bare += cpu_seconds(bare.pid) - cpu0
+            cpu0 = cpu_seconds(hub.pid)
             body = http.post(
                 "/graphql",
                 json={
-                    "query": REINSTATE if i % 2 else SUSPEND,
+                    "query": REINSTATE if (i + e) % 2 else SUSPEND,  # after the baseline's e
                     "variables": {"id": hub.info["shelter"]},
                 },
             ).json()
@@ -351,59 +456,95 @@ def run(args: argparse.Namespace, ctx: Any, procs: list[Any]) -> dict[str, Any]:
                 client.send(("wait", i + 1, 15.0))
             for client in clients:
                 client.recv()
-    cpu_ws = cpu_seconds(hub.pid) - cpu0
+            cpu_ws += cpu_seconds(hub.pid) - cpu0
     commits: dict[int, float] = hub.call("commits")
+    started: dict[int, float] = bare.call("started")
     ws_got: list[Delivery] = []
+    bare_got: list[Delivery] = []
     for client in clients:
         client.send(("close",))
         got, trouble = client.recv()
         ws_got, r["problems"] = ws_got + got, r["problems"] + trouble
+    for client in bare_clients:
+        client.send(("close",))
+        got, trouble = client.recv()
+        bare_got, r["problems"] = bare_got + got, r["problems"] + trouble
     hub.stop()
-    r["base"] = stats(base_got, {i: commits[i] for i in base_ids}, n * e, cpu_base)
-    r["ws"] = stats(ws_got, {i: t for i, t in commits.items() if i not in base_ids}, n * e, cpu_ws)
-    fresh = Hub(ctx, procs)  # memory freed by the N sockets would hide growth on the first hub
-    client = start_client(ctx, procs, fresh, 0, 1, deflate)
-    client.recv()
-    fresh.wait_subscribers(1)
-    r["flat"] = flatness(fresh, client, args.flat_events)
-    client.send(("close",))
-    client.recv()
-    fresh.stop()
+    bare.stop()
+    r["base"] = stats(base_got, base_commits, n * e, cpu_base)
+    r["bare"] = stats(bare_got, started, n * e, cpu_bare)
+    r["ws"] = stats(ws_got, commits, n * e, cpu_ws)
+    report_fanout(args, r)  # now: a time limit reached during flatness keeps these figures
+    r["flat"] = []
+    if args.flat_events:
+        # A fresh hub (memory freed by the N sockets would hide growth on the first one), with
+        # the bench's per-event bookkeeping off.
+        fresh = Hub(ctx, procs, hub_main, False, deflate)
+        client = start_client(ctx, procs, fresh, 0, 1, deflate)
+        client.recv()
+        fresh.wait_subscribers(1)
+        r["flat"] = flatness(fresh, client, args.flat_events)
+        client.send(("close",))
+        client.recv()
+        fresh.stop()
     return r
 
 
-def report(args: argparse.Namespace, r: dict[str, Any]) -> None:
+def report_fanout(args: argparse.Namespace, r: dict[str, Any]) -> None:
     print(
         f"\nfan-out: {args.subscribers} subscribers x {args.events} changes, {r['k']} client "
-        f"process(es), compression {args.compression}, SQLite, {os.cpu_count()} CPUs"
+        f"process(es) per server, compression {args.compression}, SQLite, {os.cpu_count()} CPUs"
     )
-    print(f"{'path':<22}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'lost':>8}{'hub CPU µs':>12}")
-    for name, row in (("in-process baseline", r["base"]), ("websocket+GraphQL", r["ws"])):
-        print(f"{name:<22}{row[0]:>9.1f}{row[1]:>9.1f}{row[2]:>9.1f}{row[3]:>8.0f}{row[4]:>12.0f}")
+    print(f"{'path':<26}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'lost':>8}{'CPU µs':>10}")
+    rows = (
+        ("hub pump, in-process", r["base"]),
+        ("bare broadcast (anchor)", r["bare"]),
+        ("hub websocket+GraphQL", r["ws"]),
+    )
+    for name, row in rows:
+        print(f"{name:<26}{row[0]:>9.1f}{row[1]:>9.1f}{row[2]:>9.1f}{row[3]:>8.0f}{row[4]:>10.0f}")
+    ws, bare = r["ws"], r["bare"]
     print(
-        f"{'ratio ws/baseline':<22}{r['ws'][0] / r['base'][0]:>9.1f}"
-        f"{r['ws'][1] / r['base'][1]:>9.1f}{r['ws'][2] / r['base'][2]:>9.1f}"
-        f"{'':>8}{r['ws'][4] / r['base'][4]:>12.1f}"
+        f"{'ratio hub/anchor':<26}{ws[0] / bare[0]:>9.1f}{ws[1] / bare[1]:>9.1f}"
+        f"{ws[2] / bare[2]:>9.1f}{'':>8}{ws[4] / bare[4]:>10.1f}"
     )
     opened, (rss0, blk0), (rss1, blk1) = max(1, r["opened"]), r["before"], r["after"]
+    per_sub = (rss1 - rss0) / opened
     print(
-        f"\nsubscriptions opened {r['opened']}/{args.subscribers}, at the pump {r['registered']}"
-        f"; hub RSS {rss0 / 1024:.1f} -> {rss1 / 1024:.1f} MiB"
+        f"\nsubscriptions opened {r['opened']}/{args.subscribers} (anchor {r['bare_opened']}), "
+        f"at the pump {r['registered']}; hub RSS {rss0 / 1024:.1f} -> {rss1 / 1024:.1f} MiB"
     )
     print(
-        f"memory per idle subscriber: {(rss1 - rss0) / opened:.1f} KiB RSS, "
+        f"memory per idle subscriber: {per_sub:.1f} KiB RSS, "
         f"{(blk1 - blk0) / opened:.0f} allocated blocks"
     )
+    r["per_sub"] = per_sub
+    sys.stdout.flush()
+
+
+def report(args: argparse.Namespace, r: dict[str, Any]) -> None:
     flat = r["flat"]
-    print(f"\nmemory flatness: one subscription on a fresh hub, {args.flat_events} events")
-    print(f"{'events':>8}{'RSS MiB':>10}{'Δ KiB':>9}{'blocks':>10}{'Δ blocks':>10}")
-    for got, rss, blk in flat:
-        print(f"{got:>8}{rss / 1024:>10.1f}{rss - flat[0][1]:>9}{blk:>10}{blk - flat[0][2]:>10}")
-    if flat[-1][0]:
-        print(
-            f"growth per delivered event: {(flat[-1][1] - flat[0][1]) * 1024 / flat[-1][0]:.0f}"
-            f" bytes RSS, {(flat[-1][2] - flat[0][2]) / flat[-1][0]:.1f} allocated blocks"
-        )
+    if flat:
+        print(f"\nmemory flatness: one subscription on a fresh hub, {args.flat_events} events")
+        print(f"{'events':>8}{'RSS MiB':>10}{'Δ KiB':>9}{'blocks':>10}{'Δ blocks':>10}")
+        for got, rss, blk in flat:
+            print(
+                f"{got:>8}{rss / 1024:>10.1f}{rss - flat[0][1]:>9}{blk:>10}{blk - flat[0][2]:>10}"
+            )
+        if flat[-1][0]:
+            print(
+                f"growth per delivered event: {(flat[-1][1] - flat[0][1]) * 1024 / flat[-1][0]:.0f}"
+                f" bytes RSS, {(flat[-1][2] - flat[0][2]) / flat[-1][0]:.2f} allocated blocks"
+            )
+    ws, bare, per_sub = r["ws"], r["bare"], r["per_sub"]
+    goal = 1000 if args.subscribers > 1000 else 2 * bare[1]
+    print(
+        f"\ngoals: p99 {ws[1]:.0f} ms <= {goal:.0f} ms "
+        f"({'1 s' if args.subscribers > 1000 else '2x anchor'}): "
+        f"{'met' if ws[1] <= goal else 'NOT met'}; lost {ws[3]:.0f}: "
+        f"{'met' if ws[3] == 0 else 'NOT met'}; {per_sub:.1f} KiB per idle subscriber <= 50: "
+        f"{'met' if per_sub <= 50 else 'NOT met'}"
+    )
     if r["problems"]:
         print(
             f"\nclient problems ({len(r['problems'])}): "
@@ -422,7 +563,7 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=20)
     parser.add_argument("--clients", type=int, default=2, help="client processes")
     parser.add_argument("--flat-events", type=int, default=10_000)
-    parser.add_argument("--compression", choices=["deflate", "none"], default="deflate")
+    parser.add_argument("--compression", choices=["none", "deflate"], default="none")
     parser.add_argument("--time-limit", type=int, default=290, help="seconds")
     args = parser.parse_args()
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

@@ -15,18 +15,19 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases.case_keys import erased_among, load_case_keys
+from cases.case_keys import keys_and_erasures
 from cases.models import Case, CaseField, CaseParty
-from cases.rules import PII_CATEGORIES, SENSITIVE_FIELDS
+from cases.rules import PII_CATEGORIES, SENSITIVE_FIELDS, SensitiveField
 from consent.disclosure import DisclosureRecord
 from consent.models import ConsentGrant, ConsentWithdrawal
 from consent.rules import DataCategory, Decision, DenyReason, Grant, Purpose, Recipient, decide
 from orgs.principal import Principal
 from store.case_keys import CaseKey, open_sealed
 from store.sealed import FieldCipher
+from store.types import UTCDateTime
 
 SCOPE_REQUIRED = "PII_SCOPE_REQUIRED"
 NO_RELATION = "NO_PURPOSE"
@@ -37,7 +38,7 @@ READ_SCOPE_REQUIRED = "SCOPE_REQUIRED"
 ERASED = "ERASED"
 
 
-def parties_in_force(at: datetime) -> ColumnElement[bool]:
+def parties_in_force(at: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
     return and_(
         CaseParty.ended_at.is_(None),
         CaseParty.valid_from <= at,
@@ -45,7 +46,9 @@ def parties_in_force(at: datetime) -> ColumnElement[bool]:
     )
 
 
-def visible_to(organization_id: str, at: datetime) -> ColumnElement[bool]:
+def visible_to(
+    organization_id: str | ColumnElement[str], at: datetime | ColumnElement[datetime]
+) -> ColumnElement[bool]:
     """The row filter every case query applies: owner, or a party in force.
 
     A correlated ``EXISTS`` probes the (case, organisation) index once per case; an ``IN``
@@ -81,7 +84,8 @@ class CaseView:
     disclosures: list[DisclosureRecord] = field(default_factory=list)
 
 
-def to_grant(row: ConsentGrant, withdrawn_at: datetime | None) -> Grant:
+def to_grant(row: Any, withdrawn_at: datetime | None) -> Grant:
+    """The policy's view of a grant row (an ORM row or a row of ``_GRANT_COLUMNS``)."""
     return Grant(
         id=row.id,
         version=row.version,
@@ -95,15 +99,42 @@ def to_grant(row: ConsentGrant, withdrawn_at: datetime | None) -> Grant:
     )
 
 
+# Only what the policy reads, as plain rows: no ORM instance per grant.
+_GRANT_COLUMNS = (
+    ConsentGrant.id,
+    ConsentGrant.case_id,
+    ConsentGrant.version,
+    ConsentGrant.purposes,
+    ConsentGrant.categories,
+    ConsentGrant.valid_from,
+    ConsentGrant.valid_until,
+    ConsentGrant.recipient_organization_ids,
+    ConsentGrant.recipient_kinds,
+)
+
+
+# Statements built once; each request only binds its values.
+_GRANTS = (
+    select(*_GRANT_COLUMNS, ConsentWithdrawal.at)
+    .outerjoin(ConsentWithdrawal, ConsentWithdrawal.grant_id == ConsentGrant.id)
+    .where(ConsentGrant.case_id.in_(bindparam("case_ids", expanding=True)))
+)
+_PURPOSES = select(CaseParty.case_id, CaseParty.purpose).where(
+    CaseParty.case_id.in_(bindparam("case_ids", expanding=True)),
+    CaseParty.organization_id == bindparam("org"),
+    parties_in_force(bindparam("at", type_=UTCDateTime())),
+)
+_SEALED = select(CaseField.case_id, CaseField.field, CaseField.category, CaseField.sealed).where(
+    CaseField.case_id.in_(bindparam("case_ids", expanding=True))
+)
+_SEALED_NAMED = _SEALED.where(CaseField.field.in_(bindparam("names", expanding=True)))
+
+
 async def load_grants(session: AsyncSession, case_ids: Sequence[str]) -> dict[str, list[Grant]]:
     grants: dict[str, list[Grant]] = defaultdict(list)
-    rows = await session.execute(
-        select(ConsentGrant, ConsentWithdrawal.at)
-        .outerjoin(ConsentWithdrawal, ConsentWithdrawal.grant_id == ConsentGrant.id)
-        .where(ConsentGrant.case_id.in_(list(case_ids)))
-    )
-    for grant, withdrawn_at in rows:
-        grants[grant.case_id].append(to_grant(grant, withdrawn_at))
+    rows = await session.execute(_GRANTS, {"case_ids": list(case_ids)})
+    for row in rows:
+        grants[row.case_id].append(to_grant(row, row.at))
     return grants
 
 
@@ -112,23 +143,21 @@ async def party_purposes(
 ) -> dict[str, set[Purpose]]:
     purposes: dict[str, set[Purpose]] = defaultdict(set)
     rows = await session.execute(
-        select(CaseParty.case_id, CaseParty.purpose).where(
-            CaseParty.case_id.in_(list(case_ids)),
-            CaseParty.organization_id == organization_id,
-            parties_in_force(at),
-        )
+        _PURPOSES, {"case_ids": list(case_ids), "org": organization_id, "at": at}
     )
     for case_id, purpose in rows:
         purposes[case_id].add(Purpose(purpose))
     return purposes
 
 
+_DENIAL_RANK = {reason: rank for rank, reason in enumerate(DenyReason)}
+
+
 def _best_denial(decisions: list[Decision]) -> str:
-    order = list(DenyReason)
     reasons = [d.reason for d in decisions if d.reason is not None]
     if not reasons:
         return NO_RELATION
-    return max(reasons, key=order.index).value
+    return max(reasons, key=_DENIAL_RANK.__getitem__).value
 
 
 def erased_fields() -> list[Withheld]:
@@ -142,28 +171,62 @@ def decide_fields(
     grants: list[Grant],
     purposes: set[Purpose],
     at: datetime,
+    specs: Sequence[SensitiveField] = SENSITIVE_FIELDS,
 ) -> tuple[dict[str, Decision | None], list[Withheld]]:
-    """For each sensitive field: the decision that allows it (None for the owner), or why not."""
+    """For each sensitive field in ``specs``: the decision that allows it (None for the
+    owner), or why not.
+
+    Every gate depends on the field's category, not its name, so each category is decided
+    once per case and its answer applied to each of its fields.
+    """
     allowed: dict[str, Decision | None] = {}
     withheld: list[Withheld] = []
     recipient = Recipient(viewer.organization_id or "", viewer.organization_kind or "")
-    for spec in SENSITIVE_FIELDS:
-        if not viewer.has(READ_SCOPE):
-            withheld.append(Withheld(spec.name, spec.category, READ_SCOPE_REQUIRED))
-            continue
-        if spec.category in PII_CATEGORIES and not viewer.has("pii:read"):
-            withheld.append(Withheld(spec.name, spec.category, SCOPE_REQUIRED))
-            continue
-        if is_owner:
-            allowed[spec.name] = None
-            continue
-        decisions = [decide(grants, recipient, p, spec.category, at) for p in sorted(purposes)]
-        granted = [d for d in decisions if d.allowed]
-        if granted:
-            allowed[spec.name] = granted[0]
+    by_category: dict[DataCategory, tuple[bool, Decision | None, str]] = {}
+    ordered = sorted(purposes)
+    for spec in specs:
+        verdict = by_category.get(spec.category)
+        if verdict is None:
+            verdict = _decide_category(
+                viewer, is_owner, grants, ordered, spec.category, recipient, at
+            )
+            by_category[spec.category] = verdict
+        shown, decision, reason = verdict
+        if shown:
+            allowed[spec.name] = decision
         else:
-            withheld.append(Withheld(spec.name, spec.category, _best_denial(decisions)))
+            withheld.append(Withheld(spec.name, spec.category, reason))
     return allowed, withheld
+
+
+def _decide_category(
+    viewer: Principal,
+    is_owner: bool,
+    grants: list[Grant],
+    purposes: list[Purpose],
+    category: DataCategory,
+    recipient: Recipient,
+    at: datetime,
+) -> tuple[bool, Decision | None, str]:
+    """(shown, the decision citing the consent or None for the owner, why withheld)."""
+    if not viewer.has(READ_SCOPE):
+        return False, None, READ_SCOPE_REQUIRED
+    if category in PII_CATEGORIES and not viewer.has("pii:read"):
+        return False, None, SCOPE_REQUIRED
+    if is_owner:
+        return True, None, ""
+    decisions = [decide(grants, recipient, p, category, at) for p in purposes]
+    granted = [d for d in decisions if d.allowed]
+    if granted:
+        return True, granted[0], ""
+    return False, None, _best_denial(decisions)
+
+
+def _specs(fields: frozenset[str] | None, withheld: bool) -> Sequence[SensitiveField]:
+    """The fields to decide, in their declared order."""
+    if fields is None or withheld:
+        return SENSITIVE_FIELDS
+    return [spec for spec in SENSITIVE_FIELDS if spec.name in fields]
 
 
 async def build_views(
@@ -174,37 +237,46 @@ async def build_views(
     at: datetime,
     channel: str,
     fields: frozenset[str] | None = None,
+    withheld: bool = True,
 ) -> list[CaseView]:
     """Read models for ``cases`` (already filtered by ``visible_to``), with the disclosures
     they amount to. Withheld fields are never decrypted; with ``fields``, neither is
-    anything the caller did not ask for, so the disclosure log records what was shown."""
+    anything the caller did not ask for, so the disclosure log records what was shown.
+
+    Only what is asked is decided: the ``fields``, and every field when the caller asks
+    for the ``withheld`` list (``withheld=False`` says it did not). ``case { id status }``
+    decides nothing and loads no grant, party or sealed row."""
     org = viewer.organization_id or ""
     ids = [c.id for c in cases]
-    foreign = [c.id for c in cases if c.owner_organization_id != org]
+    specs = _specs(fields, withheld)
+    foreign = [c.id for c in cases if c.owner_organization_id != org] if specs else []
     grants = await load_grants(session, foreign) if foreign else {}
     purposes = await party_purposes(session, foreign, org, at) if foreign else {}
-    sealed: dict[str, dict[str, CaseField]] = defaultdict(dict)
-    # Only the sealed rows the operation asked for: `case { id status }` loads none.
+    sealed: dict[str, dict[str, tuple[str, str]]] = defaultdict(dict)
+    # Only the sealed rows the operation asked for: `case { id status }` loads none. Plain
+    # rows, not ORM instances: they are opened once and dropped.
     wanted = sorted(fields) if fields is not None else None
     keys: dict[str, CaseKey] = {}
     erased: set[str] = set()
+    # An erased case withholds every field as ERASED: known whenever anything is decided.
+    if ids and specs:
+        keys, erased = await keys_and_erasures(session, cipher, ids, with_keys=wanted != [])
     if ids and wanted != []:
-        keys = await load_case_keys(session, cipher, ids)
-        erased = await erased_among(session, ids)
-        query = select(CaseField).where(CaseField.case_id.in_(ids))
-        if wanted is not None:
-            query = query.where(CaseField.field.in_(wanted))
-        for row in await session.scalars(query):
-            sealed[row.case_id][row.field] = row
+        if wanted is None:
+            found = await session.execute(_SEALED, {"case_ids": ids})
+        else:
+            found = await session.execute(_SEALED_NAMED, {"case_ids": ids, "names": wanted})
+        for case_id, name, category, value in found:
+            sealed[case_id][name] = (category, value)
     views = []
     for case in cases:
         is_owner = case.owner_organization_id == org
-        allowed, withheld = decide_fields(
-            viewer, is_owner, grants.get(case.id, []), purposes.get(case.id, set()), at
+        allowed, refused = decide_fields(
+            viewer, is_owner, grants.get(case.id, []), purposes.get(case.id, set()), at, specs
         )
         if case.id in erased:
-            allowed, withheld = {}, erased_fields()
-        view = CaseView(case=case, viewer_is_owner=is_owner, withheld=withheld)
+            allowed, refused = {}, erased_fields()
+        view = CaseView(case=case, viewer_is_owner=is_owner, withheld=refused if withheld else [])
         by_grant: dict[tuple[str, int], set[str]] = defaultdict(set)
         for name, decision in allowed.items():
             if fields is not None and name not in fields:
@@ -213,18 +285,14 @@ async def build_views(
             if stored is None:
                 view.values[name] = None
                 continue
+            category, value = stored
             plain = open_sealed(
-                cipher,
-                keys.get(case.id),
-                stored.sealed,
-                table="case_fields",
-                column=name,
-                row_id=case.id,
+                cipher, keys.get(case.id), value, table="case_fields", column=name, row_id=case.id
             )
             view.values[name] = orjson.loads(plain)
             if decision is not None and decision.grant_id is not None:
                 key = (decision.grant_id, decision.grant_version or 0)
-                by_grant[key].add(stored.category)
+                by_grant[key].add(category)
         view.disclosures = [
             DisclosureRecord(
                 organization_id=org,

@@ -35,6 +35,22 @@ def after_cursor(
     id_column: InstrumentedAttribute[str],
 ) -> ColumnElement[bool]:
     """Rows strictly after ``cursor`` in (created_at desc, id desc) order."""
+    at, row_id = decode_cursor(cursor)
+    return after_position(created_at, id_column, at, row_id)
+
+
+def after_position(
+    created_at: InstrumentedAttribute[datetime],
+    id_column: InstrumentedAttribute[str],
+    at: datetime | ColumnElement[datetime],
+    row_id: str | ColumnElement[str],
+) -> ColumnElement[bool]:
+    """Rows strictly after the position (at, row_id) in (created_at desc, id desc) order."""
+    return or_(created_at < at, and_(created_at == at, id_column < row_id))
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The position a cursor of this hub names; BAD_USER_INPUT for anything else."""
     try:
         at_text, _, row_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
         at = datetime.fromisoformat(at_text)
@@ -42,7 +58,7 @@ def after_cursor(
         raise HubError(ErrorCode.BAD_USER_INPUT, "after: not a cursor from this list") from exc
     if at.tzinfo is None or not row_id:
         raise HubError(ErrorCode.BAD_USER_INPUT, "after: not a cursor from this list")
-    return or_(created_at < at, and_(created_at == at, id_column < row_id))
+    return at, row_id
 
 
 # Every list takes `first` from 1 to its maximum; out of range is refused, never clamped.

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.access import load_grants
@@ -472,6 +472,16 @@ async def list_referrals(
     check_page_size(first)
     if not actor.has(READ_SCOPE):
         return Page([], False)
+    async with db.read() as session:
+        rows = list(await session.scalars(page_query(actor, box, status, first, after)))
+    return Page(rows[:first], len(rows) > first)
+
+
+def page_query(
+    actor: Principal, box: str, status: ReferralStatus | None, first: int, after: str | None
+) -> Select[Referral]:
+    """The page (and one row more, to tell whether another follows), newest first, in the
+    order of the (receiver or sender, created_at, id) index."""
     column = (
         Referral.receiver_organization_id if box == Box.INBOX else Referral.sender_organization_id
     )
@@ -485,9 +495,7 @@ async def list_referrals(
         query = query.where(Referral.status == status.value)
     if after:
         query = query.where(after_cursor(after, Referral.created_at, Referral.id))
-    async with db.read() as session:
-        rows = list(await session.scalars(query))
-    return Page(rows[:first], len(rows) > first)
+    return query
 
 
 async def referral_history(

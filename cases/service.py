@@ -41,6 +41,7 @@ from store.audit import record_audit
 from store.case_keys import CASE_PREFIX, CaseKey
 from store.engine import Database
 from store.errors import ErrorCode, HubError, not_found
+from store.reads import RequestReads, reads_of
 from store.sealed import FieldCipher
 from store.types import utcnow
 
@@ -251,16 +252,28 @@ async def read_cases(
     limit: int = 100,
     fields: frozenset[str] | None = None,
     disclose: DisclosureSink | None = None,
+    reads: RequestReads | None = None,
+    withheld: bool = True,
 ) -> list[CaseView]:
     """Cases the actor may see, as it may see them, newest first; ``fields`` limits what
-    is opened (and so disclosed) to the survivor fields the caller asked for (None: all).
+    is opened (and so disclosed) to the survivor fields the caller asked for (None: all),
+    ``withheld=False`` says the caller does not ask for the withheld list. With ``reads``
+    the cases are read in the request's read transaction.
 
     Reading takes a read transaction only. The disclosures the views amount to go to
     ``disclose`` when given (a GraphQL request collects them and writes them once, after
     execution and before it answers: a field task that graphql-core may cancel never holds
     a write transaction); without it they are written here, before anything is returned."""
     views, _ = await _read_page(
-        db, actor, cipher, case_ids, status, max(1, min(limit, 500)), None, fields, disclose
+        reads_of(db, reads),
+        actor,
+        cipher,
+        case_ids,
+        status,
+        max(1, min(limit, 500)),
+        None,
+        CaseFilter(fields, withheld),
+        disclose,
     )
     return views
 
@@ -281,23 +294,44 @@ async def page_of_cases(
     after: str | None = None,
     fields: frozenset[str] | None = None,
     disclose: DisclosureSink | None = None,
+    reads: RequestReads | None = None,
+    withheld: bool = True,
 ) -> CasePage:
     """One page of the cases the actor may see, newest first, like every other list. Only
     the cases on the page are opened and disclosed, not the one read to see if more follow."""
     check_page_size(first)
-    views, more = await _read_page(db, actor, cipher, None, status, first, after, fields, disclose)
+    views, more = await _read_page(
+        reads_of(db, reads),
+        actor,
+        cipher,
+        None,
+        status,
+        first,
+        after,
+        CaseFilter(fields, withheld),
+        disclose,
+    )
     return CasePage(views, more)
 
 
+@dataclass(frozen=True, slots=True)
+class CaseFilter:
+    """What a read opens: the survivor fields asked for (None: all) and whether the caller
+    asks for the withheld list."""
+
+    fields: frozenset[str] | None
+    withheld: bool
+
+
 async def _read_page(
-    db: Database,
+    reads: RequestReads,
     actor: Principal,
     cipher: FieldCipher,
     case_ids: Sequence[str] | None,
     status: CaseStatus | None,
     limit: int,
     after: str | None,
-    fields: frozenset[str] | None,
+    wants: CaseFilter,
     disclose: DisclosureSink | None,
 ) -> tuple[list[CaseView], bool]:
     org = _owner_of(actor)
@@ -317,24 +351,26 @@ async def _read_page(
         query = query.where(Case.status == status.value)
     if after:
         query = query.where(after_cursor(after, Case.created_at, Case.id))
-    async with db.read() as session:
+    async with reads.session() as session:
         found = list(await session.scalars(query))
         cases = found[:limit]
-        views = await build_views(session, actor, cases, cipher, now, Channel.QUERY, fields)
+        views = await build_views(
+            session, actor, cases, cipher, now, Channel.QUERY, wants.fields, wants.withheld
+        )
     records = [record for view in views for record in view.disclosures]
     if disclose is not None:
         disclose(records)
     else:
-        await disclosure.record(db, records)
+        await disclosure.record(reads.db, records)
     return views, len(found) > limit
 
 
 async def status_history(
-    db: Database, case_ids: Sequence[str]
+    db: Database, case_ids: Sequence[str], reads: RequestReads | None = None
 ) -> dict[str, list[CaseStatusChange]]:
     """Status history of each case, oldest first, in one query (callers filter access)."""
     found: dict[str, list[CaseStatusChange]] = {cid: [] for cid in case_ids}
-    async with db.read() as session:
+    async with reads_of(db, reads).session() as session:
         rows = await session.scalars(
             select(CaseStatusChange)
             .where(CaseStatusChange.case_id.in_(list(case_ids)))

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.access import Withheld
 from cases.free_text import TextField, category_of
@@ -152,24 +154,37 @@ async def referral_views(
     wanted: frozenset[str] = REFERRAL_TEXTS,
 ) -> list[ReferralView]:
     """Referrals as ``actor`` may read them; ``wanted`` names the text fields asked for."""
-    now = utcnow()
-    history: dict[str, list[ReferralChange]] = {r.id: [] for r in rows}
     async with db.read() as session:
-        if "history" in wanted and rows:
-            for change in await session.scalars(
-                select(ReferralChange)
-                .where(ReferralChange.referral_id.in_(list(history)))
-                .order_by(ReferralChange.version)
-            ):
-                history[change.referral_id].append(change)
-        subjects = [
-            TextSubject(r.case_id, Purpose(r.purpose), _referral_texts(r, history[r.id], wanted))
-            for r in rows
-        ]
-        texts = await open_texts(
-            session, actor, cipher, subjects, now, "referrals:read", Channel.QUERY
-        )
-    await _log(db, texts)
+        views = await referral_texts(session, actor, cipher, rows, wanted, utcnow())
+    await _log(db, [v.texts for v in views])
+    return views
+
+
+async def referral_texts(
+    session: AsyncSession,
+    actor: Principal,
+    cipher: FieldCipher,
+    rows: Sequence[Referral],
+    wanted: frozenset[str],
+    now: datetime,
+) -> list[ReferralView]:
+    """The views in the caller's read transaction; their disclosures are the caller's to
+    write. Nothing is read when no text (nor the history) is asked for."""
+    history: dict[str, list[ReferralChange]] = {r.id: [] for r in rows}
+    if not wanted or not rows:
+        return [ReferralView(r, history[r.id]) for r in rows]
+    if "history" in wanted:
+        for change in await session.scalars(
+            select(ReferralChange)
+            .where(ReferralChange.referral_id.in_(list(history)))
+            .order_by(ReferralChange.version)
+        ):
+            history[change.referral_id].append(change)
+    subjects = [
+        TextSubject(r.case_id, Purpose(r.purpose), _referral_texts(r, history[r.id], wanted))
+        for r in rows
+    ]
+    texts = await open_texts(session, actor, cipher, subjects, now, "referrals:read", Channel.QUERY)
     return [ReferralView(r, history[r.id], t) for r, t in zip(rows, texts, strict=True)]
 
 

@@ -65,6 +65,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
         log_level=settings.log_level.lower(),
         proxy_headers=settings.is_production,
         ws="websockets-sansio",
+        ws_per_message_deflate=settings.ws_compression,
         # Heartbeats: protocol pings find dead sockets, whatever the GraphQL sub-protocol.
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,

@@ -35,7 +35,9 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.unset import UnsetType
 
 from gateway.explorer import explorer_page
+from gateway.fanout import Audiences, audience_key
 from gateway.graphql_http import GraphQLOverHTTP
+from gateway.middleware import READS_STATE
 from gateway.oauth.verify import TokenRejected, TokenVerifier
 from gateway.outage import (
     WS_TRY_AGAIN_LATER,
@@ -145,6 +147,41 @@ class TransportProtocolHandler(BaseGraphQLTransportWSHandler[HubContext, None]):
                 return
         await super().handle_subscribe(message)
 
+    async def run_operation(self, operation: Operation[HubContext, None]) -> None:
+        """A subscription that others with the same operation and visibility share runs
+        as a member of their audience (gateway/fanout.py); anything else as strawberry's."""
+        audiences = getattr(self.view, "audiences", None)
+        websocket = getattr(self.websocket, "ws", None)
+        key = None
+        if isinstance(audiences, Audiences) and isinstance(websocket, WebSocket):
+            key = audience_key(
+                operation.query,
+                operation.variables,
+                operation.operation_name,
+                self.context.principal,
+            )
+        if key is None or not isinstance(audiences, Audiences):
+            await super().run_operation(operation)
+            return
+        assert isinstance(websocket, WebSocket)
+        ending = await audiences.serve(
+            key, operation.id, self.context, operation.variables, websocket
+        )
+        if ending.code is not None:
+            if not _closed(self.websocket):
+                log.info(
+                    "closing subscription socket: %s (request %s)",
+                    ending.reason,
+                    self.context.request_id,
+                )
+                with suppress(RuntimeError, OSError, WebSocketDisconnect):
+                    await websocket.close(code=ending.code, reason=ending.reason)
+        elif ending.pre_execution is not None:
+            await self._handle_pre_execution_error(operation, ending.pre_execution)
+            return
+        with suppress(RuntimeError, OSError, WebSocketDisconnect):
+            await operation.send_operation_message({"id": operation.id, "type": "complete"})
+
     async def send_message(self, message: TransportMessage) -> None:
         # A subscription that closed the socket (expired token, suspension) must not make
         # strawberry's `complete` fail and log an error: there is nobody to tell.
@@ -235,6 +272,8 @@ class HubGraphQL(GraphQLOverHTTP):
         self.pump = pump
         self.production = production
         self.verifier = verifier
+        # Live subscriptions that share one execution per event (gateway/fanout.py).
+        self.audiences = Audiences(self.schema, pump, self.encode_json)
         # Open websockets, so shutdown can say goodbye with the documented close code.
         self.open_sockets: weakref.WeakSet[WebSocket] = weakref.WeakSet()
 
@@ -272,6 +311,7 @@ class HubGraphQL(GraphQLOverHTTP):
             production=self.production,
             standing_check=self.verifier.still_in_good_standing,
             principal=state.get("principal"),
+            reads=state.get(READS_STATE),
             request=request,
             response=response,
         )

@@ -23,6 +23,10 @@ from gateway.outage import send_unavailable
 from gateway.ratelimit import RateLimits
 from store.errors import ErrorCode
 from store.outage import is_unavailable
+from store.reads import RequestReads
+
+# Where BearerAuth leaves the request's read transaction for the GraphQL context.
+READS_STATE = "reads"
 
 log = logging.getLogger(__name__)
 
@@ -131,13 +135,31 @@ class BearerAuth:
             return
         raw = headers.get(b"authorization", b"").decode("latin-1")
         scheme, _, token = raw.strip().partition(" ")
-        state = scope.setdefault("state", {})
+        scope.setdefault("state", {})
         accept = headers.get(b"accept", b"").decode("latin-1")
         if scheme.lower() != "bearer" or not token.strip():
             await send_refusal(send, unauthenticated(TokenProblem.MISSING), accept)
             return
+        # One read transaction for the request: the token check, then whatever the operation
+        # reads (schema.context hands it to every loader). Ended on every path.
+        reads = RequestReads(self.verifier.db)
         try:
-            principal = await self.verifier.verify(token.strip(), state.get("request_id"))
+            await self._authenticated(scope, receive, send, token.strip(), reads, accept)
+        finally:
+            await reads.close()
+
+    async def _authenticated(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        token: str,
+        reads: RequestReads,
+        accept: str,
+    ) -> None:
+        state = scope["state"]
+        try:
+            principal = await self.verifier.verify(token, state.get("request_id"), reads)
         except TokenRejected as exc:
             log.info("token refused: %s (request %s)", exc, state.get("request_id"))
             expired = isinstance(exc.__cause__, jwt.ExpiredSignatureError)
@@ -157,4 +179,5 @@ class BearerAuth:
                 await send_refusal(send, rate_limited(wait), accept)
                 return
         state["principal"] = principal
+        state[READS_STATE] = reads
         await self.app(scope, receive, send)

@@ -68,6 +68,9 @@ class Settings:
     # format ("text", or "json": one object per line).
     metrics_allow: tuple[str, ...] = ()
     log_format: str = "text"
+    # permessage-deflate on websockets: off, as it costs ~40 KiB per open socket and CPU per
+    # message for event frames of a few hundred bytes.
+    ws_compression: bool = False
     # Days a closed case keeps its survivor data before the scheduler erases it (0: kept).
     retention_days: int = 0
 
@@ -220,6 +223,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         graphql_get=_flag(env, "HUB_GRAPHQL_GET"),
         metrics_allow=_networks(env, "HUB_METRICS_ALLOW"),
         log_format=_choice(env, "HUB_LOG_FORMAT", ("text", "json")),
+        ws_compression=_flag(env, "HUB_WS_COMPRESSION"),
         retention_days=_int(env, "HUB_RETENTION_DAYS", 0, 0, 36_500),
     )
     if settings.is_production:

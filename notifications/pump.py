@@ -47,6 +47,8 @@ class Subscriber:
     wants: Callable[[Event], bool]
     capacity: int
     principal: Principal | None = None
+    # An audience's one subscriber stands for this many subscriptions (gateway/fanout.py).
+    members: Callable[[], int] | None = None
     queue: asyncio.Queue[Event | None] = field(init=False)
     closed_reason: str | None = None
 
@@ -92,15 +94,20 @@ class EventPump:
         self._listener: asyncpg.Connection | None = None
         self.listener_connected = asyncio.Event()
         self.observers: list[Callable[[Event], None]] = []
+        # Others holding subscriptions for principals (shared audiences) cut theirs off too.
+        self.cutters: list[Callable[[Callable[[Principal], bool], str], int]] = []
         db.on_events_committed(self.wake)
 
     def wake(self) -> None:
         self._wake.set()
 
     def subscribe(
-        self, wants: Callable[[Event], bool], principal: Principal | None = None
+        self,
+        wants: Callable[[Event], bool],
+        principal: Principal | None = None,
+        members: Callable[[], int] | None = None,
     ) -> Subscriber:
-        subscriber = Subscriber(wants, self.queue_capacity, principal)
+        subscriber = Subscriber(wants, self.queue_capacity, principal, members)
         self._subscribers.add(subscriber)
         return subscriber
 
@@ -111,6 +118,8 @@ class EventPump:
             if subscriber.principal is not None and matches(subscriber.principal):
                 subscriber.close(reason)
                 count += 1
+        for cutter in self.cutters:
+            count += cutter(matches, reason)
         return count
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
@@ -118,6 +127,12 @@ class EventPump:
 
     @property
     def subscriber_count(self) -> int:
+        """Live subscriptions, counting each member of a shared audience."""
+        return sum(1 if s.members is None else s.members() for s in self._subscribers)
+
+    @property
+    def stream_count(self) -> int:
+        """Streams this pump feeds: one per shared audience, one per unshared subscription."""
         return len(self._subscribers)
 
     @property

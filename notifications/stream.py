@@ -58,6 +58,17 @@ class StreamEnded(Exception):
         self.reason = reason
 
 
+def close_code_for(reason: str) -> int:
+    """The close code for a subscription the pump cut off, by the pump's reason."""
+    if reason == "too slow":
+        return CloseCode.TOO_SLOW
+    if reason == "hub shutting down":
+        return CloseCode.GOING_AWAY
+    if reason == "token revoked":
+        return CloseCode.NEW_TOKEN
+    return CloseCode.NOT_ALLOWED
+
+
 def parse_cursor(after: str | None) -> int | None:
     """An event cursor is the decimal id of the last event seen."""
     if after is None:
@@ -135,18 +146,20 @@ async def stream(
     after: int | None,
     stream_filter: StreamFilter,
     still_allowed: Callable[[], Awaitable[bool]],
+    members: Callable[[], int] | None = None,
 ) -> AsyncIterator[Event]:
     """Replay everything after ``after`` the principal may see, then go live.
 
     The subscription registers with the pump before replaying, so an event committed during
     replay is either read from the table or waits in the queue; ids already yielded are
     skipped. ``still_allowed`` re-checks membership and client standing at every delivery.
+    ``members``: how many subscriptions this stream serves, when an audience shares it.
     """
     org = principal.organization_id or ""
     head = await pump.head()
     if after is not None and after > head:
         raise HubError(ErrorCode.BAD_USER_INPUT, "after: this cursor is ahead of the stream")
-    subscriber = pump.subscribe(lambda e: stream_filter.wants(e, org), principal)
+    subscriber = pump.subscribe(lambda e: stream_filter.wants(e, org), principal, members)
     last = head if after is None else after
     try:
         while after is not None:
@@ -168,11 +181,7 @@ async def stream(
             except SubscriberClosed as closed:
                 if closed.reason == "too slow":
                     raise StreamEnded(CloseCode.TOO_SLOW, "subscriber too slow") from None
-                if closed.reason == "hub shutting down":
-                    raise StreamEnded(CloseCode.GOING_AWAY, closed.reason) from None
-                if closed.reason == "token revoked":
-                    raise StreamEnded(CloseCode.NEW_TOKEN, closed.reason) from None
-                raise StreamEnded(CloseCode.NOT_ALLOWED, closed.reason) from None
+                raise StreamEnded(close_code_for(closed.reason), closed.reason) from None
             if event.id <= last:
                 continue
             last = event.id

@@ -32,6 +32,7 @@ from orgs.rules import (
 from store.audit import record_audit
 from store.engine import Database
 from store.errors import ErrorCode, HubError, not_found
+from store.reads import RequestReads, reads_of
 from store.types import utcnow
 
 _ACTION_EVENT = {
@@ -443,7 +444,10 @@ def scope_ceiling(kind: OrganizationKind) -> frozenset[str]:
     return SCOPE_CEILING[kind]
 
 
-async def organizations_by_id(db: Database, ids: Sequence[str]) -> dict[str, Organization]:
-    async with db.read() as session:
+async def organizations_by_id(
+    db: Database, ids: Sequence[str], reads: RequestReads | None = None
+) -> dict[str, Organization]:
+    """Organisations by id; with ``reads``, in the request's read transaction."""
+    async with reads_of(db, reads).session() as session:
         rows = await session.scalars(select(Organization).where(Organization.id.in_(list(ids))))
         return {row.id: row for row in rows}

@@ -36,6 +36,7 @@ from schema.context import HubContext
 from schema.disclosures import collector
 from schema.paging import PageInfo
 from schema.permissions import requires
+from schema.selection import fields_at
 from store.errors import not_found
 
 for enum, name in (
@@ -79,6 +80,7 @@ class StatusChange:
 
 
 _SENSITIVE_NAMES = frozenset(f.name for f in SENSITIVE_FIELDS)
+SURVIVOR_FIELDS = _SENSITIVE_NAMES
 
 
 def _selected_names(selections: list[Selection]) -> set[str]:
@@ -128,6 +130,12 @@ def _snake(name: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
 
 
+# Each survivor field's attribute name, worked out once: converting names per field per row
+# was the hottest spot of a page.
+_ATTRIBUTE = {f.name: _snake(f.name) for f in SENSITIVE_FIELDS}
+_NOTHING_SHOWN: dict[str, Any] = dict.fromkeys(_ATTRIBUTE.values())
+
+
 @strawberry.type(description="A survivor's case, as the caller may see it.")
 class Case:
     id: strawberry.ID
@@ -171,9 +179,9 @@ class Case:
     @classmethod
     def from_view(cls, view: CaseView) -> Self:
         row, v = view.case, view.values
-        fields: dict[str, Any] = {_snake(f.name): None for f in SENSITIVE_FIELDS}
+        fields = dict(_NOTHING_SHOWN)
         for name, value in v.items():
-            fields[_snake(name)] = value
+            fields[_ATTRIBUTE[name]] = value
         for key in ("date_of_birth", "exploitation_start_date", "exploitation_end_date"):
             fields[key] = _date(fields[key])
         if fields["identity_documents"] is not None:
@@ -360,7 +368,7 @@ class SurvivorDataInput:
     def as_fields(self) -> dict[str, Any]:
         values: dict[str, Any] = {}
         for spec in SENSITIVE_FIELDS:
-            value = getattr(self, _snake(spec.name))
+            value = getattr(self, _ATTRIBUTE[spec.name])
             if value is None:
                 continue
             if isinstance(value, date):
@@ -429,6 +437,8 @@ class CaseQueries:
             case_ids=[str(id)],
             fields=requested_survivor_fields(info),
             disclose=collector(),
+            reads=ctx.reader,
+            withheld="withheld" in fields_at(info),
         )
         if not views:
             raise not_found("case")
@@ -455,6 +465,8 @@ class CaseQueries:
             after=after,
             fields=requested_node_fields(info),
             disclose=collector(),
+            reads=ctx.reader,
+            withheld="withheld" in fields_at(info, "edges", "node"),
         )
         edges = [CaseEdge(cursor=encode_cursor(v.case), node=Case.from_view(v)) for v in page.views]
         return CaseConnection(

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from strawberry.dataloader import DataLoader
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
 from orgs.principal import Principal
 from store.errors import ErrorCode, HubError
+from store.reads import RequestReads, reads_of
 
 if TYPE_CHECKING:
     from cases.access import CaseView
@@ -41,7 +43,14 @@ class Loaders:
     repatriation_costs: DataLoader[str, list[RepatriationCost]]
 
 
-def make_loaders(db: Database, principal: Principal | None, cipher: FieldCipher) -> Loaders:
+def make_loaders(
+    db: Database,
+    principal: Principal | None,
+    cipher: FieldCipher,
+    reads: RequestReads | None = None,
+) -> Loaders:
+    """The operation's loaders; those on the hot paths (organisations, cases, status
+    history) read in the request's read transaction when there is one."""
     from cases import referrals as referrals_service
     from cases import repatriation as repatriation_service
     from cases import service as cases_service
@@ -59,11 +68,11 @@ def make_loaders(db: Database, principal: Principal | None, cipher: FieldCipher)
         return [found[i] for i in ids]
 
     async def status_history(ids: list[str]) -> list[list[CaseStatusChange]]:
-        found = await cases_service.status_history(db, ids)
+        found = await cases_service.status_history(db, ids, reads)
         return [found[i] for i in ids]
 
     async def organizations(ids: list[str]) -> list[Organization | None]:
-        found = await service.organizations_by_id(db, ids)
+        found = await service.organizations_by_id(db, ids, reads)
         return [found.get(i) for i in ids]
 
     async def referral_history(ids: list[str]) -> list[list[ReferralChange]]:
@@ -78,7 +87,14 @@ def make_loaders(db: Database, principal: Principal | None, cipher: FieldCipher)
         ids = sorted({case_id for case_id, _ in keys})
         fields = frozenset().union(*(wanted for _, wanted in keys))
         views = await cases_service.read_cases(
-            db, principal, cipher, case_ids=ids, limit=500, fields=fields, disclose=disclose
+            db,
+            principal,
+            cipher,
+            case_ids=ids,
+            limit=500,
+            fields=fields,
+            disclose=disclose,
+            reads=reads,
         )
         by_id = {v.case.id: v for v in views}
         return [by_id.get(case_id) for case_id, _ in keys]
@@ -112,6 +128,9 @@ class HubContext:
     production: bool = False
     standing_check: Callable[[Principal], Awaitable[bool]] | None = None
     principal: Principal | None = None
+    # The request's one read transaction (HTTP); None on websockets and in tests that build
+    # a context by hand: every read is then a transaction of its own.
+    reads: RequestReads | None = None
     request: Any = None
     response: Any = None
     connection_params: dict[str, Any] | None = None
@@ -123,18 +142,25 @@ class HubContext:
         return self.principal
 
     @property
+    def reader(self) -> RequestReads:
+        """Where this operation reads: the request's transaction, or one per read."""
+        if self.reads is None:
+            self.reads = reads_of(self.db, None)
+        return self.reads
+
+    @property
     def loaders(self) -> Loaders:
         """Loaders for the current operation. A websocket keeps one context for its whole
         life, so loaders hang off the operation (see ``PerOperationLoaders``), never the
         context: a cached row must not outlive the operation that loaded it."""
         holder = _operation_loaders.get()
         if holder is None:  # outside an operation: nothing to share
-            return make_loaders(self.db, self.principal, self.cipher)
+            return make_loaders(self.db, self.principal, self.cipher, self.reads)
         # graphql-core resolves list items in tasks, each with a copy of the context: they
         # must share the operation's one holder, or every item gets its own loaders and
         # nothing is batched.
         if "loaders" not in holder:
-            holder["loaders"] = make_loaders(self.db, self.principal, self.cipher)
+            holder["loaders"] = make_loaders(self.db, self.principal, self.cipher, self.reads)
         return holder["loaders"]
 
 
@@ -144,7 +170,21 @@ _operation_loaders: ContextVar[dict[str, Loaders] | None] = ContextVar(
 
 
 class PerOperationLoaders(SchemaExtension):
-    """Fresh dataloaders for every operation, HTTP or websocket."""
+    """Fresh dataloaders for every operation, HTTP or websocket; and the end of the
+    request's read transaction once the operation has read what it needs (before the
+    disclosure entries are written, so a request never waits for a second connection
+    while holding one). A mutation ends it before it runs: it writes, and reads after
+    its own write."""
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        reads = getattr(self.execution_context.context, "reads", None)
+        if reads is not None and self.execution_context.operation_type is not OperationType.QUERY:
+            await reads.close()
+        try:
+            yield
+        finally:
+            if reads is not None:
+                await reads.close()
 
     def on_operation(self) -> Iterator[None]:
         # Not ContextVar.reset: a subscription may finish in another context than it began.

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Self
 
@@ -68,6 +69,17 @@ class EventPage:
 _SUBSCRIBE = [requires("events:subscribe")]
 
 
+@dataclass
+class SharedStreamContext(HubContext):
+    """The context of one execution shared by an audience of subscriptions (see
+    gateway/fanout.py). There is no one socket to close: how the stream ended is handed
+    back to the audience, which ends every member's socket with it."""
+
+    ended: StreamEnded | None = None
+    # How many subscriptions this one execution serves (the pump counts them all).
+    member_count: Callable[[], int] | None = None
+
+
 async def _run(
     info: Info[HubContext, None], after: str | None, stream_filter: StreamFilter
 ) -> AsyncGenerator[Event, None]:
@@ -80,10 +92,16 @@ async def _run(
     async def still_allowed() -> bool:
         return await check(actor)
 
+    members = ctx.member_count if isinstance(ctx, SharedStreamContext) else None
     try:
-        async for row in stream(ctx.db, ctx.pump, actor, cursor, stream_filter, still_allowed):
+        async for row in stream(
+            ctx.db, ctx.pump, actor, cursor, stream_filter, still_allowed, members
+        ):
             yield Event.from_row(row)
     except StreamEnded as ended:
+        if isinstance(ctx, SharedStreamContext):
+            ctx.ended = ended
+            return
         # The whole connection ends: suspension, expiry or a slow consumer concern the
         # socket, not one operation. The client reconnects with its last event id.
         log.info("closing subscription socket: %s (request %s)", ended.reason, ctx.request_id)

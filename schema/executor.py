@@ -6,7 +6,7 @@ list alive with the entry. Every subscription event is executed by a shallow cop
 executor that shares that memo, and every event brings new field lists: about 1 KiB stays
 behind per delivered event for the life of the subscription. Giving each event its own memo
 keeps the within-event speed-up (lists of many rows) and lets each event's entries go when
-the event is sent.
+the event is sent. The fast path's plans (``schema.fast_completion``) are per event too.
 
 Variables are checked here, where every operation (HTTP or websocket, query, mutation or
 subscription) passes before it runs: a string with a lone surrogate is refused like a
@@ -18,13 +18,13 @@ from __future__ import annotations
 from typing import Any
 
 from graphql.error import GraphQLError
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from schema.fast_completion import FastCompletionExecutor
 from schema.input_checks import variables_problem
 from store.errors import ErrorCode
 
 
-class FlatMemoryExecutor(StrawberryGraphQLCoreExecutionContext):
+class FlatMemoryExecutor(FastCompletionExecutor):
     @classmethod
     def build(
         cls,
@@ -45,6 +45,7 @@ class FlatMemoryExecutor(StrawberryGraphQLCoreExecutionContext):
         )
 
     def build_per_event_executor(self, payload: Any) -> Any:
-        executor = super().build_per_event_executor(payload)
+        executor: Any = super().build_per_event_executor(payload)
         executor._relevant_sub_fields = {}
+        executor.reset_fast_memos()
         return executor

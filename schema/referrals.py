@@ -12,15 +12,25 @@ from strawberry.types import Info
 from cases import referrals as service
 from cases.models import Referral as ReferralRow
 from cases.paging import encode_cursor
+from cases.referral_reads import (
+    CaseWants,
+    ReferralRead,
+    ReferralReads,
+    ReferralWants,
+    read_referrals,
+    referral_page,
+)
 from cases.referral_rules import ReferralAction, ReferralStatus, Urgency
-from cases.text_views import REFERRAL_TEXTS, ReferralView, referral_views
+from cases.text_views import REFERRAL_TEXTS
+from consent import disclosure
 from consent.rules import DataCategory
 from orgs import directory
 from orgs.directory import CapacityStatus
 from orgs.models import ServiceOffer as OfferRow
 from orgs.rules import ServiceCategory
-from schema.cases import Case, WithheldField, requested_survivor_fields
+from schema.cases import SURVIVOR_FIELDS, Case, WithheldField
 from schema.context import HubContext
+from schema.disclosures import collector
 from schema.organizations import Organization
 from schema.paging import PageInfo
 from schema.permissions import requires, requires_any
@@ -126,8 +136,15 @@ class Referral:
         description="Every transition: who, when, why, and the version it made."
     )
 
+    case: Case | None = strawberry.field(
+        description="The case as the caller may see it; null once it may not."
+    )
+    sender: Organization | None
+    receiver: Organization | None
+
     @classmethod
-    def from_view(cls, view: ReferralView) -> Self:
+    def from_read(cls, read: ReferralRead) -> Self:
+        view = read.view
         row = view.referral
         outcome = None
         if row.outcome_services is not None:
@@ -170,23 +187,10 @@ class Referral:
                 )
                 for r in view.history
             ],
+            case=Case.from_view(read.case) if read.case is not None else None,
+            sender=Organization.from_row(read.sender) if read.sender is not None else None,
+            receiver=Organization.from_row(read.receiver) if read.receiver is not None else None,
         )
-
-    @strawberry.field(description="The case as the caller may see it; null once it may not.")
-    async def case(self, info: Info[HubContext, None]) -> Case | None:
-        wanted = requested_survivor_fields(info)
-        view = await info.context.loaders.case_views.load((str(self.case_id), wanted))
-        return Case.from_view(view) if view else None
-
-    @strawberry.field
-    async def sender(self, info: Info[HubContext, None]) -> Organization | None:
-        row = await info.context.loaders.organizations.load(str(self.sender_id))
-        return Organization.from_row(row) if row else None
-
-    @strawberry.field
-    async def receiver(self, info: Info[HubContext, None]) -> Organization | None:
-        row = await info.context.loaders.organizations.load(str(self.receiver_id))
-        return Organization.from_row(row) if row else None
 
 
 @strawberry.type
@@ -253,15 +257,39 @@ _REASON_CATEGORY = strawberry.argument(
 )
 
 
+def wanted(info: Info[HubContext, None], *path: str) -> ReferralWants:
+    """What the operation asks of each referral under ``path``: read once per list."""
+    names = fields_at(info, *path)
+    case = None
+    if "case" in names:
+        below = fields_at(info, *path, "case")
+        case = CaseWants(fields=below & SURVIVOR_FIELDS, withheld="withheld" in below)
+    return ReferralWants(
+        texts=names & REFERRAL_TEXTS,
+        organizations="sender" in names or "receiver" in names,
+        case=case,
+    )
+
+
+def _answer(info: Info[HubContext, None], found: ReferralReads) -> list[Referral]:
+    """Plain objects; the disclosures go to the operation's one write (or are written now
+    when there is no operation to collect them)."""
+    disclose = collector()
+    if disclose is not None:
+        disclose(found.disclosures)
+    return [Referral.from_read(read) for read in found.reads]
+
+
 async def shown(
     info: Info[HubContext, None], rows: list[ReferralRow], *path: str
 ) -> list[Referral]:
-    """Referrals as the caller may read them: one batch of consent decisions per list,
-    opening only the texts the operation selected under ``path``."""
+    """Referrals as the caller may read them: one batch of decisions per list, opening
+    only what the operation selected under ``path``."""
     ctx = info.context
-    wanted = fields_at(info, *path) & REFERRAL_TEXTS
-    views = await referral_views(ctx.db, ctx.actor, ctx.cipher, rows, wanted)
-    return [Referral.from_view(v) for v in views]
+    found = await read_referrals(ctx.reader, ctx.actor, ctx.cipher, rows, wanted(info, *path))
+    if collector() is None:
+        await disclosure.record(ctx.db, found.disclosures)
+    return _answer(info, found)
 
 
 @strawberry.type
@@ -293,13 +321,23 @@ class ReferralQueries:
         first: int = 20,
         after: str | None = None,
     ) -> ReferralConnection:
-        page = await service.list_referrals(
-            info.context.db, info.context.actor, box.value, status, first, after
+        ctx = info.context
+        page = await referral_page(
+            ctx.reader,
+            ctx.actor,
+            ctx.cipher,
+            box.value,
+            status,
+            first,
+            after,
+            wanted(info, "edges", "node"),
         )
-        nodes = await shown(info, page.referrals, "edges", "node")
+        if collector() is None:
+            await disclosure.record(ctx.db, page.disclosures)
+        nodes = _answer(info, page)
         edges = [
-            ReferralEdge(cursor=encode_cursor(r), node=node)
-            for r, node in zip(page.referrals, nodes, strict=True)
+            ReferralEdge(cursor=encode_cursor(r.view.referral), node=node)
+            for r, node in zip(page.reads, nodes, strict=True)
         ]
         return ReferralConnection(
             edges=edges,

@@ -12,6 +12,7 @@ from strawberry.types import Info
 from cases import repatriation as service
 from cases.models import RepatriationRequest as RequestRow
 from cases.paging import encode_cursor
+from cases.referral_reads import CaseWants, Edges, edges_of
 from cases.referral_rules import Urgency
 from cases.repatriation_rules import (
     Assistance,
@@ -22,9 +23,11 @@ from cases.repatriation_rules import (
     Situation,
 )
 from cases.text_views import REPATRIATION_TEXTS, RepatriationView, repatriation_views
+from consent import disclosure
 from consent.rules import DataCategory
-from schema.cases import Case, WithheldField, requested_survivor_fields
+from schema.cases import SURVIVOR_FIELDS, Case, WithheldField
 from schema.context import HubContext
+from schema.disclosures import collector
 from schema.organizations import Organization
 from schema.paging import PageInfo
 from schema.permissions import requires
@@ -39,6 +42,16 @@ for enum, name in (
     (CostItem, "CostItem"),
 ):
     strawberry.enum(enum, name=name)
+
+
+def _case(edges: Edges, case_id: str) -> Case | None:
+    view = edges.cases.get(case_id)
+    return Case.from_view(view) if view is not None else None
+
+
+def _organization(edges: Edges, organization_id: str) -> Organization | None:
+    row = edges.organizations.get(organization_id)
+    return Organization.from_row(row) if row is not None else None
 
 
 @strawberry.type
@@ -98,9 +111,15 @@ class RepatriationRequest:
     updated_at: datetime
     withheld: list[WithheldField]
     history: list[RepatriationChange]
+    case: Case | None = strawberry.field(
+        description="The case as the caller may see it; null once it may not."
+    )
+    requester: Organization | None
+    embassy: Organization | None
+    reception: Organization | None
 
     @classmethod
-    def from_view(cls, view: RepatriationView) -> Self:
+    def from_view(cls, view: RepatriationView, edges: Edges) -> Self:
         row = view.request
         plan_text = view.text("travel_plan")
         plan = orjson.loads(plan_text) if plan_text else None
@@ -147,28 +166,11 @@ class RepatriationRequest:
                 )
                 for r in view.history
             ],
+            case=_case(edges, row.case_id),
+            requester=_organization(edges, row.requester_organization_id),
+            embassy=_organization(edges, row.embassy_organization_id),
+            reception=_organization(edges, row.reception_organization_id),
         )
-
-    @strawberry.field(description="The case as the caller may see it; null once it may not.")
-    async def case(self, info: Info[HubContext, None]) -> Case | None:
-        wanted = requested_survivor_fields(info)
-        view = await info.context.loaders.case_views.load((str(self.case_id), wanted))
-        return Case.from_view(view) if view else None
-
-    @strawberry.field
-    async def requester(self, info: Info[HubContext, None]) -> Organization | None:
-        row = await info.context.loaders.organizations.load(str(self.requester_id))
-        return Organization.from_row(row) if row else None
-
-    @strawberry.field
-    async def embassy(self, info: Info[HubContext, None]) -> Organization | None:
-        row = await info.context.loaders.organizations.load(str(self.embassy_id))
-        return Organization.from_row(row) if row else None
-
-    @strawberry.field
-    async def reception(self, info: Info[HubContext, None]) -> Organization | None:
-        row = await info.context.loaders.organizations.load(str(self.reception_id))
-        return Organization.from_row(row) if row else None
 
     @strawberry.field
     async def costs(self, info: Info[HubContext, None]) -> list[RepatriationCost]:
@@ -242,11 +244,41 @@ async def shown(
     info: Info[HubContext, None], rows: list[RequestRow], *path: str
 ) -> list[RepatriationRequest]:
     """Requests as the caller may read them: one batch of consent decisions per list,
-    opening only the texts the operation selected under ``path``."""
+    opening only what the operation selected under ``path``; the case and the
+    organisations come with each request as plain objects, decided once per row."""
     ctx = info.context
-    wanted = fields_at(info, *path) & REPATRIATION_TEXTS
-    views = await repatriation_views(ctx.db, ctx.actor, ctx.cipher, rows, wanted)
-    return [RepatriationRequest.from_view(v) for v in views]
+    names = fields_at(info, *path)
+    views = await repatriation_views(
+        ctx.db, ctx.actor, ctx.cipher, rows, names & REPATRIATION_TEXTS
+    )
+    case = None
+    if "case" in names:
+        below = fields_at(info, *path, "case")
+        case = CaseWants(fields=below & SURVIVOR_FIELDS, withheld="withheld" in below)
+    async with ctx.reader.session() as session:
+        edges = await edges_of(
+            session,
+            ctx.actor,
+            ctx.cipher,
+            [
+                o
+                for r in rows
+                for o in (
+                    r.requester_organization_id,
+                    r.embassy_organization_id,
+                    r.reception_organization_id,
+                )
+            ],
+            [r.case_id for r in rows],
+            bool(names & {"requester", "embassy", "reception"}),
+            case,
+        )
+    disclose = collector()
+    if disclose is not None:
+        disclose(edges.disclosures)
+    else:
+        await disclosure.record(ctx.db, edges.disclosures)
+    return [RepatriationRequest.from_view(v, edges) for v in views]
 
 
 @strawberry.type

@@ -238,6 +238,7 @@ async def serve_hub(
         app,
         log_level="warning",
         ws="websockets-sansio",
+        ws_per_message_deflate=settings.ws_compression,
         lifespan="on",
         ws_ping_interval=ws_ping or 20.0,
         ws_ping_timeout=ws_ping or 20.0,

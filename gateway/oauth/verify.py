@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import jwt
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
 from gateway.oauth.models import RevokedToken
 from gateway.settings import Settings
@@ -24,6 +24,7 @@ from orgs.models import ApiClient, Organization
 from orgs.principal import Principal
 from orgs.rules import SCOPE_CEILING, MembershipStatus, OrganizationKind
 from store.engine import Database
+from store.reads import RequestReads, reads_of
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,52 @@ def cutoff_second(*moments: datetime | None) -> int | None:
     return max(seconds) if seconds else None
 
 
+class Missing:
+    """Nothing cached (distinct from a cached "no such client")."""
+
+
+MISSING = Missing()
+
+
+def _standing_statement(with_revocation: bool) -> Select[Any]:
+    """The client's standing in one statement; with revocation, whether the token (``jti``)
+    was revoked too (an EXISTS column), so a request's token check is one statement."""
+    columns: list[Any] = [
+        ApiClient.organization_id,
+        Organization.kind,
+        Organization.status,
+        ApiClient.enabled,
+        ApiClient.scopes,
+        Organization.tokens_valid_after,
+        ApiClient.tokens_valid_after,
+    ]
+    if with_revocation:
+        columns.append(_REVOKED.label("revoked"))
+    return (
+        select(*columns)
+        .join(Organization, Organization.id == ApiClient.organization_id)
+        .where(ApiClient.client_id == bindparam("client_id"))
+    )
+
+
+# Built once: only the parameters change from one request to the next.
+_REVOKED = select(RevokedToken.jti).where(RevokedToken.jti == bindparam("jti")).exists()
+_IS_REVOKED = select(_REVOKED)
+_STANDING = _standing_statement(False)
+_STANDING_AND_REVOKED = _standing_statement(True)
+
+
+def _standing_of(row: Sequence[Any]) -> ClientStanding:
+    return ClientStanding(
+        row[0],
+        row[1],
+        row[2],
+        bool(row[3]),
+        frozenset(row[4].split()),
+        cutoff_second(row[5], row[6]),
+    )
+
+
 class StandingCache:
     """Membership status and client state, cached for a few seconds at most."""
 
@@ -117,33 +164,22 @@ class StandingCache:
         self._entries[client_id] = (time.monotonic() + self._ttl, standing)
         return standing
 
+    def fresh(self, client_id: str) -> ClientStanding | Missing | None:
+        """The cached standing while it is fresh, else ``MISSING`` (None: no such client)."""
+        hit = self._entries.get(client_id)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        return MISSING
+
+    def keep(self, client_id: str, standing: ClientStanding | None) -> None:
+        if len(self._entries) > 10_000:
+            self._entries.clear()
+        self._entries[client_id] = (time.monotonic() + self._ttl, standing)
+
     async def _load(self, client_id: str) -> ClientStanding | None:
         async with self._db.read() as session:
-            row = (
-                await session.execute(
-                    select(
-                        ApiClient.organization_id,
-                        Organization.kind,
-                        Organization.status,
-                        ApiClient.enabled,
-                        ApiClient.scopes,
-                        Organization.tokens_valid_after,
-                        ApiClient.tokens_valid_after,
-                    )
-                    .join(Organization, Organization.id == ApiClient.organization_id)
-                    .where(ApiClient.client_id == client_id)
-                )
-            ).first()
-        if row is None:
-            return None
-        return ClientStanding(
-            row[0],
-            row[1],
-            row[2],
-            bool(row[3]),
-            frozenset(row[4].split()),
-            cutoff_second(row[5], row[6]),
-        )
+            row = (await session.execute(_STANDING, {"client_id": client_id})).first()
+        return None if row is None else _standing_of(row)
 
     def forget(self, client_id: str | None = None, organization_id: str | None = None) -> None:
         """Drop cached standing: of one client, of every client of one organisation, or all."""
@@ -168,6 +204,10 @@ class TokenVerifier:
         self._keys: dict[str, jwt.PyJWK] = {}
         self._parsed_from: dict[str, Any] | None = None
         self._last_forced = float("-inf")
+
+    @property
+    def db(self) -> Database:
+        return self._db
 
     def _parse(self, jwks: dict[str, Any]) -> None:
         """Parse the key set only when it changed: building the keys is most of a decode.
@@ -222,10 +262,29 @@ class TokenVerifier:
                 raise TokenRejected(f"missing claim {name}")
         return claims
 
-    async def is_revoked(self, jti: str) -> bool:
-        async with self._db.read() as session:
-            found = await session.scalar(select(RevokedToken.jti).where(RevokedToken.jti == jti))
-        return found is not None
+    async def is_revoked(self, jti: str, reads: RequestReads | None = None) -> bool:
+        async with reads_of(self._db, reads).session() as session:
+            found = await session.scalar(_IS_REVOKED, {"jti": jti})
+        return bool(found)
+
+    async def _revoked_and_standing(
+        self, client_id: str, jti: str, reads: RequestReads | None
+    ) -> tuple[bool, ClientStanding | None]:
+        """Revocation always read; standing from the cache while fresh, else read in the
+        same statement. One statement either way, in the request's read transaction."""
+        cached = self._standing.fresh(client_id)
+        if not isinstance(cached, Missing):
+            return await self.is_revoked(jti, reads), cached
+        async with reads_of(self._db, reads).session() as session:
+            row = (
+                await session.execute(_STANDING_AND_REVOKED, {"client_id": client_id, "jti": jti})
+            ).first()
+        if row is None:
+            self._standing.keep(client_id, None)
+            return await self.is_revoked(jti, reads), None
+        standing = _standing_of(row)
+        self._standing.keep(client_id, standing)
+        return bool(row[-1]), standing
 
     async def still_in_good_standing(self, principal: Principal) -> bool:
         """Re-checked at every delivery of a live subscription, from the standing cache.
@@ -238,12 +297,17 @@ class TokenVerifier:
         standing = await self._standing.get(principal.client_id)
         return standing is not None and standing.in_good_standing
 
-    async def verify(self, token: str, request_id: str | None = None) -> Principal:
-        """A principal for a usable token, or ``TokenRejected``."""
+    async def verify(
+        self, token: str, request_id: str | None = None, reads: RequestReads | None = None
+    ) -> Principal:
+        """A principal for a usable token, or ``TokenRejected``. With ``reads``, the check
+        runs in the request's read transaction."""
         claims = await self.decode(token)
-        if await self.is_revoked(claims["jti"]):
+        revoked, standing = await self._revoked_and_standing(
+            claims["client_id"], claims["jti"], reads
+        )
+        if revoked:
             raise TokenRejected("token revoked")
-        standing = await self._standing.get(claims["client_id"])
         if standing is None:
             raise TokenRejected("unknown client")
         if standing.organization_id != claims["org"]:
