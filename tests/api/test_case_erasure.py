@@ -188,6 +188,11 @@ async def test_an_owner_erases_a_survivors_data_at_her_request(
         assert case["fullName"] is None and case["phone"] is None and case["healthNotes"] is None
         assert {w["field"] for w in case["withheld"]} >= {"fullName", "phone", "healthNotes"}
         assert {w["reason"] for w in case["withheld"]} == {"ERASED"}
+        # also when only the withheld list is asked for
+        only = await hub.gql(
+            member, "query($id: ID!) { case(id: $id) { withheld { reason } } }", {"id": case_id}
+        )
+        assert {w["reason"] for w in only.data["case"]["withheld"]} == {"ERASED"}, only.body
     # and nothing copied out before the erasure opens with the hub's keys and today's database
     async with hub.db.read() as session:
         remaining = (
