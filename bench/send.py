@@ -15,6 +15,10 @@ party, outbox event, audit entry ...). Then, for --rounds interleaved rounds:
   are inserted in one transaction by a plain SQLAlchemy Core engine on the same database file;
   latency per transaction.
 
+With --floor, each round also sends ``query { __typename }`` --batch times with the same token
+over the same kind of connection: the request around a send (HTTP, token check, GraphQL)
+without the send, to tell the two costs apart.
+
 Reading it: p50 and p99 over all rounds, and their ratios (the issue's goal: <= 4x).
 """
 
@@ -44,6 +48,7 @@ from bench.loadgen import call, pct, pin
 
 SEND = """
 mutation($input: SendReferralInput!) { sendReferral(input: $input) { id status version } }"""
+FLOOR = "query { __typename }"
 
 
 def server_main(conn: Connection, cases: int) -> None:
@@ -174,19 +179,24 @@ def send_input(case_id: str, receiver: str, key: str) -> dict[str, Any]:
     }
 
 
-async def sends(info: dict[str, Any], batch: int, offset: int) -> list[float]:
+async def sends(info: dict[str, Any], batch: int, offset: int, floor: bool = False) -> list[float]:
     headers = {"Authorization": f"Bearer {info['token']}"}
     latencies = []
     async with httpx.AsyncClient(timeout=30) as client:
         for n in range(offset, offset + batch):
             case = info["cases"][n % len(info["cases"])]
             body = {"query": SEND, "variables": send_input(case, info["adhoc"], f"bench-{n:08d}")}
+            if floor:
+                body = {"query": FLOOR}
             start = time.perf_counter()
             response = await client.post(info["url"], json=body, headers=headers)
             latencies.append(time.perf_counter() - start)
             answer = response.json()
             assert not answer.get("errors"), answer["errors"]
-            assert answer["data"]["sendReferral"]["status"] == "SENT"
+            if floor:
+                assert answer["data"] == {"__typename": "Query"}, answer
+            else:
+                assert answer["data"]["sendReferral"]["status"] == "SENT"
     return latencies
 
 
@@ -200,6 +210,7 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--cases", type=int, default=10)
     parser.add_argument("--time-limit", type=int, default=240)
+    parser.add_argument("--floor", action="store_true", help="also time `{ __typename }`")
     args = parser.parse_args()
     signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(args.time_limit)
@@ -209,6 +220,7 @@ def main() -> int:
     server.start()
     http: list[float] = []
     sql: list[float] = []
+    floor: list[float] = []
     try:
         while not here.poll(1):
             if not server.is_alive():
@@ -216,6 +228,8 @@ def main() -> int:
         info = here.recv()
         pin(-1)
         for r in range(args.rounds):
+            if args.floor:
+                floor += asyncio.run(sends(info, args.batch, r * args.batch, floor=True))
             http += asyncio.run(sends(info, args.batch, r * args.batch))
             sql += call(here, "bare", args.batch)
         call(here, "stop")
@@ -229,6 +243,8 @@ def main() -> int:
     print(f"{'':<16}{'p50 ms':>9}{'p99 ms':>9}")
     p = {name: (pct(v, 50), pct(v, 99)) for name, v in (("http", http), ("sql", sql))}
     print(f"{'sendReferral':<16}{1000 * p['http'][0]:>9.2f}{1000 * p['http'][1]:>9.2f}")
+    if floor:
+        print(f"{'__typename':<16}{1000 * pct(floor, 50):>9.2f}{1000 * pct(floor, 99):>9.2f}")
     print(f"{'bare insert':<16}{1000 * p['sql'][0]:>9.2f}{1000 * p['sql'][1]:>9.2f}")
     print(
         f"sendReferral / bare insert: p50 {p['http'][0] / p['sql'][0]:.1f}x, "

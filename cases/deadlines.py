@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, select, update
 
+from cases.intervention_deadlines import intervention_deadlines
 from cases.models import Referral, RepatriationRequest
 from cases.referral_rules import ReferralAction, ReferralStatus
 from cases.referrals import apply_action, event_payload
@@ -169,6 +170,7 @@ async def run_deadlines(
         ):
             report.escalated += 1
     await _repatriation_deadlines(db, now, policy, coordinators, report)
+    await intervention_deadlines(db, now, policy.remind_before, coordinators, report)
     return report
 
 

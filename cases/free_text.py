@@ -39,6 +39,8 @@ class TextField(StrEnum):
     ASSESSMENT_IDENTIFICATION = "CaseAssessment.identification"
     FAMILY_TRACING = "FamilyAssessment.family"
     FAMILY_SAFETY = "FamilyAssessment.safety"
+    INTERVENTION_LAST_KNOWN_LOCATION = "InterventionRequest.lastKnownLocation"
+    INTERVENTION_CHANGE_NOTE = "InterventionRequest.history.note"
 
     @property
     def label(self) -> str:
@@ -80,6 +82,9 @@ TEXT_RULES: dict[TextField, TextRule] = {
     TextField.FAMILY_TRACING: TextRule(fixed=DataCategory.IDENTITY),
     # Whether home is safe, and why not: where she will live and what waits there.
     TextField.FAMILY_SAFETY: TextRule(fixed=DataCategory.LOCATION),
+    # Where a person still abroad was last known to be: where to find her, or her captors.
+    TextField.INTERVENTION_LAST_KNOWN_LOCATION: TextRule(fixed=DataCategory.LOCATION),
+    TextField.INTERVENTION_CHANGE_NOTE: WRITER_CHOOSES,
 }
 
 

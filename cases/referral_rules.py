@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 from enum import StrEnum
 
@@ -114,3 +115,17 @@ def check_not_held_for_consent(held_for_consent: bool, action: str) -> None:
 def purpose_of(services: list[ServiceCategory]) -> str:
     """The consent purpose a referral serves: legal aid, or service referral."""
     return "LEGAL_AID" if ServiceCategory.LEGAL_AID in services else "SERVICE_REFERRAL"
+
+
+def offer_refusal(
+    services: Iterable[ServiceCategory], offered: Iterable[str], closed: Iterable[str]
+) -> str | None:
+    """Why the receiver cannot take these services (None: it can). ``offered`` names the
+    categories it publishes, ``closed`` those of them not accepting referrals now."""
+    missing = sorted({s.value for s in services} - set(offered))
+    if missing:
+        return f"the receiver does not offer: {', '.join(missing)}"
+    shut = sorted(set(closed))
+    if shut:
+        return f"the receiver is not accepting referrals for: {', '.join(shut)}"
+    return None

@@ -1,52 +1,43 @@
 """Referral operations: send, move through the lifecycle, read boxes. One transaction each,
-with its history row, event and audit entry; the case's status follows."""
+with its history row, event and audit entry; the case's status follows. Sending lives in
+``cases.sending`` (a write path counted statement by statement)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases.access import load_grants
 from cases.free_text import TextField, stored_category
 from cases.models import Case, CaseParty, Referral, ReferralChange
-from cases.paging import (
-    after_cursor,
-    check_idempotency_key,
-    check_page_size,
-    fingerprint,
-    once,
-)
+from cases.paging import after_cursor, check_page_size
 from cases.referral_rules import (
-    DEFAULT_DEADLINES,
     OPEN,
     REFERRAL_WORKFLOW,
     ReferralAction,
     ReferralStatus,
-    Urgency,
     check_not_held_for_consent,
-    purpose_of,
 )
 from cases.rules import CaseStatus
-from cases.service import load_owned_case, set_case_status
+from cases.sending import MAX_NOTES
+from cases.sending import NewReferral as NewReferral  # the send, re-exported for callers
+from cases.sending import event_payload as event_payload
+from cases.sending import send_referral as send_referral
+from cases.service import set_case_status
 from cases.workflow import Role, check_reason_text
-from consent.rules import DataCategory, Purpose, Recipient, decide
+from consent.rules import DataCategory
 from notifications.outbox import emit
-from orgs.directory import CapacityStatus, offered
-from orgs.models import Organization
 from orgs.principal import Principal
-from orgs.rules import MembershipStatus, ServiceCategory
+from orgs.rules import ServiceCategory
 from store.audit import record_audit
 from store.engine import Database
 from store.errors import ErrorCode, HubError, not_found
 from store.sealed import FieldCipher
 from store.types import utcnow
 
-MAX_NOTES = 4_000
 READ_SCOPE = "referrals:read"
 _EVENT = {
     ReferralAction.ACKNOWLEDGE: "REFERRAL_ACKNOWLEDGED",
@@ -63,21 +54,6 @@ _EVENT = {
 _ENDS_RELATION = frozenset(
     {ReferralStatus.DECLINED, ReferralStatus.CANCELLED, ReferralStatus.EXPIRED}
 )
-
-
-@dataclass(frozen=True, slots=True)
-class NewReferral:
-    case_id: str
-    receiver_organization_id: str
-    services: Sequence[ServiceCategory]
-    urgency: Urgency
-    reason: str
-    idempotency_key: str
-    notes: str | None = None
-    acknowledge_by: datetime | None = None
-    respond_by: datetime | None = None
-    reason_category: DataCategory | None = None
-    notes_category: DataCategory | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,192 +75,6 @@ def open_text(cipher: FieldCipher, sealed: str | None, column: str, row_id: str)
     if sealed is None:
         return None
     return cipher.open(sealed, table="referrals", column=column, row_id=row_id)
-
-
-def _fingerprint(new: NewReferral) -> str:
-    return fingerprint(
-        [
-            new.case_id,
-            new.receiver_organization_id,
-            sorted(s.value for s in new.services),
-            new.urgency.value,
-            new.reason,
-            new.notes,
-            new.acknowledge_by.isoformat() if new.acknowledge_by else None,
-            new.respond_by.isoformat() if new.respond_by else None,
-            new.reason_category,
-            new.notes_category,
-        ]
-    )
-
-
-def _check_new(new: NewReferral, now: datetime) -> tuple[datetime, datetime]:
-    if not new.services:
-        raise _bad("services: ask for at least one service")
-    check_reason_text(new.reason, True)
-    if new.notes is not None and len(new.notes) > MAX_NOTES:
-        raise _bad(f"notes are longer than {MAX_NOTES} characters")
-    check_idempotency_key(new.idempotency_key)
-    ack_in, respond_in = DEFAULT_DEADLINES[new.urgency]
-    acknowledge_by = new.acknowledge_by or now + ack_in
-    respond_by = new.respond_by or max(now + respond_in, acknowledge_by)
-    if acknowledge_by <= now or respond_by < acknowledge_by:
-        raise _bad("deadlines must be in the future, and respondBy not before acknowledgeBy")
-    return acknowledge_by, respond_by
-
-
-async def _consent_covers(
-    session: AsyncSession, case: Case, receiver: Organization, purpose: Purpose, at: datetime
-) -> bool:
-    grants = (await load_grants(session, [case.id])).get(case.id, [])
-    recipient = Recipient(receiver.id, receiver.kind)
-    return any(decide(grants, recipient, purpose, c, at).allowed for c in DataCategory)
-
-
-async def _existing(session: AsyncSession, sender: str, key: str) -> Referral | None:
-    found: Referral | None = await session.scalar(
-        select(Referral).where(
-            Referral.sender_organization_id == sender, Referral.idempotency_key == key
-        )
-    )
-    return found
-
-
-async def send_referral(
-    db: Database, actor: Principal, cipher: FieldCipher, new: NewReferral
-) -> Referral:
-    """Send a referral of the actor's own case. A retried send returns the same referral."""
-    sender = actor.organization_id
-    if sender is None:
-        raise HubError(ErrorCode.FORBIDDEN, "referrals are sent by member organisations")
-    now = utcnow()
-    acknowledge_by, respond_by = _check_new(new, now)
-    digest = _fingerprint(new)
-    key = check_idempotency_key(new.idempotency_key)
-    return await once(
-        db,
-        lambda session: _existing(session, sender, key),
-        lambda: _send(db, actor, cipher, new, key, digest, acknowledge_by, respond_by),
-        digest,
-        "referral",
-    )
-
-
-async def _send(
-    db: Database,
-    actor: Principal,
-    cipher: FieldCipher,
-    new: NewReferral,
-    key: str,
-    digest: str,
-    acknowledge_by: datetime,
-    respond_by: datetime,
-) -> Referral:
-    sender = actor.organization_id
-    assert sender is not None
-    now = utcnow()
-    async with db.write() as session:
-        case = await load_owned_case(session, actor, new.case_id)
-        if new.receiver_organization_id == sender:
-            raise _bad("an organisation cannot refer a case to itself")
-        receiver = await session.get(Organization, new.receiver_organization_id)
-        if receiver is None or receiver.status != MembershipStatus.ACTIVE:
-            raise _bad("the receiving organisation is not an active member")
-        offers = await offered(session, receiver.id, new.services)
-        missing = [s.value for s in new.services if s.value not in offers]
-        closed = [c for c, o in offers.items() if o.capacity_status == CapacityStatus.NOT_ACCEPTING]
-        if missing:
-            raise _bad(f"the receiver does not offer: {', '.join(sorted(missing))}")
-        if closed:
-            raise _bad(f"the receiver is not accepting referrals for: {', '.join(sorted(closed))}")
-        purpose = Purpose(purpose_of(list(new.services)))
-        if not await _consent_covers(session, case, receiver, purpose, now):
-            raise HubError(
-                ErrorCode.CONSENT_REQUIRED,
-                f"the survivor's consent does not cover this receiver for {purpose.value}",
-            )
-        referral_id = str(uuid.uuid4())
-        referral = Referral(
-            id=referral_id,
-            case_id=case.id,
-            sender_organization_id=sender,
-            receiver_organization_id=receiver.id,
-            services=sorted({s.value for s in new.services}),
-            urgency=new.urgency.value,
-            purpose=purpose.value,
-            status=ReferralStatus.SENT.value,
-            version=1,
-            reason_sealed=_seal(cipher, new.reason.strip(), "reason", referral_id),
-            notes_sealed=_seal(cipher, new.notes, "notes", referral_id) if new.notes else None,
-            reason_category=stored_category(TextField.REFERRAL_REASON, new.reason_category),
-            notes_category=stored_category(TextField.REFERRAL_NOTES, new.notes_category),
-            acknowledge_by=acknowledge_by,
-            respond_by=respond_by,
-            overdue=False,
-            idempotency_key=key,
-            request_fingerprint=digest,
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(referral)
-        await session.flush()
-        session.add(
-            ReferralChange(
-                id=str(uuid.uuid4()),
-                referral_id=referral_id,
-                action="SEND",
-                from_status=None,
-                to_status=referral.status,
-                by_organization_id=sender,
-                at=now,
-                version=1,
-            )
-        )
-        session.add(
-            CaseParty(
-                case_id=case.id,
-                organization_id=receiver.id,
-                purpose=purpose.value,
-                source_type="REFERRAL",
-                source_id=referral_id,
-                valid_from=now,
-            )
-        )
-        await set_case_status(
-            session, cipher, case, CaseStatus.REFERRED, f"referral {referral_id} sent", now
-        )
-        await emit(
-            session,
-            topic="REFERRAL",
-            type="REFERRAL_SENT",
-            subject_id=referral_id,
-            actor_organization_id=sender,
-            audience=[sender, receiver.id],
-            payload=event_payload(referral),
-        )
-        await record_audit(
-            session,
-            actor_organization_id=sender,
-            actor_client_id=actor.client_id,
-            action="referral.send",
-            subject_type="Referral",
-            subject_id=referral_id,
-            detail={"caseId": case.id, "receiver": receiver.id, "services": referral.services},
-            request_id=actor.request_id,
-        )
-    return referral
-
-
-def event_payload(referral: Referral) -> dict[str, object]:
-    """What an event says about a referral: ids, status, version. Never free text."""
-    return {
-        "referralId": referral.id,
-        "caseId": referral.case_id,
-        "status": referral.status,
-        "version": referral.version,
-        "sender": referral.sender_organization_id,
-        "receiver": referral.receiver_organization_id,
-    }
 
 
 def role_of(referral: Referral, organization_id: str | None) -> Role | None:

@@ -5,7 +5,7 @@ its history row, event and audit entry; the case's status follows."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -149,8 +149,17 @@ async def _existing(session: AsyncSession, requester: str, key: str) -> Repatria
     return found
 
 
+# Work another step does in the new request's own transaction (e.g. an intervention
+# request leading into it): it may refuse, and then nothing is written.
+OnSubmitted = Callable[[AsyncSession, RepatriationRequest], Awaitable[None]]
+
+
 async def request_repatriation(
-    db: Database, actor: Principal, cipher: FieldCipher, new: NewRepatriation
+    db: Database,
+    actor: Principal,
+    cipher: FieldCipher,
+    new: NewRepatriation,
+    on_submitted: OnSubmitted | None = None,
 ) -> RepatriationRequest:
     """Ask an embassy to repatriate the survivor of the actor's own case. Idempotent by key."""
     requester = actor.organization_id
@@ -161,7 +170,7 @@ async def request_repatriation(
     return await once(
         db,
         lambda session: _existing(session, requester, key),
-        lambda: _submit(db, actor, cipher, new, key, digest),
+        lambda: _submit(db, actor, cipher, new, key, digest, on_submitted),
         digest,
         "request",
     )
@@ -195,6 +204,7 @@ async def _submit(
     new: NewRepatriation,
     key: str,
     digest: str,
+    on_submitted: OnSubmitted | None = None,
 ) -> RepatriationRequest:
     requester = actor.organization_id
     assert requester is not None
@@ -303,6 +313,8 @@ async def _submit(
             detail={"caseId": case.id, "embassy": embassy.id, "reception": reception.id},
             request_id=actor.request_id,
         )
+        if on_submitted is not None:
+            await on_submitted(session, request)
     return request
 
 

@@ -16,7 +16,10 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from cases.custody_models import CaseAssessment, CaseTransfer, FamilyAssessment
+from cases.document_models import Document
 from cases.erasure_models import CaseErasure, CaseKeyRow
+from cases.intervention_models import InterventionChange, InterventionRequest
+from cases.justice_models import Hearing, LegalCaseChange
 from cases.models import (
     CaseField,
     CaseStatusChange,
@@ -25,6 +28,7 @@ from cases.models import (
     RepatriationChange,
     RepatriationRequest,
 )
+from consent.family_models import FamilyConsentBasis
 from consent.models import ConsentGrant, ConsentWithdrawal
 from notifications.models import Webhook
 from store.case_keys import CASE_PREFIX
@@ -68,6 +72,8 @@ class SealedColumn:
     row_id: Callable[[Any], str]
     # Every column must say; erasure clears a case's values through this binding.
     case: CaseBinding | Undeclared | None = UNDECLARED
+    # Rows per transaction at most (documents are megabytes each, fields a few bytes).
+    batch: int | None = None
 
 
 _OWN_CASE = CaseBinding(CaseField.case_id)
@@ -187,6 +193,51 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
         NOT_A_CASE,
     ),
     SealedColumn(Webhook.secret_sealed, "webhooks", lambda r: "secret", lambda r: r.id, NOT_A_CASE),
+    # A legal case may link many survivors (a fishing-fleet prosecution): its notes are the
+    # legal case's record, about no single case, and are not cleared when one case is erased.
+    SealedColumn(
+        LegalCaseChange.note_sealed,
+        "legal_case_changes",
+        lambda r: "note",
+        lambda r: r.id,
+        NOT_A_CASE,
+    ),
+    SealedColumn(
+        Hearing.outcome_note_sealed,
+        "legal_case_hearings",
+        lambda r: "outcome_note",
+        lambda r: r.id,
+        NOT_A_CASE,
+    ),
+    SealedColumn(
+        Document.content_sealed,
+        "documents",
+        lambda r: "content",
+        lambda r: r.id,
+        CaseBinding(Document.case_id),
+        batch=5,
+    ),
+    SealedColumn(
+        InterventionRequest.last_known_location_sealed,
+        "intervention_requests",
+        lambda r: "last_known_location",
+        lambda r: r.id,
+        CaseBinding(InterventionRequest.case_id),
+    ),
+    SealedColumn(
+        InterventionChange.note_sealed,
+        "intervention_changes",
+        lambda r: "note",
+        lambda r: r.id,
+        CaseBinding(InterventionChange.request_id, InterventionRequest.case_id),
+    ),
+    SealedColumn(
+        FamilyConsentBasis.basis_sealed,
+        "family_consent_bases",
+        lambda r: "basis",
+        lambda r: r.grant_id,
+        CaseBinding(FamilyConsentBasis.grant_id, ConsentGrant.case_id),
+    ),
 )
 
 
@@ -195,6 +246,7 @@ async def reseal_column(db: Database, cipher: FieldCipher, spec: SealedColumn, b
     model = spec.column.class_
     current = f"v1.{cipher.current}.%"
     key = spec.column.key
+    batch = min(batch, spec.batch or batch)
     done = 0
     while True:
         async with db.write() as session:
@@ -214,7 +266,7 @@ async def reseal_column(db: Database, cipher: FieldCipher, spec: SealedColumn, b
             for row in rows:
                 place = {"table": spec.table, "column": spec.label(row), "row_id": spec.row_id(row)}
                 setattr(row, key, cipher.seal(cipher.open(getattr(row, key), **place), **place))
-                if isinstance(row, CaseField):
+                if isinstance(row, CaseField | Document):
                     row.key_id = cipher.current
         done += len(rows)
         if len(rows) < batch:

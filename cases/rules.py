@@ -26,6 +26,8 @@ class CaseStatus(StrEnum):
     REINTEGRATING = "REINTEGRATING"
     FOLLOW_UP = "FOLLOW_UP"
     CLOSED = "CLOSED"
+    # Still abroad: an embassy has been asked to locate and assist her (intervention).
+    ABROAD = "ABROAD"
 
 
 class AgeBand(StrEnum):

@@ -30,6 +30,31 @@ class DataCategory(StrEnum):
 class Grantor(StrEnum):
     SURVIVOR = "SURVIVOR"
     GUARDIAN = "GUARDIAN"
+    # A relative, for a person abroad who cannot be asked yet (an intervention request).
+    FAMILY = "FAMILY"
+
+
+# Consent given by the person herself (or, for a child, her guardian): once recorded it
+# replaces any a family member gave on her behalf.
+OWN_GRANTORS = frozenset({Grantor.SURVIVOR, Grantor.GUARDIAN})
+
+
+def family_consent_refusal(
+    grantor: Grantor, has_basis: bool, own_consent_recorded: bool
+) -> str | None:
+    """Why a grant may not be recorded as it stands (None: it may).
+
+    A family member speaks for the person only with a recorded basis (who reported, how
+    related, why she cannot consent now), and only until her own consent has been recorded
+    (even if she withdrew it since: a relative cannot overrule her)."""
+    if grantor is Grantor.FAMILY:
+        if not has_basis:
+            return "grantor FAMILY needs familyBasis: who reported, relationship, why not herself"
+        if own_consent_recorded:
+            return "the person's own consent is recorded: a family member's no longer applies"
+    elif has_basis:
+        return "familyBasis is only for grantor FAMILY"
+    return None
 
 
 class ConsentMethod(StrEnum):

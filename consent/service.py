@@ -14,8 +14,21 @@ from cases.consent_holds import ConsentActor, follow_consent
 from cases.models import CaseParty
 from cases.rules import AgeBand
 from cases.service import case_audience, load_owned_case, load_visible_case
+from consent.family import (
+    FamilyBasis,
+    own_consent_recorded,
+    seal_basis,
+    supersede_family_grants,
+)
 from consent.models import ConsentGrant, ConsentWithdrawal, Disclosure, WithdrawalNotice
-from consent.rules import ConsentMethod, DataCategory, Grantor, Purpose
+from consent.rules import (
+    OWN_GRANTORS,
+    ConsentMethod,
+    DataCategory,
+    Grantor,
+    Purpose,
+    family_consent_refusal,
+)
 from notifications.outbox import emit
 from orgs.models import Organization
 from orgs.principal import Principal
@@ -41,6 +54,8 @@ class NewConsent:
     interpreter_language: str | None = None
     valid_from: datetime | None = None
     valid_until: datetime | None = None
+    # Grantor FAMILY only: who reported, how related, why the person cannot consent now.
+    family_basis: FamilyBasis | None = None
 
 
 def _bad(message: str) -> HubError:
@@ -61,8 +76,13 @@ async def _check_recipients(session: AsyncSession, ids: Sequence[str]) -> list[s
     return wanted
 
 
-async def record_consent(db: Database, actor: Principal, new: NewConsent) -> ConsentGrant:
-    """Record a new, immutable version of the survivor's consent on the actor's own case."""
+async def record_consent(
+    db: Database, actor: Principal, new: NewConsent, cipher: FieldCipher
+) -> ConsentGrant:
+    """Record a new, immutable version of the survivor's consent on the actor's own case.
+
+    A FAMILY grant keeps its basis sealed; the person's own grant ends every FAMILY grant
+    of the case in the same transaction."""
     if not new.purposes:
         raise _bad("at least one purpose is required")
     if not new.categories:
@@ -77,7 +97,14 @@ async def record_consent(db: Database, actor: Principal, new: NewConsent) -> Con
         raise _bad("interpreterLanguage must be an ISO 639 code")
     async with db.write() as session:
         case = await load_owned_case(session, actor, new.case_id)
-        if case.age_band in _CHILD_BANDS and new.grantor != Grantor.GUARDIAN:
+        refusal = family_consent_refusal(
+            new.grantor,
+            new.family_basis is not None,
+            new.grantor is Grantor.FAMILY and await own_consent_recorded(session, case.id),
+        )
+        if refusal is not None:
+            raise _bad(refusal)
+        if case.age_band in _CHILD_BANDS and new.grantor == Grantor.SURVIVOR:
             raise _bad("for a child, consent is given by a guardian (grantor GUARDIAN)")
         recipients = await _check_recipients(session, new.recipient_organization_ids)
         latest = await session.scalar(
@@ -101,6 +128,14 @@ async def record_consent(db: Database, actor: Principal, new: NewConsent) -> Con
         )
         session.add(grant)
         await session.flush()
+        superseded: list[str] = []
+        told: list[str] = []
+        if new.family_basis is not None:
+            session.add(seal_basis(cipher, grant.id, new.family_basis))
+        elif new.grantor in OWN_GRANTORS:
+            superseded, told = await supersede_family_grants(
+                session, cipher, case.id, case.owner_organization_id, now
+            )
         # A named recipient becomes party to the case for each purpose consented to.
         for org_id in recipients:
             for purpose in grant.purposes:
@@ -125,6 +160,16 @@ async def record_consent(db: Database, actor: Principal, new: NewConsent) -> Con
             audience=[case.owner_organization_id, *recipients],
             payload={"consentId": grant.id, "caseId": case.id, "version": grant.version},
         )
+        for ended in superseded:
+            await emit(
+                session,
+                topic="CONSENT",
+                type="CONSENT_SUPERSEDED",
+                subject_id=ended,
+                actor_organization_id=case.owner_organization_id,
+                audience=[case.owner_organization_id, *told, *await case_audience(session, case)],
+                payload={"consentId": ended, "caseId": case.id, "supersededBy": grant.id},
+            )
         await follow_consent(session, case.id, _consent_actor(actor), now)
         await record_audit(
             session,
@@ -133,7 +178,7 @@ async def record_consent(db: Database, actor: Principal, new: NewConsent) -> Con
             action="consent.record",
             subject_type="ConsentGrant",
             subject_id=grant.id,
-            detail={"caseId": case.id, "version": grant.version},
+            detail={"caseId": case.id, "version": grant.version, "superseded": superseded},
             request_id=actor.request_id,
         )
     return grant

@@ -15,6 +15,8 @@ from starlette.routing import Route, WebSocketRoute
 
 from cases.deadlines import DeadlinePolicy
 from gateway.audit_checkpoints import CheckpointSchedule, latest_route
+from gateway.documents import PATH as DOCUMENTS_PATH
+from gateway.documents import DocumentEndpoints
 from gateway.graphql_view import HubGraphQL
 from gateway.health import health_routes
 from gateway.heap import settled_heap
@@ -149,10 +151,17 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
             # Every method reaches the view, which answers 405 as a GraphQL response.
             Route("/graphql", view),
             WebSocketRoute("/graphql", view),
+            *DocumentEndpoints(
+                hub.db, hub.verifier, hub.cipher, settings.document_max_bytes, limits
+            ).routes(),
         ],
         middleware=[
             Middleware(RequestId),
-            Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+            Middleware(
+                BodyLimit,
+                max_bytes=settings.max_body_bytes,
+                per_path={DOCUMENTS_PATH: settings.document_max_bytes},
+            ),
             Middleware(SocketMessageLimit, max_bytes=settings.max_body_bytes),
             Middleware(TokenEndpointLimit, limits=limits),
             Middleware(BearerAuth, verifier=hub.verifier, serve_ide=development, limits=limits),

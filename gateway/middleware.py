@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 
 import jwt
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -55,16 +56,22 @@ class RequestId:
 
 
 class BodyLimit:
-    """Refuse request bodies over ``max_bytes`` with 413, before any handler reads them."""
+    """Refuse request bodies over ``max_bytes`` with 413, before any handler reads them.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    ``per_path`` sets another limit on an exact path (documents are larger than queries)."""
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, per_path: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.per_path = dict(per_path or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.per_path.get(scope["path"], self.max_bytes)
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
@@ -73,8 +80,8 @@ class BodyLimit:
                     refusal = HttpRefusal(400, ErrorCode.BAD_REQUEST, "bad Content-Length")
                     await send_refusal(send, refusal, accept_header(scope["headers"]))
                     return
-                if declared > self.max_bytes:
-                    refusal = payload_too_large(self.max_bytes)
+                if declared > limit:
+                    refusal = payload_too_large(limit)
                     await send_refusal(send, refusal, accept_header(scope["headers"]))
                     return
         chunks: list[bytes] = []
@@ -86,8 +93,8 @@ class BodyLimit:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
-                refusal = payload_too_large(self.max_bytes)
+            if size > limit:
+                refusal = payload_too_large(limit)
                 await send_refusal(send, refusal, accept_header(scope["headers"]))
                 return
             chunks.append(chunk)

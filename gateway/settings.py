@@ -42,6 +42,8 @@ class Settings:
     key_publish_lead: int = 300
     status_cache_seconds: float = 2.0
     max_body_bytes: int = 262_144
+    # The largest document accepted on POST /documents (the whole request body there).
+    document_max_bytes: int = 5_242_880
     max_query_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 2_000
@@ -210,6 +212,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         access_token_ttl=_int(env, "HUB_ACCESS_TOKEN_TTL", 900, 60, 3600),
         key_publish_lead=_int(env, "HUB_KEY_PUBLISH_LEAD", 300, 0, 86_400),
         max_body_bytes=_int(env, "HUB_MAX_BODY_BYTES", 262_144, 1_024, 10_485_760),
+        document_max_bytes=_int(env, "HUB_DOCUMENT_MAX_BYTES", 5_242_880, 1_024, 26_214_400),
         log_level=env.get("HUB_LOG_LEVEL", "INFO").upper(),
         scheduler_interval=float(_int(env, "HUB_SCHEDULER_INTERVAL", 30, 0, 3600)),
         checkpoint_interval=_int(env, "HUB_CHECKPOINT_INTERVAL", 3600, 0, 604_800),

@@ -31,6 +31,7 @@ class EventTopic(StrEnum):
     REFERRAL = "REFERRAL"
     REPATRIATION = "REPATRIATION"
     CONSENT = "CONSENT"
+    LEGAL = "LEGAL"
 
 
 class CloseCode:

@@ -31,6 +31,10 @@ from schema.erasure import ErasureMutations
 from schema.errors import ErrorCodes
 from schema.events import EventQueries, Subscription
 from schema.executor import FlatMemoryExecutor
+from schema.family_consent import FamilyConsentQueries
+from schema.groups import GroupMutations, GroupQueries
+from schema.interventions import InterventionMutations, InterventionQueries
+from schema.justice import JusticeMutations, JusticeQueries
 from schema.observed import ObservedOperations, Recorder
 from schema.operation_choice import OneOperationChosen
 from schema.organizations import OrganizationMutations, OrganizationQueries
@@ -68,6 +72,10 @@ class Query(
     WebhookQueries,
     CustodyQueries,
     AssessmentQueries,
+    JusticeQueries,
+    InterventionQueries,
+    GroupQueries,
+    FamilyConsentQueries,
 ):
     pass
 
@@ -81,6 +89,9 @@ class Mutation(
     WebhookMutations,
     CustodyMutations,
     AssessmentMutations,
+    JusticeMutations,
+    InterventionMutations,
+    GroupMutations,
     ErasureMutations,
 ):
     pass

@@ -34,6 +34,7 @@ from consent.rules import ConsentMethod, DataCategory, Grantor, Purpose
 from orgs.rules import OrganizationKind
 from schema.context import HubContext
 from schema.disclosures import collector
+from schema.family_consent import FamilyBasisInput
 from schema.paging import PageInfo
 from schema.permissions import requires
 from schema.selection import fields_at
@@ -406,6 +407,7 @@ class RecordConsentInput:
     interpreter_language: str | None = None
     valid_from: datetime | None = None
     valid_until: datetime | None = None
+    family_basis: FamilyBasisInput | None = None
 
 
 @strawberry.type
@@ -574,7 +576,9 @@ class CaseMutations:
                 interpreter_language=input.interpreter_language,
                 valid_from=input.valid_from,
                 valid_until=input.valid_until,
+                family_basis=input.family_basis.to_basis() if input.family_basis else None,
             ),
+            info.context.cipher,
         )
         return ConsentGrant.from_rows(row)
 

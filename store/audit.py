@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import JSON, BigInteger, Integer, String, select, text
+from sqlalchemy import JSON, BigInteger, Integer, String, Table, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -100,14 +100,21 @@ async def lock_chain(session: AsyncSession) -> None:
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
 
 
+# Built once: every write of the hub reads the head and appends. ``HEAD`` may also be
+# joined into a writer's own SELECT (see ``append_audit``).
+_HEAD = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+HEAD = _HEAD.subquery("audit_head")
+_INSERT_ENTRY = insert(cast(Table, AuditEntry.__table__))
+
+
 async def chain_head(session: AsyncSession) -> tuple[int, str]:
     """The number of entries and the hash of the newest one (GENESIS when empty)."""
-    last = (
-        await session.execute(
-            select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-        )
-    ).first()
-    return (int(last[0]), str(last[1])) if last is not None else (0, GENESIS)
+    return head_of(*((await session.execute(_HEAD)).first() or (None, None)))
+
+
+def head_of(seq: int | None, hash_: str | None) -> tuple[int, str]:
+    """The head as read (both None for an empty chain): its position and hash."""
+    return (int(seq), str(hash_)) if seq is not None and hash_ is not None else (0, GENESIS)
 
 
 async def record_audit(
@@ -146,6 +153,67 @@ async def record_audit(
     session.add(entry)
     await session.flush()
     return entry
+
+
+async def append_audit(
+    session: AsyncSession,
+    *,
+    at: datetime,
+    actor_organization_id: str | None,
+    actor_client_id: str | None,
+    action: str,
+    subject_type: str,
+    subject_id: str,
+    detail: dict[str, Any],
+    request_id: str | None,
+    head: tuple[int, str] | None = None,
+) -> None:
+    """``record_audit`` for a write path that counts its statements: the chain head read and
+    one Core insert, no ORM object and no flush of the caller's session.
+
+    ``detail`` must already be what the JSON column reads back (plain JSON types, string
+    keys), since the hash covers exactly what is stored; callers build it from ids and
+    enum values. ``head`` is the chain head the caller read earlier in this same write
+    transaction (``HEAD`` in its own SELECT); it is used only on SQLite, whose write
+    transactions hold the database from their ``BEGIN IMMEDIATE`` on, so nobody can have
+    extended the chain since. PostgreSQL takes the chain's lock and reads the head again.
+    """
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres or head is None:
+        await lock_chain(session)
+        seq, prev_hash = await chain_head(session)
+    else:
+        seq, prev_hash = head
+    seq += 1
+    digest = entry_hash(
+        prev_hash,
+        seq,
+        at,
+        actor_organization_id,
+        actor_client_id,
+        action,
+        subject_type,
+        subject_id,
+        detail,
+        request_id,
+    )
+    conn = await session.connection()
+    await conn.execute(
+        _INSERT_ENTRY,
+        {
+            "at": at,
+            "actor_organization_id": actor_organization_id,
+            "actor_client_id": actor_client_id,
+            "action": action,
+            "subject_type": subject_type,
+            "subject_id": subject_id,
+            "detail": detail,
+            "request_id": request_id,
+            "seq": seq,
+            "prev_hash": prev_hash,
+            "hash": digest,
+        },
+    )
 
 
 async def verify_audit(session: AsyncSession) -> ChainReport:

@@ -136,6 +136,7 @@ async def populate(url: str) -> Network:
                     categories=[DataCategory.IDENTITY, DataCategory.LEGAL],
                     recipient_organization_ids=[legal],
                 ),
+                k1,
             )
         for read in range(READS):
             for case_id in case_ids:

@@ -63,6 +63,9 @@ SURVIVOR_TYPES = frozenset(
         "CaseTransfer",
         "CaseAssessment",
         "FamilyAssessment",
+        "LegalCase",
+        "InterventionRequest",
+        "FamilyConsentBasis",
     }
 )
 REFUSALS = frozenset({"NOT_FOUND", "FORBIDDEN", "UNAUTHENTICATED", "INVALID_TRANSITION"})
@@ -125,6 +128,54 @@ ARGUMENTS: dict[tuple[str, str], str | None] = {
     ("Mutation", "disableWebhook"): 'id: "{webhook}"',
     ("Mutation", "enableWebhook"): 'id: "{webhook}"',
     ("Mutation", "rotateWebhookSecret"): 'id: "{webhook}"',
+    ("Query", "legalCase"): 'id: "{legal}"',
+    ("Query", "legalCases"): None,
+    ("Mutation", "openLegalCase"): (
+        'input: {caseIds: ["{case}"], legalAidOrganizationId: "{adhoc}", court: "x", '
+        'complaintFiledOn: "2026-10-01", idempotencyKey: "gen-perm-{n}"}'
+    ),
+    ("Mutation", "linkCaseToLegalCase"): 'legalCaseId: "{legal}", caseId: "{case}"',
+    ("Mutation", "updateLegalCase"): 'id: "{legal}", status: CLOSED, reason: "test"',
+    (
+        "Mutation",
+        "recordJudgment",
+    ): 'id: "{legal}", input: {verdict: CONVICTED, date: "2026-11-01"}',
+    ("Mutation", "recordCompensation"): (
+        'id: "{legal}", input: {stage: AWARDED, amount: "10.00", currency: "USD"}'
+    ),
+    ("Mutation", "recordHearing"): (
+        'legalCaseId: "{legal}", input: {date: "2026-11-02T09:00:00Z", court: "x", '
+        'transportProvided: true, accommodationProvided: true, idempotencyKey: "gen-perm-{n}"}'
+    ),
+    ("Mutation", "recordHearingOutcome"): 'hearingId: "{hearing}", outcomeNote: "test"',
+    ("Query", "interventionRequest"): 'id: "{intervention}"',
+    ("Query", "interventionRequests"): "box: INBOX",
+    ("Query", "incidentGroup"): 'id: "{group}"',
+    ("Query", "incidentGroups"): None,
+    ("Query", "groupRepatriation"): 'id: "{outing}"',
+    ("Query", "familyConsentBasis"): 'consentId: "{family_consent}"',
+    ("Mutation", "requestIntervention"): (
+        'input: {caseId: "{case}", embassyId: "{embassy}", currentCountry: "TH", '
+        'reportedBy: FAMILY, urgency: URGENT, idempotencyKey: "gen-perm-{n}"}'
+    ),
+    ("Mutation", "updateIntervention"): 'id: "{intervention}", status: ACKNOWLEDGED',
+    ("Mutation", "requestRepatriationFromIntervention"): (
+        'interventionId: "{intervention}", input: {receivingOrganizationId: "{mosavy}", '
+        "situation: SHELTER, documentsHeld: [NONE], assistanceNeeded: [ESCORT], urgency: URGENT, "
+        'idempotencyKey: "gen-perm-{n}"}'
+    ),
+    ("Mutation", "createIncidentGroup"): (
+        'input: {kind: OTHER, country: "TH", idempotencyKey: "gen-perm-{n}"}'
+    ),
+    ("Mutation", "addCaseToGroup"): 'groupId: "{group}", caseId: "{case}"',
+    ("Mutation", "requestGroupRepatriation"): (
+        'input: {groupId: "{group}", embassyId: "{embassy}", receivingOrganizationId: "{mosavy}", '
+        'currentCountry: "TH", situation: SHELTER, documentsHeld: [NONE], assistanceNeeded: '
+        '[ESCORT], urgency: URGENT, idempotencyKey: "gen-perm-{n}"}'
+    ),
+    ("Mutation", "recordGroupTravelPlan"): (
+        'id: "{outing}", input: {date: "2027-02-01", route: "x"}'
+    ),
     ("Subscription", "caseStatus"): 'caseId: "{case}", after: "0"',
     ("Subscription", "referralUpdates"): 'box: INBOX, after: "0"',
     ("Subscription", "events"): 'after: "0"',
@@ -192,6 +243,19 @@ EDGES: dict[tuple[str, str], tuple[str, str, str] | None] = {
     # A transfer is read with `cases:read`, the case's own scope: the root scenarios cover it.
     ("CaseTransfer", "case"): None,
     ("CaseTransferEdge", "node"): None,
+    # A legal case and the cases it links are both read with `cases:read`.
+    ("LegalCaseSurvivor", "case"): None,
+    ("LegalCaseEdge", "node"): None,
+    ("InterventionRequest", "case"): (
+        'interventionRequest(id: "{intervention}")',
+        "embassy-bangkok",
+        "repatriation:read",
+    ),
+    ("InterventionEdge", "node"): None,
+    # The group and its cases are read with the same scope (cases:read); the requests of a
+    # group repatriation with the same scope as the group repatriation (repatriation:read).
+    ("IncidentGroup", "cases"): None,
+    ("GroupRepatriation", "requests"): None,
 }
 
 LIVE: GraphQLSchema = build_schema(introspection=True)._schema
@@ -405,6 +469,92 @@ async def plant(hub: RunningHub) -> World:
         "{ id } }",
         {"id": qid, "input": {"date": "2027-01-15", "route": f"{MARK}-route"}},
     )
+    # An intervention on the same case (consent covers the embassy), and the case in a group
+    # brought home as a group: the embassy becomes a member of the group.
+    intervention = await ok(
+        hub,
+        OWNER,
+        "mutation($input: RequestInterventionInput!) { requestIntervention(input: $input) { id } }",
+        {
+            "input": {
+                "caseId": case_id,
+                "embassyId": org["embassy-bangkok"],
+                "currentCountry": "TH",
+                "reportedBy": "SELF",
+                "urgency": "URGENT",
+                "idempotencyKey": "gen-perm-plant-3",
+                "lastKnownLocation": f"{MARK}-last-seen",
+            }
+        },
+    )
+    iid = intervention["requestIntervention"]["id"]
+    await ok(
+        hub,
+        "embassy-bangkok",
+        "mutation($id: ID!, $n: String) { updateIntervention(id: $id, status: ACKNOWLEDGED) "
+        "{ id } r: updateIntervention(id: $id, status: NOT_FOUND, note: $n) { id } }",
+        {"id": iid, "n": f"{MARK}-not-found-note"},
+    )
+    group = await ok(
+        hub,
+        OWNER,
+        'mutation { createIncidentGroup(input: {kind: FISHING_VESSEL, country: "TH", '
+        'idempotencyKey: "gen-perm-plant-4"}) { id } }',
+        {},
+    )
+    gid = group["createIncidentGroup"]["id"]
+    await ok(
+        hub,
+        OWNER,
+        "mutation($g: ID!, $c: ID!) { addCaseToGroup(groupId: $g, caseId: $c) { id } }",
+        {"g": gid, "c": case_id},
+    )
+    outing = await ok(
+        hub,
+        OWNER,
+        "mutation($input: RequestGroupRepatriationInput!) { requestGroupRepatriation(input: "
+        "$input) { groupRepatriation { id requests { id } } refused { caseId } } }",
+        {
+            "input": {
+                "groupId": gid,
+                "embassyId": org["embassy-bangkok"],
+                "receivingOrganizationId": org["mosavy"],
+                "currentCountry": "TH",
+                "situation": "SHELTER",
+                "documentsHeld": ["NONE"],
+                "assistanceNeeded": ["ESCORT"],
+                "urgency": "URGENT",
+                "idempotencyKey": "gen-perm-plant-5",
+                "notes": f"{MARK}-group-notes",
+            }
+        },
+    )
+    made = outing["requestGroupRepatriation"]["groupRepatriation"]
+    assert outing["requestGroupRepatriation"]["refused"] == [] and len(made["requests"]) == 1
+    # Another person, still abroad, on her mother's consent with its basis.
+    abroad = await ok(
+        hub, OWNER, "mutation { createCase(input: {ageBand: AGE_18_20, sex: FEMALE}) { id } }", {}
+    )
+    family = await ok(
+        hub,
+        OWNER,
+        "mutation($input: RecordConsentInput!) { recordConsent(input: $input) { id } }",
+        {
+            "input": {
+                "caseId": abroad["createCase"]["id"],
+                "grantor": "FAMILY",
+                "method": "VERBAL",
+                "purposes": ["REPATRIATION"],
+                "categories": ["IDENTITY"],
+                "recipientOrganizationIds": [org["embassy-bangkok"]],
+                "familyBasis": {
+                    "reportedBy": f"{MARK}-mother",
+                    "relationship": "PARENT",
+                    "whyNotSelf": f"{MARK}-held",
+                },
+            }
+        },
+    )
     # The receivers have read the case: disclosures exist, the withdrawal notifies them.
     for member in (RECEIVER, "embassy-bangkok"):
         await ok(hub, member, "query($id: ID!) { case(id: $id) { fullName } }", {"id": case_id})
@@ -460,20 +610,103 @@ async def plant(hub: RunningHub) -> World:
             }
         },
     )
+    # A legal case ADHOC follows for its own survivor, before the court, with a hearing
+    # whose outcome note carries the marker.
+    legal = await ok(
+        hub,
+        OWNER,
+        "mutation($input: OpenLegalCaseInput!) { openLegalCase(input: $input) { id } }",
+        {
+            "input": {
+                "caseIds": [case_id],
+                "legalAidOrganizationId": org[OWNER],
+                "court": "Phnom Penh Municipal Court",
+                "complaintFiledOn": "2026-10-01",
+                "idempotencyKey": "gen-perm-plant-4",
+            }
+        },
+    )
+    lid = legal["openLegalCase"]["id"]
+    for status in ("INVESTIGATION", "COURT"):
+        await ok(
+            hub,
+            OWNER,
+            "mutation($id: ID!, $s: LegalCaseStatus!) { updateLegalCase(id: $id, status: $s) "
+            "{ id } }",
+            {"id": lid, "s": status},
+        )
+    await ok(
+        hub,
+        OWNER,
+        "mutation($id: ID!, $input: HearingInput!) { recordHearing(legalCaseId: $id, "
+        "input: $input) { hearings { id } } }",
+        {
+            "id": lid,
+            "input": {
+                "date": "2026-11-02T09:00:00Z",
+                "court": "Phnom Penh Municipal Court",
+                "transportProvided": True,
+                "accommodationProvided": False,
+                "outcomeNote": f"{MARK}-hearing",
+                "idempotencyKey": "gen-perm-hearing-1",
+            },
+        },
+    )
     ids = {
         "transfer": transfer["transferCase"]["id"],
         "case": case_id,
+        "legal": lid,
+        # A second hearing, its outcome not yet recorded: the outcome mutation's target.
+        "hearing": await _hearing_ahead(hub, lid),
         "referral": rid,
         "request": qid,
         "consent": consent_ids[0],
+        "intervention": iid,
+        "group": gid,
+        "outing": made["id"],
+        "family_consent": family["recordConsent"]["id"],
         "webhook": hook["createWebhook"]["webhook"]["id"],
         **{k.replace("-", "_"): v for k, v in org.items()},
         "receiver": org[RECEIVER],
         "embassy": org["embassy-bangkok"],
         "mosavy": org["mosavy"],
     }
-    planted = [case_id, rid, qid, *consent_ids, ids["webhook"], ids["transfer"]]
+    planted = [
+        case_id,
+        rid,
+        qid,
+        lid,
+        ids["hearing"],
+        *consent_ids,
+        ids["webhook"],
+        ids["transfer"],
+    ]
+    planted += [iid, gid, made["id"]]
+    planted += [r["id"] for r in made["requests"]]
+    planted += [abroad["createCase"]["id"], family["recordConsent"]["id"]]
     return World(ids, planted)
+
+
+async def _hearing_ahead(hub: RunningHub, legal_id: str) -> str:
+    scheduled = await ok(
+        hub,
+        OWNER,
+        "mutation($id: ID!, $input: HearingInput!) { recordHearing(legalCaseId: $id, "
+        "input: $input) { hearings { id outcomeNote } } }",
+        {
+            "id": legal_id,
+            "input": {
+                "date": "2027-02-02T09:00:00Z",
+                "court": "Phnom Penh Municipal Court",
+                "transportProvided": False,
+                "accommodationProvided": False,
+                "idempotencyKey": "gen-perm-hearing-2",
+            },
+        },
+    )
+    (ahead,) = [h for h in scheduled["recordHearing"]["hearings"] if h["outcomeNote"] is None]
+    hearing_id: str = ahead["id"]
+    return hearing_id
 
 
 # ---------------------------------------------------------------- running every field

@@ -30,6 +30,12 @@ def test_a_binding_starts_at_the_sealed_columns_own_table() -> None:
 
 def test_survivor_columns_are_bound_and_only_secrets_and_keys_are_not() -> None:
     unbound = {spec.table for spec in SEALED_COLUMNS if spec.case is None}
-    assert unbound == {"webhooks", "case_keys", "case_erasures"}
+    assert unbound == {
+        "webhooks",
+        "case_keys",
+        "case_erasures",
+        "legal_case_changes",
+        "legal_case_hearings",
+    }
     bound = {spec.table for spec in SEALED_COLUMNS if isinstance(spec.case, CaseBinding)}
     assert {"case_fields", "referrals", "repatriation_requests", "consent_withdrawals"} <= bound

@@ -5,7 +5,7 @@ written from now on for a case with a key are sealed under that key (envelope ``
 Cases opened before this revision get their key when first written to under case keys.
 
 Revision ID: 0017_case_keys
-Revises: 0013_custody
+Revises: 0016_intervention
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from alembic import op
 import store.types
 
 revision = "0017_case_keys"
-down_revision = "0013_custody"
+down_revision = "0016_intervention"
 branch_labels = None
 depends_on = None
 
