@@ -10,10 +10,15 @@ Revises: 0016_intervention
 
 from __future__ import annotations
 
+import os
+
 import sqlalchemy as sa
 from alembic import op
 
 import store.types
+from gateway.settings import DEVELOPMENT_DATA_KEYS, parse_data_keys
+from store.case_keys import is_case_sealed, unwrap
+from store.sealed import FieldCipher
 
 revision = "0017_case_keys"
 down_revision = "0016_intervention"
@@ -41,5 +46,30 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Back under the hub key before the case keys go: nothing sealed may be stranded."""
+    current, keys = parse_data_keys(os.environ.get("HUB_DATA_KEYS", DEVELOPMENT_DATA_KEYS).strip())
+    cipher = FieldCipher(keys, current)
+    bind = op.get_bind()
+    for case_id, wrapped in bind.execute(sa.text("SELECT case_id, wrapped FROM case_keys")).all():
+        key = unwrap(cipher, wrapped, case_id)
+        fields = bind.execute(
+            sa.text("SELECT field, sealed FROM case_fields WHERE case_id = :id"), {"id": case_id}
+        ).all()
+        for name, sealed in fields:
+            if not is_case_sealed(sealed):
+                continue
+            place = {"table": "case_fields", "column": name, "row_id": case_id}
+            bind.execute(
+                sa.text(
+                    "UPDATE case_fields SET sealed = :s, key_id = :k "
+                    "WHERE case_id = :id AND field = :f"
+                ),
+                {
+                    "s": cipher.seal(key.open(sealed, **place), **place),
+                    "k": cipher.current,
+                    "id": case_id,
+                    "f": name,
+                },
+            )
     op.drop_table("case_erasures")
     op.drop_table("case_keys")
