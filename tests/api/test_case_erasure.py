@@ -335,3 +335,45 @@ async def test_values_sealed_under_the_hub_key_before_case_keys_still_open(
     # and an erasure removes the hub-sealed value too
     assert not (await erase(hub, case_id, "erase-legacy-0001")).errors
     assert await text_columns_holding(hub, [phone]) == []
+
+
+REFER = "mutation($input: SendReferralInput!) { sendReferral(input: $input) { id reason } }"
+REFERRAL = "query($id: ID!) { referral(id: $id) { id status reason notes } }"
+
+
+async def test_free_texts_about_the_case_are_cleared_and_still_read_without_error(
+    hub: RunningHub,
+) -> None:
+    # Given a referral about the case, its reason (a text that may not be empty) sealed
+    case_id = await open_case(hub)
+    reason = planted("referred because Quarrington-Vath fears her recruiter")
+    sent = await hub.gql(
+        OWNER,
+        REFER,
+        {
+            "input": {
+                "caseId": case_id,
+                "receivingOrganizationId": hub.members[PARTNER].organization_id,
+                "services": ["PSYCHOSOCIAL"],
+                "urgency": "URGENT",
+                "reason": reason,
+                "notes": NOTE,
+                "idempotencyKey": "erase-referral-01",
+            }
+        },
+    )
+    assert not sent.errors, sent.errors
+    referral_id = sent.data["sendReferral"]["id"]
+    assert sent.data["sendReferral"]["reason"] == reason
+    before = await hub.scalar("SELECT reason_sealed FROM referrals WHERE id = :id", id=referral_id)
+
+    # When the case is erased
+    assert not (await erase(hub, case_id, "erase-referral-02")).errors
+
+    # Then the referral keeps its id and status, and its texts read back empty, not as errors
+    read = await hub.gql(OWNER, REFERRAL, {"id": referral_id})
+    assert not read.errors, read.errors
+    assert read.data["referral"]["id"] == referral_id and read.data["referral"]["status"]
+    assert read.data["referral"]["reason"] in ("", None)
+    assert read.data["referral"]["notes"] is None
+    assert await text_columns_holding(hub, [before, "fears her recruiter"]) == []
