@@ -16,6 +16,7 @@ from cases.intervention_deadlines import intervention_deadlines
 from cases.models import Referral, RepatriationRequest
 from cases.referral_rules import ReferralAction, ReferralStatus
 from cases.referrals import apply_action, event_payload
+from cases.reintegration_deadlines import follow_up_deadlines
 from cases.repatriation import repatriation_payload
 from cases.repatriation_rules import RepatriationStatus
 from cases.workflow import Role
@@ -171,6 +172,9 @@ async def run_deadlines(
             report.escalated += 1
     await _repatriation_deadlines(db, now, policy, coordinators, report)
     await intervention_deadlines(db, now, policy.remind_before, coordinators, report)
+    reminded, escalated = await follow_up_deadlines(db, now, coordinators)
+    report.reminded += reminded
+    report.escalated += escalated
     return report
 
 

@@ -41,6 +41,9 @@ class TextField(StrEnum):
     FAMILY_SAFETY = "FamilyAssessment.safety"
     INTERVENTION_LAST_KNOWN_LOCATION = "InterventionRequest.lastKnownLocation"
     INTERVENTION_CHANGE_NOTE = "InterventionRequest.history.note"
+    FOLLOW_UP_VISIT_NOTE = "ReintegrationPlan.visits.note"
+    REINTEGRATION_SERVICE_END_REASON = "ReintegrationPlan.services.endReason"
+    REINTEGRATION_CANCEL_REASON = "ReintegrationPlan.cancelReason"
 
     @property
     def label(self) -> str:
@@ -85,6 +88,9 @@ TEXT_RULES: dict[TextField, TextRule] = {
     # Where a person still abroad was last known to be: where to find her, or her captors.
     TextField.INTERVENTION_LAST_KNOWN_LOCATION: TextRule(fixed=DataCategory.LOCATION),
     TextField.INTERVENTION_CHANGE_NOTE: WRITER_CHOOSES,
+    TextField.FOLLOW_UP_VISIT_NOTE: WRITER_CHOOSES,
+    TextField.REINTEGRATION_SERVICE_END_REASON: WRITER_CHOOSES,
+    TextField.REINTEGRATION_CANCEL_REASON: WRITER_CHOOSES,
 }
 
 

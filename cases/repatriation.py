@@ -8,10 +8,8 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 
 import orjson
-import pycountry
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +17,8 @@ from cases.access import load_grants
 from cases.assessment_gate import check_child_may_travel
 from cases.custody import offer_on_handover
 from cases.free_text import TextField, stored_category
+from cases.funding_models import FundedCost
+from cases.funding_rules import check_amount, check_currency
 from cases.models import Case, CaseParty, RepatriationChange, RepatriationCost, RepatriationRequest
 from cases.paging import (
     after_cursor,
@@ -57,6 +57,8 @@ from store.types import utcnow
 
 MAX_NOTES = 4_000
 READ_SCOPE = "repatriation:read"
+# Costs of requests are stored under this subject kind (``cases.funding.SubjectKind``).
+REPATRIATION_SUBJECT = "REPATRIATION_REQUEST"
 S = RepatriationStatus
 
 
@@ -592,27 +594,24 @@ async def record_cost(
     item: CostItem,
     amount: str,
     currency: str,
-) -> RepatriationCost:
-    """A cost, recorded by the party that pays it."""
-    try:
-        value = Decimal(amount)
-    except InvalidOperation as exc:
-        raise _bad("amount must be a decimal number such as 250.00") from exc
-    if not value.is_finite() or value <= 0 or value > Decimal("10000000"):
-        raise _bad("amount must be positive")
-    code = currency.strip().upper()
-    if pycountry.currencies.get(alpha_3=code) is None:
-        raise _bad("currency must be an ISO 4217 code such as USD, THB, KHR")
+) -> FundedCost:
+    """A cost, recorded by the party that pays it (a named funder uses ``cases.funding``);
+    stored with every other cost, in ``funded_costs``."""
+    checked = check_amount(amount)
+    code = check_currency(currency)
     async with db.write() as session:
         request = await load_request(session, actor, request_id)
-        cost = RepatriationCost(
+        now = utcnow()
+        cost = FundedCost(
             id=str(uuid.uuid4()),
-            request_id=request.id,
+            subject_kind=REPATRIATION_SUBJECT,
+            subject_id=request.id,
+            funder_organization_id=actor.organization_id or "",
             item=item.value,
-            amount=str(value.quantize(Decimal("0.01"))),
+            amount=checked,
             currency=code,
-            paid_by_organization_id=actor.organization_id or "",
-            recorded_at=utcnow(),
+            incurred_on=now.date(),
+            recorded_at=now,
         )
         session.add(cost)
         await session.flush()
@@ -703,9 +702,23 @@ async def history_and_costs(
         ):
             changes[row.request_id].append(row)
         for cost in await session.scalars(
-            select(RepatriationCost)
-            .where(RepatriationCost.request_id.in_(list(request_ids)))
-            .order_by(RepatriationCost.recorded_at)
+            select(FundedCost)
+            .where(
+                FundedCost.subject_kind == REPATRIATION_SUBJECT,
+                FundedCost.subject_id.in_(list(request_ids)),
+            )
+            .order_by(FundedCost.recorded_at, FundedCost.id)
         ):
-            costs[cost.request_id].append(cost)
+            # Shown in the shape partners already read (``RepatriationRequest.costs``).
+            costs[cost.subject_id].append(
+                RepatriationCost(
+                    id=cost.id,
+                    request_id=cost.subject_id,
+                    item=cost.item,
+                    amount=cost.amount,
+                    currency=cost.currency,
+                    paid_by_organization_id=cost.funder_organization_id,
+                    recorded_at=cost.recorded_at,
+                )
+            )
     return changes, costs

@@ -64,9 +64,19 @@ class Assistance(StrEnum):
 
 
 class CostItem(StrEnum):
+    """What a cost paid for, on any funded subject (see ``cases.funding``)."""
+
     AIR_TICKET = "AIR_TICKET"
     ACCOMMODATION = "ACCOMMODATION"
     OTHER = "OTHER"
+    LAND_TICKET = "LAND_TICKET"
+    FOOD = "FOOD"
+    ESCORT = "ESCORT"
+    DOCUMENTS = "DOCUMENTS"
+    MEDICAL = "MEDICAL"
+    LEGAL_FEES = "LEGAL_FEES"
+    LIVING_ALLOWANCE = "LIVING_ALLOWANCE"
+    GRANT = "GRANT"
 
 
 S = RepatriationStatus

@@ -28,6 +28,7 @@ from cases.models import (
     RepatriationChange,
     RepatriationRequest,
 )
+from cases.reintegration_models import FollowUpVisit, ReintegrationPlan, ReintegrationService
 from consent.family_models import FamilyConsentBasis
 from consent.models import ConsentGrant, ConsentWithdrawal
 from notifications.models import Webhook
@@ -237,6 +238,27 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
         lambda r: "basis",
         lambda r: r.grant_id,
         CaseBinding(FamilyConsentBasis.grant_id, ConsentGrant.case_id),
+    ),
+    SealedColumn(
+        FollowUpVisit.note_sealed,
+        "follow_up_visits",
+        lambda r: "note",
+        lambda r: r.id,
+        CaseBinding(FollowUpVisit.plan_id, ReintegrationPlan.case_id),
+    ),
+    SealedColumn(
+        ReintegrationService.end_reason_sealed,
+        "reintegration_services",
+        lambda r: "end_reason",
+        lambda r: r.id,
+        CaseBinding(ReintegrationService.plan_id, ReintegrationPlan.case_id),
+    ),
+    SealedColumn(
+        ReintegrationPlan.cancel_reason_sealed,
+        "reintegration_plans",
+        lambda r: "cancel_reason",
+        lambda r: r.id,
+        CaseBinding(ReintegrationPlan.case_id),
     ),
 )
 

@@ -9,6 +9,7 @@ someone or throw its token away. Which failures count as an outage is decided in
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from typing import Any
 
 import orjson
@@ -16,6 +17,7 @@ from sqlalchemy import exc as sa_exc
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Send
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from store.errors import ErrorCode
 from store.outage import RETRY_AFTER, is_unavailable
@@ -63,10 +65,32 @@ def mark_unavailable(response: Response) -> None:
     response.headers["retry-after"] = str(RETRY_AFTER)
 
 
-async def _unavailable_or_raise(_request: Request, exc: Exception) -> Response:
+def _unavailable_response() -> Response:
+    return Response(BODY, status_code=503, media_type="application/json", headers=RETRY_HEADERS)
+
+
+async def end_socket_unavailable(websocket: WebSocket) -> None:
+    """An outage on a websocket: never an HTTP response on its scope (the server would
+    raise on it). An open socket is closed with 1013; a handshake not yet answered is
+    refused with the 503 when the server can send one, else closed, which refuses it."""
+    if WebSocketState.DISCONNECTED in (websocket.application_state, websocket.client_state):
+        return
+    # The peer may be gone already without the handler having noticed.
+    with suppress(RuntimeError, OSError, WebSocketDisconnect):
+        if websocket.application_state == WebSocketState.CONNECTING:
+            if "websocket.http.response" in websocket.scope.get("extensions", {}):
+                await websocket.send_denial_response(_unavailable_response())
+                return
+        await websocket.close(code=WS_TRY_AGAIN_LATER, reason="Try Again Later")
+
+
+async def _unavailable_or_raise(conn: Request | WebSocket, exc: Exception) -> Response | None:
     if not is_unavailable(exc):
         raise exc
-    return Response(BODY, status_code=503, media_type="application/json", headers=RETRY_HEADERS)
+    if isinstance(conn, WebSocket):
+        await end_socket_unavailable(conn)
+        return None
+    return _unavailable_response()
 
 
 def outage_handlers() -> dict[Any, Any]:

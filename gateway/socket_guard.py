@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.oauth.verify import TokenRejected, TokenVerifier
+from gateway.outage import WS_TRY_AGAIN_LATER
 from gateway.ratelimit import RateLimits
 from notifications.stream import CloseCode
 from orgs.principal import Principal
 from schema.context import HubContext
+from store.outage import is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +95,12 @@ class OperationGate:
             # Expected, not an error: the client is told how to go on.
             log.info("websocket operation refused: %s (request %s)", rejected, context.request_id)
             return close_for(rejected)
+        except Exception as exc:
+            # The token could not be checked: the database is down (the store logs that
+            # once). The client is told to try again later, like at connection_init.
+            if not is_unavailable(exc):
+                raise
+            return Refusal(close_code=WS_TRY_AGAIN_LATER, reason="Try Again Later")
         # Scopes narrowed since connection_init apply to the next operation.
         context.principal = principal
         if self.limits is not None:

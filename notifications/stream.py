@@ -32,6 +32,7 @@ class EventTopic(StrEnum):
     REPATRIATION = "REPATRIATION"
     CONSENT = "CONSENT"
     LEGAL = "LEGAL"
+    REINTEGRATION = "REINTEGRATION"
 
 
 class CloseCode:

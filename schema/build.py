@@ -32,6 +32,7 @@ from schema.errors import ErrorCodes
 from schema.events import EventQueries, Subscription
 from schema.executor import FlatMemoryExecutor
 from schema.family_consent import FamilyConsentQueries
+from schema.funding import FundingMutations, FundingQueries
 from schema.groups import GroupMutations, GroupQueries
 from schema.interventions import InterventionMutations, InterventionQueries
 from schema.justice import JusticeMutations, JusticeQueries
@@ -39,6 +40,7 @@ from schema.observed import ObservedOperations, Recorder
 from schema.operation_choice import OneOperationChosen
 from schema.organizations import OrganizationMutations, OrganizationQueries
 from schema.referrals import ReferralMutations, ReferralQueries
+from schema.reintegration import ReintegrationMutations, ReintegrationQueries
 from schema.repatriation import RepatriationMutations, RepatriationQueries
 from schema.scalars import SCALAR_OVERRIDES
 from schema.text_rules import NoNulInStrings
@@ -76,6 +78,8 @@ class Query(
     InterventionQueries,
     GroupQueries,
     FamilyConsentQueries,
+    ReintegrationQueries,
+    FundingQueries,
 ):
     pass
 
@@ -92,6 +96,8 @@ class Mutation(
     JusticeMutations,
     InterventionMutations,
     GroupMutations,
+    ReintegrationMutations,
+    FundingMutations,
     ErasureMutations,
 ):
     pass

@@ -7,6 +7,7 @@ key stays published until every token it signed has expired.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import time
@@ -123,14 +124,53 @@ class KeyRing:
         self._jwks: dict[str, Any] = {"keys": []}
         self._signing: ActiveKey | None = None
         self._next_switch: datetime | None = None
+        # One load at a time: a storm of connection_inits arriving when the set is due
+        # (or when a token names an unknown kid) costs one query, not one per socket.
+        self._loading = asyncio.Lock()
+        self._load_started = float("-inf")
+        self._failure: Exception | None = None
+        self.loads = 0  # how many times the set was read from the database (metrics, tests)
+
+    def _due(self, force: bool, asked_at: float) -> bool:
+        """Whether a load is still needed for a caller that asked at ``asked_at``.
+
+        A forced refresh is satisfied by any load that began after it was asked for: a
+        load already under way may have read the table before the caller's change.
+        """
+        if force:
+            return self._load_started < asked_at
+        due = time.monotonic() - self._loaded_at >= self._refresh_seconds
+        switching = self._next_switch is not None and utcnow() >= self._next_switch
+        return due or switching
+
+    def mark_stale(self) -> None:
+        """Make the next use reload the set (as when the refresh interval has passed)."""
+        self._loaded_at = float("-inf")
 
     async def refresh(self, force: bool = False) -> None:
+        asked_at = time.monotonic()
+        if not self._due(force, asked_at):
+            return
+        async with self._loading:
+            # Whoever waited here while another caller loaded finds the set fresh, or
+            # shares that load's failure instead of queueing one more attempt behind it.
+            if self._load_started >= asked_at and self._failure is not None:
+                raise self._failure
+            if not self._due(force, asked_at):
+                return
+            self._load_started = time.monotonic()
+            self._failure = None
+            try:
+                await self._load()
+            except Exception as error:
+                self._failure = error
+                raise
+
+    async def _load(self) -> None:
+        """Read the published keys; no other database work is awaited meanwhile."""
         now_mono = time.monotonic()
         now = utcnow()
-        due = now_mono - self._loaded_at >= self._refresh_seconds
-        switching = self._next_switch is not None and now >= self._next_switch
-        if not (force or due or switching):
-            return
+        self.loads += 1
         async with self._db.read() as session:
             rows = list(
                 await session.scalars(

@@ -204,6 +204,9 @@ class TokenVerifier:
         self._keys: dict[str, jwt.PyJWK] = {}
         self._parsed_from: dict[str, Any] | None = None
         self._last_forced = float("-inf")
+        self._reloading: asyncio.Future[dict[str, Any]] | None = None
+        self.unknown_kid_reloads = 0  # forced key-set reloads for unknown kids (tests)
+        self._revocation_checks: dict[str, asyncio.Future[bool]] = {}
 
     @property
     def db(self) -> Database:
@@ -223,13 +226,37 @@ class TokenVerifier:
     async def _key(self, kid: str) -> jwt.PyJWK:
         self._parse(await self._jwks_source(False))
         key = self._keys.get(kid)
-        if key is None and time.monotonic() - self._last_forced > _UNKNOWN_KID_COOLDOWN:
-            self._last_forced = time.monotonic()
-            self._parse(await self._jwks_source(True))
+        if key is None:
+            await self._reload_for_unknown_kid()
             key = self._keys.get(kid)
         if key is None:
             raise TokenRejected("unknown signing key")
         return key
+
+    async def _reload_for_unknown_kid(self) -> None:
+        """Reload the key set for a kid it lacks: at most once per cooldown, and shared.
+
+        A kid may be new (a rotation in another process) or made up. Every token that
+        meets an unknown kid while a reload is under way waits for that one reload; after
+        it, tokens with a kid still unknown are refused without touching the database
+        until the cooldown has passed, so a storm of forged kids costs one query.
+        """
+        flight = self._reloading
+        if flight is None:
+            if time.monotonic() - self._last_forced <= _UNKNOWN_KID_COOLDOWN:
+                return
+            self._last_forced = time.monotonic()
+            self.unknown_kid_reloads += 1
+            flight = asyncio.ensure_future(self._jwks_source(True))
+            self._reloading = flight
+            flight.add_done_callback(self._reload_done)
+        self._parse(await asyncio.shield(flight))
+
+    def _reload_done(self, flight: asyncio.Future[dict[str, Any]]) -> None:
+        if self._reloading is flight:
+            self._reloading = None
+        if not flight.cancelled():
+            flight.exception()  # retrieved: the waiters re-raise it
 
     async def decode(self, token: str) -> dict[str, Any]:
         """Signature, algorithm, type and registered claims; no database state."""
@@ -263,7 +290,31 @@ class TokenVerifier:
         return claims
 
     async def is_revoked(self, jti: str, reads: RequestReads | None = None) -> bool:
-        async with reads_of(self._db, reads).session() as session:
+        """Whether the token was revoked.
+
+        In a request's read transaction the check is one more statement on a connection the
+        request already holds. Outside one (sockets), concurrent checks of one token share one
+        query: many sockets opened with one token (a partner's subscriber pool reconnecting)
+        would otherwise each take a pooled connection at the same moment.
+        """
+        if reads is not None:
+            async with reads.session() as session:
+                return bool(await session.scalar(_IS_REVOKED, {"jti": jti}))
+        flight = self._revocation_checks.get(jti)
+        if flight is None:
+            flight = asyncio.ensure_future(self._load_revoked(jti))
+            self._revocation_checks[jti] = flight
+            flight.add_done_callback(lambda done: self._revocation_done(jti, done))
+        return await asyncio.shield(flight)
+
+    def _revocation_done(self, jti: str, flight: asyncio.Future[bool]) -> None:
+        if self._revocation_checks.get(jti) is flight:
+            del self._revocation_checks[jti]
+        if not flight.cancelled():
+            flight.exception()  # retrieved: the waiters re-raise it
+
+    async def _load_revoked(self, jti: str) -> bool:
+        async with self._db.read() as session:
             found = await session.scalar(_IS_REVOKED, {"jti": jti})
         return bool(found)
 

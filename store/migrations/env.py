@@ -18,6 +18,7 @@ import notifications.models  # noqa: F401
 import orgs.models  # noqa: F401
 import store.audit
 import store.lease  # noqa: F401
+from cases import funding_models, reintegration_models  # noqa: F401  (registers tables)
 from store.base import Base
 
 connection = context.config.attributes.get("connection")

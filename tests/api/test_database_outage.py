@@ -18,8 +18,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
 from gateway.oauth.keys import ensure_signing_key
 from orgs.demo import seed_demo_network
@@ -37,6 +38,7 @@ pytestmark = pytest.mark.skipif(
 CREATE = "mutation($input: CreateCaseInput!) { createCase(input: $input) { id } }"
 NEW_CASE = {"input": {"ageBand": "AGE_18_20", "sex": "MALE"}}
 READ = "{ cases { edges { node { id fullName } } } }"
+VIEWER = "{ viewer { clientId } }"
 OUTAGES = 2
 
 
@@ -113,6 +115,27 @@ async def websocket_close_code(hub: RunningHub, token: str) -> int | None:
     return None
 
 
+async def subscribe_close_code(ws: ClientConnection) -> int | None:
+    """Subscribe on a socket acknowledged before the outage; the code it is closed with."""
+    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": VIEWER}}))
+    try:
+        async with asyncio.timeout(10):
+            while True:
+                await ws.recv()
+    except ConnectionClosed as closed:
+        return closed.rcvd.code if closed.rcvd else None
+
+
+async def acknowledged_socket(hub: RunningHub, token: str) -> ClientConnection:
+    ws = await connect(hub.ws_url, subprotocols=[Subprotocol("graphql-transport-ws")])
+    await ws.send(
+        json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
+    )
+    async with asyncio.timeout(10):
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+    return ws
+
+
 async def recovered(hub: RunningHub, token: str, within: float = 20.0) -> float:
     """Seconds until a write succeeds again, nobody restarting the hub."""
     started = time.monotonic()
@@ -146,6 +169,7 @@ async def test_postgresql_restarts_under_load(
         try:
             for _ in range(OUTAGES):
                 await asyncio.sleep(1.0)
+                open_socket = await acknowledged_socket(hub, reader_token)
                 # When PostgreSQL goes away under load
                 await asyncio.to_thread(server.stop)
                 await asyncio.sleep(1.0)
@@ -154,6 +178,8 @@ async def test_postgresql_restarts_under_load(
                 not_ready = await hub.http.get("/readyz")
                 assert not_ready.status_code == 503 and "retry-after" in not_ready.headers
                 assert await websocket_close_code(hub, reader_token) == 1013
+                # (an open socket too, at its next operation: never an HTTP answer on it)
+                assert await subscribe_close_code(open_socket) == 1013
                 member = hub.members[OWNER]
                 token = await hub.http.post(
                     "/oauth/token",

@@ -66,6 +66,7 @@ SURVIVOR_TYPES = frozenset(
         "LegalCase",
         "InterventionRequest",
         "FamilyConsentBasis",
+        "ReintegrationPlan",
     }
 )
 REFUSALS = frozenset({"NOT_FOUND", "FORBIDDEN", "UNAUTHENTICATED", "INVALID_TRANSITION"})
@@ -176,6 +177,32 @@ ARGUMENTS: dict[tuple[str, str], str | None] = {
     ("Mutation", "recordGroupTravelPlan"): (
         'id: "{outing}", input: {date: "2027-02-01", route: "x"}'
     ),
+    ("Query", "reintegrationPlan"): 'id: "{plan}"',
+    ("Query", "reintegrationPlans"): None,
+    # Funding reaches no survivor type, but names the request: called like the rest.
+    ("Query", "funding"): 'subjectKind: REPATRIATION_REQUEST, subjectId: "{request}"',
+    ("Mutation", "createReintegrationPlan"): (
+        'input: {caseId: "{case}", services: [{kind: SCHOOL_ENROLMENT, '
+        'providerOrganizationId: "{receiver}"}], idempotencyKey: "gen-perm-{n}"}'
+    ),
+    ("Mutation", "addReintegrationService"): (
+        'planId: "{plan}", input: {kind: JOB_PLACEMENT, providerOrganizationId: "{receiver}"}'
+    ),
+    ("Mutation", "startReintegrationService"): 'id: "{service}"',
+    ("Mutation", "completeReintegrationService"): 'id: "{service}"',
+    ("Mutation", "endReintegrationService"): 'id: "{service}", reason: "test"',
+    ("Mutation", "cancelReintegrationPlan"): 'id: "{plan}", reason: "test"',
+    ("Mutation", "scheduleFollowUpVisit"): 'planId: "{plan}", dueAt: "2030-01-01T00:00:00+00:00"',
+    ("Mutation", "recordFollowUpVisit"): 'id: "{visit}", input: {outcome: SEEN}',
+    ("Mutation", "cancelFollowUpVisit"): 'id: "{visit}", reason: "test"',
+    ("Mutation", "nameFunder"): (
+        'subjectKind: REPATRIATION_REQUEST, subjectId: "{request}", '
+        'funderOrganizationId: "{receiver}"'
+    ),
+    ("Mutation", "recordCost"): (
+        'subjectKind: REPATRIATION_REQUEST, subjectId: "{request}", '
+        'input: {item: FOOD, amount: "1.00", currency: "USD"}'
+    ),
     ("Subscription", "caseStatus"): 'caseId: "{case}", after: "0"',
     ("Subscription", "referralUpdates"): 'box: INBOX, after: "0"',
     ("Subscription", "events"): 'after: "0"',
@@ -223,6 +250,7 @@ NO_SURVIVOR_DATA: dict[tuple[str, str], str] = {
     ("Mutation", "publishService"): "service directory",
     ("Mutation", "issueRegistrationToken"): "onboarding: a token for an organisation",
     ("Mutation", "deleteWebhook"): "answers the deleted webhook's id only",
+    ("Query", "costReport"): "sums per funder, subject kind, item and currency: no subject named",
 }
 # Every edge into a survivor type: the root that leads to its parent (as a caller with the
 # parent's scope) and the scope the edge's own type needs in addition. None: the edge's
@@ -237,6 +265,7 @@ EDGES: dict[tuple[str, str], tuple[str, str, str] | None] = {
     ("ReferralEdge", "node"): None,
     ("CaseEdge", "node"): None,
     ("RepatriationEdge", "node"): None,
+    ("ReintegrationPlanEdge", "node"): None,
     ("ConsentGrant", "withdrawal"): None,
     ("ConsentGrant", "holders"): None,
     ("WebhookCreated", "webhook"): None,
@@ -391,6 +420,7 @@ async def plant(hub: RunningHub) -> World:
     for purpose, members in (
         ("SERVICE_REFERRAL", [RECEIVER]),
         ("REPATRIATION", ["embassy-bangkok", "mosavy"]),
+        ("FOLLOW_UP", [RECEIVER]),
     ):
         recorded = await ok(
             hub,
@@ -558,6 +588,14 @@ async def plant(hub: RunningHub) -> World:
     # The receivers have read the case: disclosures exist, the withdrawal notifies them.
     for member in (RECEIVER, "embassy-bangkok"):
         await ok(hub, member, "query($id: ID!) { case(id: $id) { fullName } }", {"id": case_id})
+    reintegration = await plant_plan(hub, case_id, org[RECEIVER])
+    await ok(
+        hub,
+        OWNER,
+        "mutation($id: ID!) { recordCost(subjectKind: REPATRIATION_REQUEST, subjectId: $id, "
+        'input: {item: FOOD, amount: "12.00", currency: "THB"}) { subjectId } }',
+        {"id": qid},
+    )
     hook = await ok(
         hub,
         OWNER,
@@ -670,6 +708,7 @@ async def plant(hub: RunningHub) -> World:
         "receiver": org[RECEIVER],
         "embassy": org["embassy-bangkok"],
         "mosavy": org["mosavy"],
+        **reintegration,
     }
     planted = [
         case_id,
@@ -684,6 +723,7 @@ async def plant(hub: RunningHub) -> World:
     planted += [iid, gid, made["id"]]
     planted += [r["id"] for r in made["requests"]]
     planted += [abroad["createCase"]["id"], family["recordConsent"]["id"]]
+    planted += [*reintegration.values()]
     return World(ids, planted)
 
 
@@ -707,6 +747,58 @@ async def _hearing_ahead(hub: RunningHub, legal_id: str) -> str:
     (ahead,) = [h for h in scheduled["recordHearing"]["hearings"] if h["outcomeNote"] is None]
     hearing_id: str = ahead["id"]
     return hearing_id
+
+
+async def plant_plan(hub: RunningHub, case_id: str, provider: str) -> dict[str, str]:
+    """A reintegration plan on the case: one service ended with a marked reason, one still
+    planned; a visit recorded with a marked note, and the next one scheduled."""
+    created = await ok(
+        hub,
+        OWNER,
+        "mutation($input: CreateReintegrationPlanInput!) { createReintegrationPlan("
+        "input: $input) { id services { id } } }",
+        {
+            "input": {
+                "caseId": case_id,
+                "services": [
+                    {"kind": "VOCATIONAL_TRAINING", "providerOrganizationId": provider},
+                    {"kind": "SCHOOL_ENROLMENT", "providerOrganizationId": provider},
+                ],
+                "idempotencyKey": "gen-perm-plan-1",
+            }
+        },
+    )
+    plan = created["createReintegrationPlan"]
+    ended, service = (s["id"] for s in plan["services"])
+    await ok(
+        hub,
+        provider_key(hub, provider),
+        "mutation($id: ID!, $r: String!) { endReintegrationService(id: $id, reason: $r) { id } }",
+        {"id": ended, "r": f"{MARK}-ended"},
+    )
+    scheduled = await ok(
+        hub,
+        OWNER,
+        "mutation($id: ID!, $v: ID) { scheduleFollowUpVisit(planId: $id, dueAt: "
+        '"2030-01-01T00:00:00+00:00", visitorOrganizationId: $v) { visits { id } } }',
+        {"id": plan["id"], "v": provider},
+    )
+    first = scheduled["scheduleFollowUpVisit"]["visits"][0]["id"]
+    recorded = await ok(
+        hub,
+        provider_key(hub, provider),
+        "mutation($id: ID!, $note: String) { recordFollowUpVisit(id: $id, input: {outcome: "
+        'SAFE, note: $note, nextDueAt: "2030-06-01T00:00:00+00:00"}) { visits { id status } } }',
+        {"id": first, "note": f"{MARK}-visit"},
+    )
+    (visit,) = [
+        v["id"] for v in recorded["recordFollowUpVisit"]["visits"] if v["status"] == "SCHEDULED"
+    ]
+    return {"plan": plan["id"], "service": service, "visit": visit, "first_visit": first}
+
+
+def provider_key(hub: RunningHub, organization_id: str) -> str:
+    return next(k for k, m in hub.members.items() if m.organization_id == organization_id)
 
 
 # ---------------------------------------------------------------- running every field
@@ -834,7 +926,8 @@ async def test_the_right_organisations_get_nothing_once_consent_is_withdrawn(
             else:
                 result = await hub.gql(None, query, token=token)
                 body = result.body
-                # CONSENT_REQUIRED: accepting a case her consent no longer covers.
+                # CONSENT_REQUIRED: accepting a case her consent no longer covers, or a provider
+                # or visitor reporting on a plan.
                 allowed = {"BAD_USER_INPUT", "CONFLICT", "CONSENT_REQUIRED"}
                 if set(result.codes) - REFUSALS - allowed:
                     problems.append(f"{root}.{name} as {who}: {result.codes}")

@@ -246,7 +246,7 @@ async def test_costs_are_positive_decimals_in_an_iso_4217_currency(hub: RunningH
         {"id": rid, "input": {"item": "OTHER", "amount": "10", "currency": "USD"}},
         "NOT_FOUND",
     )
-    assert await hub.scalar("SELECT count(*) FROM repatriation_costs") == 0
+    assert await hub.scalar("SELECT count(*) FROM funded_costs") == 0
 
 
 async def test_a_retried_request_is_the_same_request_and_a_reused_key_conflicts(

@@ -5,7 +5,7 @@ written from now on for a case with a key are sealed under that key (envelope ``
 Cases opened before this revision get their key when first written to under case keys.
 
 Revision ID: 0017_case_keys
-Revises: 0016_intervention
+Revises: 0014_reintegration
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from store.case_keys import is_case_sealed, unwrap
 from store.sealed import FieldCipher
 
 revision = "0017_case_keys"
-down_revision = "0016_intervention"
+down_revision = "0014_reintegration"
 branch_labels = None
 depends_on = None
 
