@@ -18,12 +18,14 @@ import orjson
 from sqlalchemy import ColumnElement, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cases.case_keys import keys_and_erasures
 from cases.models import Case, CaseField, CaseParty
 from cases.rules import PII_CATEGORIES, SENSITIVE_FIELDS, SensitiveField
 from consent.disclosure import DisclosureRecord
 from consent.models import ConsentGrant, ConsentWithdrawal
 from consent.rules import DataCategory, Decision, DenyReason, Grant, Purpose, Recipient, decide
 from orgs.principal import Principal
+from store.case_keys import CaseKey, open_sealed
 from store.sealed import FieldCipher
 from store.types import UTCDateTime
 
@@ -32,6 +34,8 @@ NO_RELATION = "NO_PURPOSE"
 # A case is read with `cases:read`, whichever root, edge or mutation result led to it.
 READ_SCOPE = "cases:read"
 READ_SCOPE_REQUIRED = "SCOPE_REQUIRED"
+# The survivor's data was destroyed (at her request or after the retention period).
+ERASED = "ERASED"
 
 
 def parties_in_force(at: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
@@ -156,6 +160,11 @@ def _best_denial(decisions: list[Decision]) -> str:
     return max(reasons, key=_DENIAL_RANK.__getitem__).value
 
 
+def erased_fields() -> list[Withheld]:
+    """Every sensitive field of an erased case, withheld for everyone, the owner included."""
+    return [Withheld(spec.name, spec.category, ERASED) for spec in SENSITIVE_FIELDS]
+
+
 def decide_fields(
     viewer: Principal,
     is_owner: bool,
@@ -247,6 +256,11 @@ async def build_views(
     # Only the sealed rows the operation asked for: `case { id status }` loads none. Plain
     # rows, not ORM instances: they are opened once and dropped.
     wanted = sorted(fields) if fields is not None else None
+    keys: dict[str, CaseKey] = {}
+    erased: set[str] = set()
+    # An erased case withholds every field as ERASED: known whenever anything is decided.
+    if ids and specs:
+        keys, erased = await keys_and_erasures(session, cipher, ids, with_keys=wanted != [])
     if ids and wanted != []:
         if wanted is None:
             found = await session.execute(_SEALED, {"case_ids": ids})
@@ -260,6 +274,8 @@ async def build_views(
         allowed, refused = decide_fields(
             viewer, is_owner, grants.get(case.id, []), purposes.get(case.id, set()), at, specs
         )
+        if case.id in erased:
+            allowed, refused = {}, erased_fields()
         view = CaseView(case=case, viewer_is_owner=is_owner, withheld=refused if withheld else [])
         by_grant: dict[tuple[str, int], set[str]] = defaultdict(set)
         for name, decision in allowed.items():
@@ -270,7 +286,9 @@ async def build_views(
                 view.values[name] = None
                 continue
             category, value = stored
-            plain = cipher.open(value, table="case_fields", column=name, row_id=case.id)
+            plain = open_sealed(
+                cipher, keys.get(case.id), value, table="case_fields", column=name, row_id=case.id
+            )
             view.values[name] = orjson.loads(plain)
             if decision is not None and decision.grant_id is not None:
                 key = (decision.grant_id, decision.grant_version or 0)

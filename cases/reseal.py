@@ -1,4 +1,10 @@
-"""Re-sealing everything sealed at rest under the newest data key, a batch at a time."""
+"""Re-sealing everything sealed at rest under the newest data key, a batch at a time.
+
+Every sealed column declares which case its rows are about (``case_of``), or ``NOT_A_CASE``
+for values that are no survivor's (webhook secrets): erasing a case must find every value
+about her. Values sealed under a case's own key (``c1`` envelopes) are not re-sealed on
+rotation; the case keys themselves (``case_keys.wrapped``) are, which re-wraps them.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from cases.custody_models import CaseAssessment, CaseTransfer, FamilyAssessment
 from cases.document_models import Document
+from cases.erasure_models import CaseErasure, CaseKeyRow
 from cases.intervention_models import InterventionChange, InterventionRequest
 from cases.justice_models import Hearing, LegalCaseChange
 from cases.models import (
@@ -23,113 +30,235 @@ from cases.models import (
 )
 from cases.reintegration_models import FollowUpVisit, ReintegrationPlan, ReintegrationService
 from consent.family_models import FamilyConsentBasis
-from consent.models import ConsentWithdrawal
+from consent.models import ConsentGrant, ConsentWithdrawal
 from notifications.models import Webhook
+from store.case_keys import CASE_PREFIX
 from store.engine import Database
 from store.sealed import FieldCipher
 
 
 @dataclass(frozen=True, slots=True)
+class CaseBinding:
+    """Which case a sealed row is about: its own case id column, or its parent's id column
+    (``key``) plus the parent's case id column (``parent_case``)."""
+
+    key: InstrumentedAttribute[Any]
+    parent_case: InstrumentedAttribute[Any] | None = None
+
+    def rows_of(self, case_id: str) -> ColumnElement[bool]:
+        """The filter selecting the column's rows about one case."""
+        if self.parent_case is None:
+            return self.key == case_id
+        parent = self.parent_case.class_
+        (parent_id,) = parent.__table__.primary_key.columns
+        return self.key.in_(select(parent_id).where(self.parent_case == case_id))
+
+
+class Undeclared:
+    """The binding of a column registered without saying which case it is about."""
+
+
+UNDECLARED = Undeclared()
+# Values about no survivor (webhook secrets).
+NOT_A_CASE = None
+
+
+@dataclass(frozen=True, slots=True)
 class SealedColumn:
-    """A column of envelopes and how each value is bound to its place."""
+    """A column of envelopes, how each value is bound to its place, and its case."""
 
     column: InstrumentedAttribute[Any]
     table: str
     label: Callable[[Any], str]
     row_id: Callable[[Any], str]
+    # Every column must say; erasure clears a case's values through this binding.
+    case: CaseBinding | Undeclared | None = UNDECLARED
     # Rows per transaction at most (documents are megabytes each, fields a few bytes).
     batch: int | None = None
 
 
+_OWN_CASE = CaseBinding(CaseField.case_id)
+_REFERRAL = CaseBinding(Referral.case_id)
+_REPATRIATION = CaseBinding(RepatriationRequest.case_id)
+_TRANSFER = CaseBinding(CaseTransfer.case_id)
+_ASSESSMENT = CaseBinding(CaseAssessment.case_id)
+_FAMILY = CaseBinding(FamilyAssessment.case_id)
+
 SEALED_COLUMNS: tuple[SealedColumn, ...] = (
-    SealedColumn(CaseField.sealed, "case_fields", lambda r: r.field, lambda r: r.case_id),
+    # The wrapped case keys: re-sealing them under the newest hub key is the re-wrap that
+    # rotation needs; values sealed under a case key stay as they are.
+    SealedColumn(CaseKeyRow.wrapped, "case_keys", lambda r: "dek", lambda r: r.case_id, NOT_A_CASE),
     SealedColumn(
-        CaseStatusChange.note, "case_status_changes", lambda r: "note", lambda r: r.case_id
-    ),
-    SealedColumn(Referral.reason_sealed, "referrals", lambda r: "reason", lambda r: r.id),
-    SealedColumn(Referral.notes_sealed, "referrals", lambda r: "notes", lambda r: r.id),
-    SealedColumn(
-        Referral.outcome_note_sealed, "referrals", lambda r: "outcome_note", lambda r: r.id
+        CaseField.sealed, "case_fields", lambda r: r.field, lambda r: r.case_id, _OWN_CASE
     ),
     SealedColumn(
-        ReferralChange.reason_sealed, "referral_changes", lambda r: "reason", lambda r: r.id
+        CaseStatusChange.note,
+        "case_status_changes",
+        lambda r: "note",
+        lambda r: r.case_id,
+        CaseBinding(CaseStatusChange.case_id),
     ),
     SealedColumn(
-        RepatriationRequest.notes_sealed, "repatriation_requests", lambda r: "notes", lambda r: r.id
+        Referral.reason_sealed, "referrals", lambda r: "reason", lambda r: r.id, _REFERRAL
+    ),
+    SealedColumn(Referral.notes_sealed, "referrals", lambda r: "notes", lambda r: r.id, _REFERRAL),
+    SealedColumn(
+        Referral.outcome_note_sealed,
+        "referrals",
+        lambda r: "outcome_note",
+        lambda r: r.id,
+        _REFERRAL,
     ),
     SealedColumn(
-        RepatriationChange.note_sealed, "repatriation_changes", lambda r: "note", lambda r: r.id
+        ReferralChange.reason_sealed,
+        "referral_changes",
+        lambda r: "reason",
+        lambda r: r.id,
+        CaseBinding(ReferralChange.referral_id, Referral.case_id),
+    ),
+    SealedColumn(
+        RepatriationRequest.notes_sealed,
+        "repatriation_requests",
+        lambda r: "notes",
+        lambda r: r.id,
+        _REPATRIATION,
+    ),
+    SealedColumn(
+        RepatriationChange.note_sealed,
+        "repatriation_changes",
+        lambda r: "note",
+        lambda r: r.id,
+        CaseBinding(RepatriationChange.request_id, RepatriationRequest.case_id),
     ),
     SealedColumn(
         RepatriationRequest.travel_plan_sealed,
         "repatriation_requests",
         lambda r: "travel_plan",
         lambda r: r.id,
+        _REPATRIATION,
     ),
     SealedColumn(
         ConsentWithdrawal.reason_sealed,
         "consent_withdrawals",
         lambda r: "reason",
         lambda r: r.grant_id,
-    ),
-    SealedColumn(Webhook.secret_sealed, "webhooks", lambda r: "secret", lambda r: r.id),
-    SealedColumn(CaseTransfer.reason_sealed, "case_transfers", lambda r: "reason", lambda r: r.id),
-    SealedColumn(CaseTransfer.answer_sealed, "case_transfers", lambda r: "answer", lambda r: r.id),
-    SealedColumn(
-        CaseAssessment.needs_sealed, "case_assessments", lambda r: "needs", lambda r: r.id
+        CaseBinding(ConsentWithdrawal.grant_id, ConsentGrant.case_id),
     ),
     SealedColumn(
-        CaseAssessment.risks_sealed, "case_assessments", lambda r: "risks", lambda r: r.id
+        CaseTransfer.reason_sealed, "case_transfers", lambda r: "reason", lambda r: r.id, _TRANSFER
+    ),
+    SealedColumn(
+        CaseTransfer.answer_sealed, "case_transfers", lambda r: "answer", lambda r: r.id, _TRANSFER
+    ),
+    SealedColumn(
+        CaseAssessment.needs_sealed,
+        "case_assessments",
+        lambda r: "needs",
+        lambda r: r.id,
+        _ASSESSMENT,
+    ),
+    SealedColumn(
+        CaseAssessment.risks_sealed,
+        "case_assessments",
+        lambda r: "risks",
+        lambda r: r.id,
+        _ASSESSMENT,
     ),
     SealedColumn(
         CaseAssessment.identification_sealed,
         "case_assessments",
         lambda r: "identification",
         lambda r: r.id,
+        _ASSESSMENT,
     ),
     SealedColumn(
-        FamilyAssessment.family_sealed, "family_assessments", lambda r: "family", lambda r: r.id
+        FamilyAssessment.family_sealed,
+        "family_assessments",
+        lambda r: "family",
+        lambda r: r.id,
+        _FAMILY,
     ),
     SealedColumn(
-        FamilyAssessment.safety_sealed, "family_assessments", lambda r: "safety", lambda r: r.id
+        FamilyAssessment.safety_sealed,
+        "family_assessments",
+        lambda r: "safety",
+        lambda r: r.id,
+        _FAMILY,
     ),
     SealedColumn(
-        LegalCaseChange.note_sealed, "legal_case_changes", lambda r: "note", lambda r: r.id
+        CaseErasure.reason_sealed,
+        "case_erasures",
+        lambda r: "reason",
+        lambda r: r.case_id,
+        # The record that an erasure happened outlives the erasure: not cleared by it.
+        NOT_A_CASE,
+    ),
+    SealedColumn(Webhook.secret_sealed, "webhooks", lambda r: "secret", lambda r: r.id, NOT_A_CASE),
+    # A legal case may link many survivors (a fishing-fleet prosecution): its notes are the
+    # legal case's record, about no single case, and are not cleared when one case is erased.
+    SealedColumn(
+        LegalCaseChange.note_sealed,
+        "legal_case_changes",
+        lambda r: "note",
+        lambda r: r.id,
+        NOT_A_CASE,
     ),
     SealedColumn(
         Hearing.outcome_note_sealed,
         "legal_case_hearings",
         lambda r: "outcome_note",
         lambda r: r.id,
+        NOT_A_CASE,
     ),
-    SealedColumn(Document.content_sealed, "documents", lambda r: "content", lambda r: r.id, 5),
+    SealedColumn(
+        Document.content_sealed,
+        "documents",
+        lambda r: "content",
+        lambda r: r.id,
+        CaseBinding(Document.case_id),
+        batch=5,
+    ),
     SealedColumn(
         InterventionRequest.last_known_location_sealed,
         "intervention_requests",
         lambda r: "last_known_location",
         lambda r: r.id,
+        CaseBinding(InterventionRequest.case_id),
     ),
     SealedColumn(
-        InterventionChange.note_sealed, "intervention_changes", lambda r: "note", lambda r: r.id
+        InterventionChange.note_sealed,
+        "intervention_changes",
+        lambda r: "note",
+        lambda r: r.id,
+        CaseBinding(InterventionChange.request_id, InterventionRequest.case_id),
     ),
     SealedColumn(
         FamilyConsentBasis.basis_sealed,
         "family_consent_bases",
         lambda r: "basis",
         lambda r: r.grant_id,
+        CaseBinding(FamilyConsentBasis.grant_id, ConsentGrant.case_id),
     ),
-    SealedColumn(FollowUpVisit.note_sealed, "follow_up_visits", lambda r: "note", lambda r: r.id),
+    SealedColumn(
+        FollowUpVisit.note_sealed,
+        "follow_up_visits",
+        lambda r: "note",
+        lambda r: r.id,
+        CaseBinding(FollowUpVisit.plan_id, ReintegrationPlan.case_id),
+    ),
     SealedColumn(
         ReintegrationService.end_reason_sealed,
         "reintegration_services",
         lambda r: "end_reason",
         lambda r: r.id,
+        CaseBinding(ReintegrationService.plan_id, ReintegrationPlan.case_id),
     ),
     SealedColumn(
         ReintegrationPlan.cancel_reason_sealed,
         "reintegration_plans",
         lambda r: "cancel_reason",
         lambda r: r.id,
+        CaseBinding(ReintegrationPlan.case_id),
     ),
 )
 
@@ -146,7 +275,12 @@ async def reseal_column(db: Database, cipher: FieldCipher, spec: SealedColumn, b
             rows = list(
                 await session.scalars(
                     select(model)
-                    .where(spec.column.is_not(None), spec.column.not_like(current))
+                    .where(
+                        spec.column.is_not(None),
+                        spec.column.not_like(current),
+                        # Under a case key already: rotation re-wraps the key instead.
+                        spec.column.not_like(f"{CASE_PREFIX}.%"),
+                    )
                     .order_by(*model.__table__.primary_key.columns)
                     .limit(batch)
                 )

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.access import READ_SCOPE, CaseView, build_views, parties_in_force, visible_to
+from cases.case_keys import new_case_key
 from cases.models import Case, CaseField, CaseParty, CaseStatusChange
 from cases.paging import after_cursor, check_page_size
 from cases.rules import (
@@ -37,6 +38,7 @@ from notifications.outbox import emit
 from orgs.principal import Principal
 from orgs.rules import check_country
 from store.audit import record_audit
+from store.case_keys import CASE_PREFIX, CaseKey
 from store.engine import Database
 from store.errors import ErrorCode, HubError, not_found
 from store.reads import RequestReads, reads_of
@@ -96,7 +98,14 @@ async def load_owned_case(session: AsyncSession, actor: Principal, case_id: str)
     return case
 
 
-def seal_fields(cipher: FieldCipher, case_id: str, survivor: Mapping[str, Any]) -> list[CaseField]:
+def seal_fields(
+    cipher: FieldCipher,
+    case_id: str,
+    survivor: Mapping[str, Any],
+    case_key: CaseKey | None = None,
+) -> list[CaseField]:
+    """Survivor fields sealed under the case's own key (the hub key only without one)."""
+    sealer: FieldCipher | CaseKey = cipher if case_key is None else case_key
     rows = []
     for name, raw in survivor.items():
         if raw is None:
@@ -108,8 +117,8 @@ def seal_fields(cipher: FieldCipher, case_id: str, survivor: Mapping[str, Any]) 
                 case_id=case_id,
                 field=name,
                 category=FIELDS_BY_NAME[name].category.value,
-                key_id=cipher.current,
-                sealed=cipher.seal(plain, table="case_fields", column=name, row_id=case_id),
+                key_id=cipher.current if case_key is None else CASE_PREFIX,
+                sealed=sealer.seal(plain, table="case_fields", column=name, row_id=case_id),
             )
         )
     return rows
@@ -136,11 +145,11 @@ async def create_case(
         created_at=now,
         updated_at=now,
     )
-    fields = seal_fields(cipher, case_id, new.survivor)
     note = check_note(new.note)
     async with db.write() as session:
         session.add(case)
         await session.flush()
+        fields = seal_fields(cipher, case_id, new.survivor, new_case_key(session, cipher, case_id))
         session.add_all(fields)
         session.add(
             CaseStatusChange(

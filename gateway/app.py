@@ -118,6 +118,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
         ),
         WebhookDispatcher(hub.db, hub.cipher, public_only=settings.is_production),
         CheckpointSchedule(hub.db, settings, hub.keyring),
+        retention=timedelta(days=settings.retention_days) if settings.retention_days else None,
     )
     scheduler.on_run = metrics.scheduler_ran
 

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from cases.consent_clock import follow_consent_clock
 from cases.deadlines import DeadlinePolicy, run_deadlines
+from cases.erasure import erase_expired
 from consent.checkpoint import Checkpoint
 from notifications.webhooks import WebhookDispatcher
 from store.engine import Database
@@ -37,6 +38,7 @@ class Scheduler:
         policy: DeadlinePolicy,
         webhooks: WebhookDispatcher | None = None,
         checkpoints: CheckpointRun | None = None,
+        retention: timedelta | None = None,
     ) -> None:
         self.db = db
         self.cipher = cipher
@@ -44,6 +46,8 @@ class Scheduler:
         self.policy = policy
         self.webhooks = webhooks
         self.checkpoints = checkpoints
+        # How long closed cases keep survivor data; None keeps it (no retention erasure).
+        self.retention = retention
         self.holder = uuid.uuid4().hex
         self._task: asyncio.Task[None] | None = None
         # Told the outcome of every pass ("done", "skipped", "failed"), for metrics.
@@ -65,6 +69,8 @@ class Scheduler:
             await self.webhooks.run_once(now)
         if self.checkpoints is not None:
             await self.checkpoints.run_once(now)
+        if self.retention is not None:
+            await erase_expired(self.db, self.cipher, now, self.retention)
         return True
 
     async def _loop(self) -> None:

@@ -73,6 +73,8 @@ class Settings:
     # permessage-deflate on websockets: off, as it costs ~40 KiB per open socket and CPU per
     # message for event frames of a few hundred bytes.
     ws_compression: bool = False
+    # Days a closed case keeps its survivor data before the scheduler erases it (0: kept).
+    retention_days: int = 0
 
     @property
     def is_production(self) -> bool:
@@ -225,6 +227,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         metrics_allow=_networks(env, "HUB_METRICS_ALLOW"),
         log_format=_choice(env, "HUB_LOG_FORMAT", ("text", "json")),
         ws_compression=_flag(env, "HUB_WS_COMPRESSION"),
+        retention_days=_int(env, "HUB_RETENTION_DAYS", 0, 0, 36_500),
     )
     if settings.is_production:
         _refuse_development_defaults(env, settings)

@@ -27,6 +27,7 @@ from schema.context import PerOperationLoaders
 from schema.custody import CustodyMutations, CustodyQueries
 from schema.disclosures import DisclosureWrites
 from schema.entities import checked_representation, entity_keys
+from schema.erasure import ErasureMutations
 from schema.errors import ErrorCodes
 from schema.events import EventQueries, Subscription
 from schema.executor import FlatMemoryExecutor
@@ -97,6 +98,7 @@ class Mutation(
     GroupMutations,
     ReintegrationMutations,
     FundingMutations,
+    ErasureMutations,
 ):
     pass
 

@@ -189,26 +189,36 @@ async def open_all(db: Path, network: Network, cipher: FieldCipher) -> list[dict
 
 
 def key_ids(db: Path) -> dict[str, int]:
-    return dict(sql(db, "SELECT key_id, COUNT(*) FROM case_fields GROUP BY key_id"))  # type: ignore[arg-type]
+    """How many case keys each data key wraps (survivor fields are sealed under case keys)."""
+    counts: dict[str, int] = {}
+    for (wrapped,) in sql(db, "SELECT wrapped FROM case_keys"):
+        kid = str(wrapped).split(".")[1]
+        counts[kid] = counts.get(kid, 0) + 1
+    return counts
+
+
+def sealed_fields(db: Path) -> list[str]:
+    return [str(s) for (s,) in sql(db, "SELECT sealed FROM case_fields ORDER BY case_id, field")]
 
 
 FIELDS = CASES * len(survivor(0))
 ROTATED = f"k2:{b64(K2)},k1:{b64(K1)}"
 
 
-async def test_rotate_data_reseals_every_value_under_the_newest_key(built: Built) -> None:
-    assert key_ids(built.db) == {"k1": FIELDS}
+async def test_rotate_data_rewraps_every_case_key_under_the_newest_key(built: Built) -> None:
+    assert key_ids(built.db) == {"k1": CASES}
+    fields = sealed_fields(built.db)
+    assert len(fields) == FIELDS and all(f.startswith("c1.") for f in fields)
 
     # When the operator puts a new key first and rotates
     result = run(built.db, ROTATED, "keys", "rotate-data")
 
     # Then every value is sealed under it, and opens with it alone
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"current_key": "k2", "resealed": FIELDS}
-    assert key_ids(built.db) == {"k2": FIELDS}
-    assert all(
-        str(s).startswith("v1.k2.") for (s,) in sql(built.db, "SELECT sealed FROM case_fields")
-    )
+    assert json.loads(result.stdout) == {"current_key": "k2", "resealed": CASES}
+    assert key_ids(built.db) == {"k2": CASES}
+    # the values themselves were not touched: only their keys were re-wrapped
+    assert sealed_fields(built.db) == fields
     only_k2 = await open_all(built.db, built.network, FieldCipher({"k2": K2}, "k2"))
     assert [v["fullName"] for v in only_k2] == [survivor(n)["fullName"] for n in range(CASES)]
     assert [v["estimatedAge"] for v in only_k2] == [20 + n for n in range(CASES)]
@@ -243,14 +253,14 @@ class DiesAfter(Database):
 
 
 async def test_an_interrupted_rotation_finishes_when_run_again(built: Built) -> None:
-    # Given a rotation that died after its first two batches of three values
+    # Given a rotation that died after its first two batches of one case key
     dying = DiesAfter(f"sqlite+aiosqlite:///{built.db}", batches=2)
     try:
         with pytest.raises(Interrupted):
-            await cases.reseal_data(dying, FieldCipher({"k2": K2, "k1": K1}, "k2"), batch=3)
+            await cases.reseal_data(dying, FieldCipher({"k2": K2, "k1": K1}, "k2"), batch=1)
     finally:
         await dying.dispose()
-    assert key_ids(built.db) == {"k2": 6, "k1": FIELDS - 6}
+    assert key_ids(built.db) == {"k2": 2, "k1": CASES - 2}
     # meanwhile the hub, holding both keys, still opens everything
     both = await open_all(built.db, built.network, FieldCipher({"k2": K2, "k1": K1}, "k2"))
     assert [v["phone"] for v in both] == [survivor(n)["phone"] for n in range(CASES)]
@@ -258,8 +268,8 @@ async def test_an_interrupted_rotation_finishes_when_run_again(built: Built) -> 
     # When the operator runs it again, it finishes the rest
     result = run(built.db, ROTATED, "keys", "rotate-data")
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"current_key": "k2", "resealed": FIELDS - 6}
-    assert key_ids(built.db) == {"k2": FIELDS}
+    assert json.loads(result.stdout) == {"current_key": "k2", "resealed": CASES - 2}
+    assert key_ids(built.db) == {"k2": CASES}
     only_k2 = await open_all(built.db, built.network, FieldCipher({"k2": K2}, "k2"))
     assert [v["legalNotes"] for v in only_k2] == [survivor(n)["legalNotes"] for n in range(CASES)]
 

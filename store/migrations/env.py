@@ -6,6 +6,7 @@ from alembic import context
 
 import cases.custody_models
 import cases.document_models
+import cases.erasure_models
 import cases.group_models
 import cases.intervention_models
 import cases.justice_models

@@ -92,19 +92,25 @@ async def test_no_text_column_of_the_database_holds_the_survivors_name(hub: Runn
     await give_consent(hub, case_id, "adhoc", ["IDENTITY", "HEALTH"])
     assert (await hub.gql("adhoc", READ, {"id": case_id})).data["case"]["fullName"] == NAME
 
-    # Every sealed value names its key and opens nowhere but here
+    # Every sealed value is under the case's own key, which the current data key wraps
     rows = await hub.scalar("SELECT COUNT(*) FROM case_fields WHERE case_id = :id", id=case_id)
     assert rows == len(SURVIVOR)
     current = hub.settings.data_key_ring[0]
     assert (
         await hub.scalar(
-            "SELECT COUNT(*) FROM case_fields WHERE case_id = :id AND key_id = :kid "
-            "AND sealed LIKE :prefix",
+            "SELECT COUNT(*) FROM case_fields WHERE case_id = :id AND key_id = 'c1' "
+            "AND sealed LIKE 'c1.%'",
             id=case_id,
-            kid=current,
-            prefix=f"v1.{current}.%",
         )
         == rows
+    )
+    assert (
+        await hub.scalar(
+            "SELECT COUNT(*) FROM case_keys WHERE case_id = :id AND wrapped LIKE :prefix",
+            id=case_id,
+            prefix=f"v1.{current}.%",
+        )
+        == 1
     )
 
     async with hub.db.read() as session:

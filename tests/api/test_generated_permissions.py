@@ -226,6 +226,9 @@ ARGUMENTS: dict[tuple[str, str], str | None] = {
         'repatriationId: "{request}", input: {familyTraced: false, safeToReturn: false, '
         'safetyReasons: "test"}'
     ),
+    ("Mutation", "eraseCaseData"): (
+        'input: {caseId: "{case}", reason: "test", idempotencyKey: "gen-perm-{n}"}'
+    ),
 }
 # Root fields that reach no survivor type, and why that is so.
 NO_SURVIVOR_DATA: dict[tuple[str, str], str] = {
