@@ -220,6 +220,12 @@ def _family_texts(row: FamilyAssessment) -> list[SealedText]:
     ]  # fmt: skip
 
 
+def _parts(values: dict[str, Any]) -> dict[str, Any]:
+    """The opened parts; an erased part is sealed as an empty text (eraseCaseData), which
+    shows as nothing rather than failing to parse."""
+    return {k: orjson.loads(v) for k, v in values.items() if v}
+
+
 async def read_assessment(
     db: Database, actor: Principal, cipher: FieldCipher, case_id: str, *, reading: bool = True
 ) -> PartsView | None:
@@ -238,7 +244,7 @@ async def read_assessment(
             Channel.QUERY,
         )  # fmt: skip
     await disclosure.record(db, view.disclosures)
-    return PartsView(row, {k: orjson.loads(v) for k, v in view.values.items()}, view.withheld)
+    return PartsView(row, _parts(view.values), view.withheld)
 
 
 async def record_family_assessment(
@@ -356,4 +362,4 @@ async def read_family_assessment(
             Channel.QUERY,
         )  # fmt: skip
     await disclosure.record(db, view.disclosures)
-    return PartsView(row, {k: orjson.loads(v) for k, v in view.values.items()}, view.withheld)
+    return PartsView(row, _parts(view.values), view.withheld)

@@ -15,9 +15,11 @@ only what her consent gives it, and one outside the story sees nothing at all.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from cases.deadlines import run_deadlines
+from tests.api.audit_support import cli
 from tests.api.custody_support import ACCEPT, HISTORY, SET_STATUS
 from tests.api.custody_support import BOX as TRANSFERS
 from tests.api.custody_support import CASE as CASE_VIEW
@@ -84,6 +86,9 @@ mutation($id: ID!, $input: RepatriationFromInterventionInput!) {
 }"""
 CONSENTS = "query($id: ID!) { consents(caseId: $id) { id grantor withdrawal { reason } } }"
 HOME_NOTE = planted("lives with her grandmother, walks to school past the recruiter's house")
+ERASE_REASON = planted("Sreyneang asked the Ministry to forget her, in person")
+ERASE = """
+mutation($input: EraseCaseDataInput!) { eraseCaseData(input: $input) { caseId kind erasedAt } }"""
 REPATRIATION_CASE = "query($id: ID!) { repatriationRequest(id: $id) { id status } }"
 
 
@@ -110,7 +115,7 @@ async def outsider_sees_nothing(hub: RunningHub, query: str, variables: dict[str
 
 
 async def test_one_survivor_from_abroad_to_home_through_every_organisation(
-    hub: RunningHub,
+    hub: RunningHub, tmp_path: Path
 ) -> None:
     org = orgs(hub)
 
@@ -669,3 +674,31 @@ async def test_one_survivor_from_abroad_to_home_through_every_organisation(
         org["ccpcr-shelter"],
     }
     assert {org["embassy-bangkok"], org["adhoc"]} <= {d[0] for d in disclosed}
+
+    # -- Closure: she asks the Ministry to erase her data. Her name and everything written
+    #    about her are gone for every reader; ids, statuses and the chains stay and verify.
+    erased = await do(
+        hub,
+        "mosavy",
+        ERASE,
+        {
+            "input": {
+                "caseId": case_id,
+                "reason": ERASE_REASON,
+                "idempotencyKey": "journey-erase-1",
+            }
+        },
+        "eraseCaseData",
+    )
+    assert (erased["caseId"], erased["kind"]) == (case_id, "REQUEST")
+    after = await do(hub, "mosavy", CASE_VIEW, {"id": case_id}, "case")
+    assert after["status"] == "CLOSED" and after["fullName"] is None
+    assert {"field": "fullName", "reason": "ERASED"} in after["withheld"]
+    legal_after = await do(hub, "adhoc", READ_LEGAL, {"id": lid}, "legalCase")
+    assert legal_after["status"] == "COMPENSATION_PAID"
+    assert legal_after["survivors"][0]["case"]["fullName"] is None
+    assessment_after = await do(hub, "mosavy", READ_ASSESSMENT, {"id": case_id}, "caseAssessment")
+    # Her assessment reads back empty, not as an error (it was sealed as empty text).
+    assert assessment_after["needsNote"] is None and assessment_after["identificationNote"] is None
+    verified = await cli(hub, "audit", "verify", cwd=tmp_path)
+    assert verified.code == 0, verified.err
