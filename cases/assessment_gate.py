@@ -12,8 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.assessment_rules import child_return_refused, family_allows_return, is_child
+from cases.case_keys import keys_and_erasures
 from cases.custody_models import FamilyAssessment
 from cases.models import Case, CaseField
+from store.case_keys import open_sealed
 from store.sealed import FieldCipher
 
 AGE_FIELDS = ("dateOfBirth", "estimatedAge")
@@ -25,11 +27,23 @@ async def _age_values(
     rows = await session.scalars(
         select(CaseField).where(CaseField.case_id == case_id, CaseField.field.in_(AGE_FIELDS))
     )
+    found = list(rows)
+    if not found:
+        return {}
+    # Values sealed under the case's own key (or erased with it) open only through it.
+    keys, _erased = await keys_and_erasures(session, cipher, [case_id], with_keys=True)
     return {
         row.field: orjson.loads(
-            cipher.open(row.sealed, table="case_fields", column=row.field, row_id=case_id)
+            open_sealed(
+                cipher,
+                keys.get(case_id),
+                row.sealed,
+                table="case_fields",
+                column=row.field,
+                row_id=case_id,
+            )
         )
-        for row in rows
+        for row in found
     }
 
 
