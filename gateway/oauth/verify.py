@@ -326,6 +326,12 @@ class TokenVerifier:
         cached = self._standing.fresh(client_id)
         if not isinstance(cached, Missing):
             return await self.is_revoked(jti, reads), cached
+        if reads is None:
+            # Outside a request (a socket's connection_init or subscribe): the standing per
+            # client and the revocation per token are each one shared lookup, so a storm of
+            # sockets opening at once takes a handful of pooled connections, not one each.
+            standing = await self._standing.get(client_id)
+            return await self.is_revoked(jti), standing
         async with reads_of(self._db, reads).session() as session:
             row = (
                 await session.execute(_STANDING_AND_REVOKED, {"client_id": client_id, "jti": jti})
