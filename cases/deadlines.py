@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, select, update
 
+from cases.desk_rules import DeskItemKind, coordinator_may_read
 from cases.intervention_deadlines import intervention_deadlines
 from cases.models import Referral, RepatriationRequest
 from cases.referral_rules import ReferralAction, ReferralStatus
@@ -56,6 +58,14 @@ async def _coordinators(db: Database) -> list[str]:
 Tracked = Referral | RepatriationRequest
 
 
+def _with_desk_item(row: Tracked, event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """An escalation names what the coordinators may now read about the item."""
+    if not event_type.endswith("_ESCALATED"):
+        return payload
+    kind = DeskItemKind.REFERRAL if isinstance(row, Referral) else DeskItemKind.REPATRIATION_REQUEST
+    return {**payload, "coordinatorMayRead": coordinator_may_read(kind, row.id)}
+
+
 async def _note(
     db: Database,
     row: Tracked,
@@ -89,7 +99,7 @@ async def _note(
             subject_id=row.id,
             actor_organization_id=None,
             audience=audience,
-            payload=payload(fresh),  # type: ignore[arg-type]
+            payload=_with_desk_item(row, event_type, payload(fresh)),  # type: ignore[arg-type]
         )
         await record_audit(
             session,

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from sqlalchemy import ColumnElement, select, update
 
+from cases.desk_rules import DeskItemKind, coordinator_may_read
 from cases.intervention_models import InterventionRequest
 from cases.intervention_rules import InterventionStatus
 from cases.interventions import intervention_payload
@@ -49,7 +50,16 @@ async def _flag(
             subject_id=request.id,
             actor_organization_id=None,
             audience=audience,
-            payload=intervention_payload(fresh),
+            payload=intervention_payload(fresh)
+            | (
+                {
+                    "coordinatorMayRead": coordinator_may_read(
+                        DeskItemKind.INTERVENTION_REQUEST, request.id
+                    )
+                }
+                if event_type.endswith("_ESCALATED")
+                else {}
+            ),
         )
         await record_audit(
             session,

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, select, update
 
+from cases.desk_rules import DeskItemKind, coordinator_may_read
 from cases.models import Case
 from cases.reintegration import SUBJECT, TOPIC, plan_payload
 from cases.reintegration_models import FollowUpVisit, ReintegrationPlan
@@ -55,6 +56,11 @@ async def _flag(
             audience=audience,
             payload=plan_payload(
                 plan, visitId=visit.id, visitStatus=visit.status, dueAt=visit.due_at.isoformat()
+            )
+            | (
+                {"coordinatorMayRead": coordinator_may_read(DeskItemKind.FOLLOW_UP_VISIT, visit.id)}
+                if event_type.endswith("_ESCALATED")
+                else {}
             ),
         )
         await record_audit(

@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from cases.custody_models import CaseAssessment, CaseTransfer, FamilyAssessment
+from cases.desk_models import DeskNote
 from cases.document_models import Document
 from cases.erasure_models import CaseErasure, CaseKeyRow
 from cases.intervention_models import InterventionChange, InterventionRequest
@@ -259,6 +260,14 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
         lambda r: "cancel_reason",
         lambda r: r.id,
         CaseBinding(ReintegrationPlan.case_id),
+    ),
+    # Notes on a late item are typed by people and may name her: cleared with her case.
+    SealedColumn(
+        DeskNote.text_sealed,
+        "desk_notes",
+        lambda r: "text",
+        lambda r: r.id,
+        CaseBinding(DeskNote.case_id),
     ),
 )
 

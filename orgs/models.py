@@ -63,6 +63,9 @@ class ApiClient(Base):
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # Set when the client is disabled: its earlier tokens stay dead even if re-enabled.
     tokens_valid_after: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # When a token was last issued to it (to the hour: noted at most hourly per process), for
+    # the coordinator's list of unused clients (migration 0018).
+    last_token_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class ServiceOffer(Base):

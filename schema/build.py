@@ -25,6 +25,7 @@ from schema.assessment import AssessmentMutations, AssessmentQueries
 from schema.cases import CaseMutations, CaseQueries
 from schema.context import PerOperationLoaders
 from schema.custody import CustodyMutations, CustodyQueries
+from schema.desk import DeskMutations, DeskQueries
 from schema.disclosures import DisclosureWrites
 from schema.entities import checked_representation, entity_keys
 from schema.erasure import ErasureMutations
@@ -80,6 +81,7 @@ class Query(
     FamilyConsentQueries,
     ReintegrationQueries,
     FundingQueries,
+    DeskQueries,
 ):
     pass
 
@@ -99,6 +101,7 @@ class Mutation(
     ReintegrationMutations,
     FundingMutations,
     ErasureMutations,
+    DeskMutations,
 ):
     pass
 

@@ -69,6 +69,7 @@ class OAuthEndpoints:
         self.limits = limits
         self.settings = settings
         self.db = db
+        self.token_use = records.TokenUse()
         self.keyring = keyring
         self.verifier = verifier
         self.server = HubAuthorizationServer(settings)
@@ -141,6 +142,8 @@ class OAuthEndpoints:
         refused = await self._after_authentication(ctx)
         if refused is not None:
             return refused
+        if ctx.issued is not None and ctx.authenticated is not None:
+            await self.token_use.note(self.db, ctx.authenticated)
         return JSONResponse(body, status_code=status, headers=dict(headers) | _NO_STORE)
 
     async def _after_authentication(self, ctx: TokenRequestContext) -> Response | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gateway.oauth.models import RevokedToken, UsedAssertion
@@ -133,3 +133,30 @@ async def revoke(db: Database, state: TokenState) -> None:
             subject_id=jti,
             detail={"clientId": client_id},
         )
+
+
+class TokenUse:
+    """Notes when each client last got a token, for the coordinator's list of unused
+    clients. At most once an hour per client and process: a token storm costs no writes."""
+
+    def __init__(self, every: float = 3600.0) -> None:
+        self.every = every
+        self._noted: dict[str, float] = {}
+
+    async def note(self, db: Database, client_id: str) -> None:
+        now = utcnow()
+        last = self._noted.get(client_id)
+        if last is not None and now.timestamp() - last < self.every:
+            return
+        self._noted[client_id] = now.timestamp()
+        before = datetime.fromtimestamp(now.timestamp() - self.every, UTC)
+        async with db.write() as session:
+            await session.execute(
+                update(ApiClient)
+                .where(
+                    ApiClient.client_id == client_id,
+                    or_(ApiClient.last_token_at.is_(None), ApiClient.last_token_at < before),
+                )
+                .values(last_token_at=now)
+                .execution_options(synchronize_session=False)
+            )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import cases.custody_models
+import cases.desk_models
 import cases.document_models
 import cases.erasure_models
 import cases.group_models
