@@ -25,6 +25,7 @@ import asyncio
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from graphql import (
@@ -37,9 +38,13 @@ from graphql import (
     get_named_type,
     is_leaf_type,
 )
+from sqlalchemy import update
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from cases.deadlines import run_deadlines
+from cases.intervention_models import InterventionRequest
+from cases.models import Referral, RepatriationRequest
 from schema.build import build_schema
 from tests.api.event_support import TRANSPORT_WS
 from tests.network import RunningHub
@@ -960,6 +965,50 @@ async def test_suspended_organisations_get_nothing(hub: RunningHub) -> None:
         )
     suspended = [(who, "suspended") for who, _ in callers]
     assert await call_everything(hub, world, suspended) == []
+
+
+async def test_the_coordinator_gets_no_survivor_data_once_her_items_are_escalated(
+    hub: RunningHub,
+) -> None:
+    """The secretariat is told of the planted referral, request and intervention once they
+    are late; every field, called as the secretariat, still gives no survivor data."""
+    world = await plant(hub)
+    past = datetime.now(UTC) - timedelta(hours=2)
+    async with hub.db.write() as session:
+        for model, key in (
+            (Referral, "referral"),
+            (RepatriationRequest, "request"),
+            (InterventionRequest, "intervention"),
+        ):
+            await session.execute(
+                update(model)
+                .where(model.id == world.ids[key])
+                .values(acknowledge_by=past)
+                .execution_options(synchronize_session=False)
+            )
+    report = await run_deadlines(hub.db, hub.app.state.hub.cipher, datetime.now(UTC))
+    assert report.escalated >= 2
+    # The desk does show the escalated request: the sweep below has something to find.
+    item = await ok(
+        hub,
+        "secretariat",
+        "query($id: ID!) { deskItem(kind: REPATRIATION_REQUEST, id: $id) { id overdue } }",
+        {"id": world.ids["request"]},
+    )
+    assert item["deskItem"] == {"id": world.ids["request"], "overdue": True}
+    problems = []
+    for n, (root, name) in enumerate(called_roots(), start=2000):
+        query = operation(root, name, world, n)
+        if root == "Subscription":
+            body: Any = await subscribe(hub, await hub.token("secretariat"), query)
+        else:
+            result = await hub.gql("secretariat", query)
+            body = result.body
+            if set(result.codes) - REFUSALS - {"BAD_USER_INPUT", "CONFLICT"}:
+                problems.append(f"{root}.{name}: {result.codes}")
+        if leaked(body, world, ids=False):
+            problems.append(f"{root}.{name}: survivor data")
+    assert problems == []
 
 
 def test_a_leak_is_caught_by_the_checks() -> None:
