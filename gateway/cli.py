@@ -170,6 +170,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 async def _demo(settings: Settings) -> list[dict[str, Any]]:
+    from cases.demo_desk import seed_desk_history
     from cases.demo_journey import seed_demo_journey
     from gateway.app import data_cipher
     from gateway.oauth.keys import ensure_signing_key
@@ -183,6 +184,8 @@ async def _demo(settings: Settings) -> list[dict[str, Any]]:
         members = await seed_demo_network(db)
         # One survivor's journey through the network, so every step shows with data.
         await seed_demo_journey(db, data_cipher(settings), members)
+        # Late requests, a failing webhook, an idle client: the coordinator's desk has work.
+        await seed_desk_history(db, data_cipher(settings), members)
     finally:
         await db.dispose()
     return [
