@@ -975,8 +975,13 @@ async def test_the_coordinator_gets_no_survivor_data_once_her_items_are_escalate
     world = await plant(hub)
     past = datetime.now(UTC) - timedelta(hours=2)
     async with hub.db.write() as session:
+        await session.execute(
+            update(Referral)
+            .where(Referral.id == world.ids["referral"])
+            .values(acknowledge_by=past, respond_by=past)
+            .execution_options(synchronize_session=False)
+        )
         for model, key in (
-            (Referral, "referral"),
             (RepatriationRequest, "request"),
             (InterventionRequest, "intervention"),
         ):
