@@ -24,6 +24,7 @@ from tests.api.repatriation_support import (
     last_event,
     orgs,
 )
+from tests.api.test_case_erasure import erase
 from tests.marker_watch import planted
 from tests.network import RunningHub
 
@@ -299,6 +300,17 @@ async def test_a_conversation_note_reaches_the_parties_and_nobody_else(hub: Runn
     empty = await hub.gql("secretariat", NOTE, {"kind": KIND, "id": rid, "text": "  "})
     assert empty.codes == ["BAD_USER_INPUT"]
     assert await hub.scalar("SELECT count(*) FROM desk_notes") == before
+
+
+async def test_notes_about_her_are_cleared_when_her_case_is_erased(hub: RunningHub) -> None:
+    case_id, rid = await escalated_request(hub, "desk-erased-01")
+    text = planted("Her sister's phone is the way to reach her")
+    await do(hub, "secretariat", NOTE, {"kind": KIND, "id": rid, "text": text}, "addDeskNote")
+    erased = await erase(hub, case_id, "desk-erase-01", who="adhoc")
+    assert not erased.errors, erased.errors
+    (note,) = await do(hub, "secretariat", NOTES, {"kind": KIND, "id": rid}, "deskNotes")
+    assert note["text"] is None
+    assert await hub.scalar("SELECT count(*) FROM desk_notes WHERE text_sealed IS NOT NULL") == 0
 
 
 async def test_a_conversation_opens_only_once_the_item_is_late(hub: RunningHub) -> None:
