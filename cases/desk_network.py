@@ -22,6 +22,7 @@ from cases.models import Referral, ReferralChange, RepatriationChange, Repatriat
 from notifications.models import Webhook, WebhookAttempt, WebhookDelivery
 from notifications.webhooks import FAILED, PENDING
 from orgs.models import ApiClient
+from store.audit import AuditEntry
 from store.engine import Database
 
 _ACK = "ACKNOWLEDGE"
@@ -169,11 +170,26 @@ async def clients_needing_attention(
     """Enabled clients that are unused, never rotated, or whose key is near its rotation date."""
     async with db.read() as session:
         clients = list(await session.scalars(select(ApiClient).where(ApiClient.enabled.is_(True))))
+        # A private_key_jwt client rotates by registering new keys: the audit trail says when.
+        keys_at: dict[str, datetime] = {
+            client_id: at
+            for client_id, at in (
+                await session.execute(
+                    select(AuditEntry.subject_id, func.max(AuditEntry.at))
+                    .where(AuditEntry.action == "client.register_keys")
+                    .group_by(AuditEntry.subject_id)
+                )
+            ).all()
+        }
     found = []
     for c in clients:
+        rotated = max(
+            (t for t in (c.secret_rotated_at, keys_at.get(c.client_id)) if t is not None),
+            default=None,
+        )
         concerns = client_concerns(
             created_at=c.created_at,
-            rotated_at=c.secret_rotated_at,
+            rotated_at=rotated,
             last_token_at=c.last_token_at,
             now=now,
             policy=policy,
@@ -186,8 +202,8 @@ async def clients_needing_attention(
                     name=c.name,
                     created_at=c.created_at,
                     last_token_at=c.last_token_at,
-                    key_rotated_at=c.secret_rotated_at,
-                    key_expires_at=key_expires_at(c.created_at, c.secret_rotated_at, policy),
+                    key_rotated_at=rotated,
+                    key_expires_at=key_expires_at(c.created_at, rotated, policy),
                     concerns=concerns,
                 )
             )

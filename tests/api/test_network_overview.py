@@ -25,6 +25,7 @@ from tests.api.repatriation_support import (
     orgs,
 )
 from tests.api.test_case_erasure import erase
+from tests.api.test_oauth_private_key_jwt import ec_key, register_keys
 from tests.marker_watch import planted
 from tests.network import RunningHub
 
@@ -344,3 +345,12 @@ async def test_clients_unused_or_due_for_rotation_are_listed(hub: RunningHub) ->
     listed = {c["clientId"]: c for c in overview["clientsNeedingAttention"]}
     assert set(listed[client_id]["concerns"]) == {"NEVER_ROTATED", "KEY_NEAR_EXPIRY"}
     assert listed[client_id]["lastTokenAt"] is not None
+
+    # Registering new signing keys (private_key_jwt) is a rotation: nothing left to flag.
+    key = ec_key("ngo-malaysia-2026")
+    registered = await register_keys(
+        hub, "ngo-malaysia", "ngo-malaysia", {"keys": [key.as_dict(private=False)]}
+    )
+    assert registered.errors == []
+    overview = await do(hub, "secretariat", OVERVIEW, {}, "networkOverview")
+    assert client_id not in [c["clientId"] for c in overview["clientsNeedingAttention"]]
