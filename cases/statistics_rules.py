@@ -1,6 +1,6 @@
 """Which cells of a statistics table may be published. Pure: no I/O.
 
-A table crosses two dimensions (rows × columns) and is published with its row totals, column
+A table crosses two dimensions (rows x columns) and is published with its row totals, column
 totals and grand total. Two rules protect the survivors counted in it:
 
 1. **Threshold (primary suppression).** A cell, or a total, is published only if it counts
@@ -111,7 +111,7 @@ def determined(rows: int, columns: int, hidden: set[Position]) -> list[Position]
         for r in range(len(matrix)):
             if r != pivot_row and matrix[r][col] != 0:
                 factor = matrix[r][col]
-                matrix[r] = [a - factor * b for a, b in zip(matrix[r], matrix[pivot_row])]
+                matrix[r] = [a - factor * b for a, b in zip(matrix[r], matrix[pivot_row], strict=True)]
         pivots.append(col)
         pivot_row += 1
     found_positions = []

@@ -90,7 +90,7 @@ def _rank(matrix: list[list[Fraction]]) -> int:
         for r in range(len(rows)):
             if r != rank and rows[r][col] != 0:
                 factor = rows[r][col] / rows[rank][col]
-                rows[r] = [a - factor * b for a, b in zip(rows[r], rows[rank])]
+                rows[r] = [a - factor * b for a, b in zip(rows[r], rows[rank], strict=True)]
         rank += 1
     return rank
 
@@ -166,7 +166,7 @@ def test_the_attackers_do_recover_a_table_with_primary_suppression_only() -> Non
 
 
 def test_the_linear_attacker_sees_what_subtraction_alone_misses() -> None:
-    # Two 2×2 blocks of hidden cells joined by one more hidden cell: each line has at least
+    # Two 2x2 blocks of hidden cells joined by one more hidden cell: each line has at least
     # two unknowns, yet the joining cell is the difference of two block sums.
     published = Published(
         cells=(
