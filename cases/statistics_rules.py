@@ -111,7 +111,8 @@ def determined(rows: int, columns: int, hidden: set[Position]) -> list[Position]
         for r in range(len(matrix)):
             if r != pivot_row and matrix[r][col] != 0:
                 factor = matrix[r][col]
-                matrix[r] = [a - factor * b for a, b in zip(matrix[r], matrix[pivot_row], strict=True)]
+                lead_row = matrix[pivot_row]
+                matrix[r] = [a - factor * b for a, b in zip(matrix[r], lead_row, strict=True)]
         pivots.append(col)
         pivot_row += 1
     found_positions = []
