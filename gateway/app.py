@@ -30,6 +30,7 @@ from gateway.ratelimit import RateLimits, TokenEndpointLimit
 from gateway.scheduler import Scheduler
 from gateway.settings import Settings
 from gateway.socket_guard import SocketMessageLimit
+from gateway.statistics import StatisticsEndpoints
 from notifications.pump import EventPump
 from notifications.stream import cut_off_on
 from notifications.webhooks import WebhookDispatcher
@@ -153,6 +154,9 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
             WebSocketRoute("/graphql", view),
             *DocumentEndpoints(
                 hub.db, hub.verifier, hub.cipher, settings.document_max_bytes, limits
+            ).routes(),
+            *StatisticsEndpoints(
+                hub.db, hub.verifier, hub.cipher, settings.statistics_k, limits
             ).routes(),
         ],
         middleware=[

@@ -64,6 +64,8 @@ ALL_SCOPES: frozenset[str] = frozenset(
         # `_service { sdl }`: the whole schema, for a federation gateway composing it.
         "federation:read",
         "metrics:read",
+        # Suppressed statistics tables, their CSV and charts (cases/statistics.py).
+        "statistics:read",
     }
 )
 
@@ -114,6 +116,7 @@ SCOPE_CEILING: dict[OrganizationKind, frozenset[str]] = {
             "clients:manage",
             "federation:read",
             "metrics:read",
+            "statistics:read",
         }
     ),
 }
