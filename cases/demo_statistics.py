@@ -109,7 +109,8 @@ async def seed_demo_statistics(
                 method=ConsentMethod.WRITTEN,
                 purposes=purposes,
                 categories=[DataCategory.LOCATION, DataCategory.TRAFFICKING_EXPERIENCE],
-                recipient_kinds=[OrganizationKind.COORDINATOR],
+                # The coordinator counts; the national database (government) receives HTCDS.
+                recipient_kinds=[OrganizationKind.COORDINATOR, OrganizationKind.GOVERNMENT],
             ),
             cipher,
         )
