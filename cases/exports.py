@@ -14,17 +14,28 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from typing import Any
 
 import orjson
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases.access import load_grants
+from cases.access import load_grants, to_grant, visible_to
 from cases.case_keys import keys_and_erasures
+from cases.fhir_export import (
+    ConsentFacts,
+    ReferralFacts,
+    bundle,
+    consent_resource,
+    referral_resources,
+)
 from cases.htcds import HTCDS_COLUMNS, ExportedCase, htcds_row, pseudonym
-from cases.models import Case, CaseField
+from cases.models import Case, CaseField, Referral
 from consent.disclosure import Channel, DisclosureRecord
 from consent.disclosure import record as record_disclosures
+from consent.models import ConsentGrant, ConsentWithdrawal
 from consent.rules import DataCategory, Purpose, Recipient, decide
+from orgs.models import Organization
 from orgs.principal import Principal
 from store.case_keys import open_sealed
 from store.engine import Database
@@ -104,3 +115,138 @@ async def htcds_export(
     await record_disclosures(db, disclosures)
     rows.sort(key=lambda r: r["caseId"])
     return HTCDS_COLUMNS, rows
+
+
+async def _receiver_kind(session: AsyncSession, organization_id: str) -> str:
+    kind = await session.scalar(select(Organization.kind).where(Organization.id == organization_id))
+    return str(kind or "")
+
+
+async def fhir_referral(
+    db: Database, actor: Principal, referral_id: str, pseudonym_key: bytes
+) -> dict[str, Any]:
+    """A referral as a FHIR Bundle (ServiceRequest + Task), for its sender or receiver.
+
+    It carries no survivor data (see cases/fhir_export.py), yet it says that this survivor
+    was referred, so it is logged as a disclosure citing the consent the referral was sent
+    under: the newest grant that covers the receiver for the referral's purpose (none, an
+    empty id, when that consent has since ended)."""
+    if not actor.has("referrals:read") or actor.organization_id is None:
+        raise HubError(ErrorCode.FORBIDDEN, "this export needs the 'referrals:read' scope")
+    org = actor.organization_id
+    at = utcnow()
+    async with db.read() as session:
+        referral = await session.get(Referral, referral_id)
+        if referral is None or org not in (
+            referral.sender_organization_id,
+            referral.receiver_organization_id,
+        ):
+            raise HubError(ErrorCode.NOT_FOUND, "referral not found")
+        grants = (await load_grants(session, [referral.case_id])).get(referral.case_id, [])
+        receiver = Recipient(
+            referral.receiver_organization_id,
+            await _receiver_kind(session, referral.receiver_organization_id),
+        )
+    cited = next(
+        (
+            d
+            for c in DataCategory
+            if (d := decide(grants, receiver, Purpose(referral.purpose), c, at)).allowed
+        ),
+        None,
+    )
+    facts = ReferralFacts(
+        id=referral.id,
+        status=referral.status,
+        urgency=referral.urgency,
+        services=list(referral.services),
+        sender_organization_id=referral.sender_organization_id,
+        receiver_organization_id=referral.receiver_organization_id,
+        created_at=referral.created_at,
+        updated_at=referral.updated_at,
+    )
+    document = bundle(referral_resources(facts, pseudonym(pseudonym_key, org, referral.case_id)))
+    await record_disclosures(
+        db,
+        [
+            DisclosureRecord(
+                organization_id=org,
+                case_id=referral.case_id,
+                categories=(),
+                consent_grant_id=(cited.grant_id or "") if cited else "",
+                consent_version=(cited.grant_version or 0) if cited else 0,
+                channel=Channel.EXPORT,
+                request_id=actor.request_id,
+            )
+        ],
+    )
+    return document
+
+
+async def fhir_consents(
+    db: Database, actor: Principal, case_id: str, pseudonym_key: bytes
+) -> dict[str, Any]:
+    """The case's consent as FHIR Consent resources: every version for the owner; for any
+    other organisation that may see the case, only the versions that name it. Each version
+    exported is a disclosure citing itself."""
+    if not actor.has("cases:read") or actor.organization_id is None:
+        raise HubError(ErrorCode.FORBIDDEN, "this export needs the 'cases:read' scope")
+    org = actor.organization_id
+    at = utcnow()
+    recipient = Recipient(org, actor.organization_kind or "")
+    async with db.read() as session:
+        case = await session.scalar(select(Case).where(Case.id == case_id, visible_to(org, at)))
+        if case is None:
+            raise HubError(ErrorCode.NOT_FOUND, "case not found")
+        rows = (
+            await session.execute(
+                select(ConsentGrant, ConsentWithdrawal.at)
+                .outerjoin(ConsentWithdrawal, ConsentWithdrawal.grant_id == ConsentGrant.id)
+                .where(ConsentGrant.case_id == case_id)
+                .order_by(ConsentGrant.version)
+            )
+        ).all()
+    owner = case.owner_organization_id == org
+    released = [
+        (grant, withdrawn)
+        for grant, withdrawn in rows
+        if owner or to_grant(grant, withdrawn).names(recipient)
+    ]
+    alias = pseudonym(pseudonym_key, org, case_id)
+    resources = [
+        consent_resource(
+            ConsentFacts(
+                id=grant.id,
+                version=grant.version,
+                purposes=list(grant.purposes),
+                categories=list(grant.categories),
+                recipient_organization_ids=list(grant.recipient_organization_ids),
+                recipient_kinds=list(grant.recipient_kinds),
+                valid_from=grant.valid_from,
+                valid_until=grant.valid_until,
+                withdrawn_at=withdrawn,
+                recorded_by_organization_id=grant.recorded_by_organization_id,
+                recorded_at=grant.recorded_at,
+            ),
+            alias,
+            at,
+        )
+        for grant, withdrawn in released
+    ]
+    document = bundle(resources)
+    await record_disclosures(
+        db,
+        [
+            DisclosureRecord(
+                organization_id=org,
+                case_id=case_id,
+                categories=(),
+                consent_grant_id=grant.id,
+                consent_version=grant.version,
+                channel=Channel.EXPORT,
+                request_id=actor.request_id,
+            )
+            for grant, _ in released
+        ],
+    )
+    return document

@@ -1,5 +1,7 @@
 """``/exports/htcds.csv`` and ``/exports/htcds.json``: the pseudonymised HTCDS export for
-the national database (``exports:read``). Translation only: consent, pseudonyms and the
+the national database (``exports:read``). ``/exports/fhir/referrals/{id}`` (a FHIR Bundle of
+ServiceRequest + Task, for the referral's sender or receiver, ``referrals:read``) and
+``/exports/fhir/cases/{id}/consents`` (FHIR Consent resources, ``cases:read``). Translation only: consent, pseudonyms and the
 disclosure log are in cases/exports.py. Refusals are GraphQL-shaped, as on ``/documents``.
 """
 
@@ -23,6 +25,9 @@ from store.sealed import FieldCipher
 
 CSV_PATH = "/exports/htcds.csv"
 JSON_PATH = "/exports/htcds.json"
+FHIR_REFERRAL_PATH = "/exports/fhir/referrals/{referral_id}"
+FHIR_CONSENT_PATH = "/exports/fhir/cases/{case_id}/consents"
+FHIR_JSON = "application/fhir+json"
 _HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
@@ -44,6 +49,8 @@ class ExportEndpoints:
         return [
             Route(CSV_PATH, _masked(self.htcds_csv), methods=["GET"]),
             Route(JSON_PATH, _masked(self.htcds_json), methods=["GET"]),
+            Route(FHIR_REFERRAL_PATH, _masked(self.fhir_referral), methods=["GET"]),
+            Route(FHIR_CONSENT_PATH, _masked(self.fhir_consents), methods=["GET"]),
         ]
 
     async def _export(self, request: Request) -> tuple[tuple[str, ...], list[dict[str, str]]]:
@@ -72,3 +79,23 @@ class ExportEndpoints:
             return _refused(error)
         body = {"standard": "HTCDS", "columns": list(columns), "cases": rows}
         return Response(orjson.dumps(body), media_type="application/json", headers=_HEADERS)
+
+    async def fhir_referral(self, request: Request) -> Response:
+        try:
+            actor = await self._tokens._principal(request)
+            document = await service.fhir_referral(
+                self.db, actor, request.path_params["referral_id"], self.pseudonym_key
+            )
+        except HubError as error:
+            return _refused(error)
+        return Response(orjson.dumps(document), media_type=FHIR_JSON, headers=_HEADERS)
+
+    async def fhir_consents(self, request: Request) -> Response:
+        try:
+            actor = await self._tokens._principal(request)
+            document = await service.fhir_consents(
+                self.db, actor, request.path_params["case_id"], self.pseudonym_key
+            )
+        except HubError as error:
+            return _refused(error)
+        return Response(orjson.dumps(document), media_type=FHIR_JSON, headers=_HEADERS)
