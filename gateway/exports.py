@@ -1,8 +1,9 @@
 """``/exports/htcds.csv`` and ``/exports/htcds.json``: the pseudonymised HTCDS export for
 the national database (``exports:read``). ``/exports/fhir/referrals/{id}`` (a FHIR Bundle of
 ServiceRequest + Task, for the referral's sender or receiver, ``referrals:read``) and
-``/exports/fhir/cases/{id}/consents`` (FHIR Consent resources, ``cases:read``). Translation only: consent, pseudonyms and the
-disclosure log are in cases/exports.py. Refusals are GraphQL-shaped, as on ``/documents``.
+``/exports/fhir/cases/{id}/consents`` (FHIR Consent resources, ``cases:read``).
+Translation only: consent, pseudonyms and the disclosure log are in cases/exports.py.
+Refusals are GraphQL-shaped, as on ``/documents``.
 """
 
 from __future__ import annotations
