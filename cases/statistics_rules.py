@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 MIN_K = 2
+# How many neighbours to try before settling for the smallest (each try is one reduction).
+_TRIALS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,36 +136,37 @@ def _value(grid: Grid, position: Position) -> Count:
 
 
 def _complement(grid: Grid, position: Position, hidden: set[Position]) -> Position:
-    """The value to hide next so that ``position`` is no longer pinned down: the smallest
-    published neighbour (fewest survivors exposed to suppression, least information lost)."""
+    """The value to hide next so that ``position`` is no longer pinned down.
+
+    Candidates are its published neighbours (its row and column, then its totals), smallest
+    first: the least information lost. The first few are tried, and the smallest one that
+    actually frees ``position`` wins (in a one-column table, hiding another cell does not
+    free a cell its own row total still gives away); failing that, the smallest neighbour."""
     rows, columns = len(grid.row_totals), len(grid.column_totals)
     kind, i, j = position
     if kind == "cell":
         near: list[Position] = [("cell", i, c) for c in range(columns) if c != j]
         near += [("cell", r, j) for r in range(rows) if r != i]
-        fallback: list[Position] = [("row", i, 0), ("column", j, 0)]
+        near += [("row", i, 0), ("column", j, 0)]
     elif kind == "row":
-        near = [("cell", i, c) for c in range(columns)] + [
-            ("row", r, 0) for r in range(rows) if r != i
-        ]
-        fallback = [("total", 0, 0)]
+        near = [("cell", i, c) for c in range(columns)]
+        near += [("row", r, 0) for r in range(rows) if r != i] + [("total", 0, 0)]
     elif kind == "column":
-        near = [("cell", r, i) for r in range(rows)] + [
-            ("column", c, 0) for c in range(columns) if c != i
-        ]
-        fallback = [("total", 0, 0)]
+        near = [("cell", r, i) for r in range(rows)]
+        near += [("column", c, 0) for c in range(columns) if c != i] + [("total", 0, 0)]
     else:
         near = [("row", r, 0) for r in range(rows)] + [("column", c, 0) for c in range(columns)]
-        fallback = []
-    open_near = [p for p in near if p not in hidden]
-    if open_near:
-        return min(open_near, key=lambda p: (_value(grid, p).value, p))
-    open_fallback = [p for p in fallback if p not in hidden]
-    if open_fallback:
-        return open_fallback[0]
-    # Everything around it is hidden already; hide whatever is left, smallest first.
-    rest = [p for p in _all_positions(rows, columns) if p not in hidden]
-    return min(rest, key=lambda p: (_value(grid, p).value, p))
+    candidates = sorted(
+        (p for p in near if p not in hidden), key=lambda p: (_value(grid, p).value, p)
+    )
+    if not candidates:
+        # Everything around it is hidden already; hide whatever is left, smallest first.
+        rest = [p for p in _all_positions(rows, columns) if p not in hidden]
+        return min(rest, key=lambda p: (_value(grid, p).value, p))
+    for candidate in candidates[:_TRIALS]:
+        if position not in determined(rows, columns, hidden | {candidate}):
+            return candidate
+    return candidates[0]
 
 
 def _all_positions(rows: int, columns: int) -> list[Position]:
