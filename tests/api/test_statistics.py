@@ -98,6 +98,11 @@ async def test_every_measure_and_dimension_pair_is_safe(hub: RunningHub) -> None
             assert all(v is None or v >= 5 for v in row)
         assert subtraction_attack(published) == {}
         assert linear_attack(published) == []
+    # The demo's referrals show how fast the shelter acknowledges, with something published.
+    result = await _statistics(hub, measure="REFERRALS", rows="ACKNOWLEDGE_TIME")
+    bands = {r["label"]: r["total"] for r in result.data["statistics"]["rows"]}
+    assert list(bands) == ["WITHIN_1_DAY", "WITHIN_3_DAYS", "WITHIN_7_DAYS", "LONGER", "NOT_YET"]
+    assert any(v is not None and v >= 5 for v in bands.values())
 
 
 async def test_a_survivor_alone_in_her_province_is_never_named(hub: RunningHub) -> None:
