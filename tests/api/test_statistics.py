@@ -15,7 +15,7 @@ from cases.service import NewCase, create_case
 from cases.statistics_rules import Published
 from consent.rules import Purpose
 from tests.marker_watch import planted
-from tests.network import RunningHub
+from tests.network import RunningHub, Template, serve_hub
 from tests.unit.test_statistics_suppression import linear_attack, subtraction_attack
 
 COORDINATOR = "secretariat"
@@ -184,3 +184,26 @@ async def test_a_dimension_the_measure_lacks_is_bad_input(hub: RunningHub) -> No
     )
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_a_larger_k_from_the_settings_holds_everywhere(template: Template) -> None:
+    async with serve_hub(template, statistics_k=9) as hub:
+        await _seed(hub)
+        result = await _statistics(hub, measure="CASES", rows="DESTINATION_COUNTRY", columns="SEX")
+        table = result.data["statistics"]
+        assert table["k"] == 9
+        published = _published(table)
+        numbers = [v for row in published.cells for v in row] + [
+            *published.row_totals,
+            *published.column_totals,
+        ]
+        assert any(v is not None for v in numbers)
+        assert all(v is None or v >= 9 for v in numbers)
+        assert linear_attack(published) == []
+        response = await hub.http.get(
+            "/statistics.csv",
+            params={"measure": "CASES", "rows": "DESTINATION_COUNTRY", "columns": "SEX"},
+            headers={"Authorization": f"Bearer {await hub.token(COORDINATOR)}"},
+        )
+        values = [v for line in csv.reader(io.StringIO(response.text)) for v in line[1:]]
+        assert all(not v.isdigit() or int(v) >= 9 for v in values)
