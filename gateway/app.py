@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +19,7 @@ from cases.deadlines import DeadlinePolicy
 from gateway.audit_checkpoints import CheckpointSchedule, latest_route
 from gateway.documents import PATH as DOCUMENTS_PATH
 from gateway.documents import DocumentEndpoints
+from gateway.exports import ExportEndpoints
 from gateway.graphql_view import HubGraphQL
 from gateway.health import health_routes
 from gateway.heap import settled_heap
@@ -30,6 +33,7 @@ from gateway.ratelimit import RateLimits, TokenEndpointLimit
 from gateway.scheduler import Scheduler
 from gateway.settings import Settings
 from gateway.socket_guard import SocketMessageLimit
+from gateway.statistics import StatisticsEndpoints
 from notifications.pump import EventPump
 from notifications.stream import cut_off_on
 from notifications.webhooks import WebhookDispatcher
@@ -56,6 +60,11 @@ class Hub:
 def data_cipher(settings: Settings) -> FieldCipher:
     current, keys = settings.data_key_ring
     return FieldCipher(keys, current)
+
+
+def export_pseudonym_key(settings: Settings) -> bytes:
+    """The key of export pseudonyms: derived from the hub's secret, never the secret itself."""
+    return hmac.new(settings.secret_key_bytes, b"export-pseudonyms", hashlib.sha256).digest()
 
 
 def build_hub(settings: Settings, db: Database | None = None) -> Hub:
@@ -153,6 +162,12 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
             WebSocketRoute("/graphql", view),
             *DocumentEndpoints(
                 hub.db, hub.verifier, hub.cipher, settings.document_max_bytes, limits
+            ).routes(),
+            *StatisticsEndpoints(
+                hub.db, hub.verifier, hub.cipher, settings.statistics_k, limits
+            ).routes(),
+            *ExportEndpoints(
+                hub.db, hub.verifier, hub.cipher, export_pseudonym_key(settings), limits
             ).routes(),
         ],
         middleware=[

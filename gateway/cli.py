@@ -172,6 +172,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 async def _demo(settings: Settings) -> list[dict[str, Any]]:
     from cases.demo_desk import seed_desk_history
     from cases.demo_journey import seed_demo_journey
+    from cases.demo_statistics import seed_demo_statistics
     from gateway.app import data_cipher
     from gateway.oauth.keys import ensure_signing_key
     from orgs.demo import seed_demo_network
@@ -186,6 +187,8 @@ async def _demo(settings: Settings) -> list[dict[str, Any]]:
         await seed_demo_journey(db, data_cipher(settings), members)
         # Late requests, a failing webhook, an idle client: the coordinator's desk has work.
         await seed_desk_history(db, data_cipher(settings), members)
+        # Consented history, so the coordinator's statistics show real (and suppressed) cells.
+        await seed_demo_statistics(db, data_cipher(settings), members)
     finally:
         await db.dispose()
     return [

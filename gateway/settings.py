@@ -75,6 +75,8 @@ class Settings:
     ws_compression: bool = False
     # Days a closed case keeps its survivor data before the scheduler erases it (0: kept).
     retention_days: int = 0
+    # The fewest survivors a published statistics cell may count (cases/statistics_rules.py).
+    statistics_k: int = 5
 
     @property
     def is_production(self) -> bool:
@@ -228,6 +230,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         log_format=_choice(env, "HUB_LOG_FORMAT", ("text", "json")),
         ws_compression=_flag(env, "HUB_WS_COMPRESSION"),
         retention_days=_int(env, "HUB_RETENTION_DAYS", 0, 0, 36_500),
+        statistics_k=_int(env, "HUB_STATISTICS_K", 5, 2, 1_000),
     )
     if settings.is_production:
         _refuse_development_defaults(env, settings)

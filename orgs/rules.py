@@ -64,6 +64,10 @@ ALL_SCOPES: frozenset[str] = frozenset(
         # `_service { sdl }`: the whole schema, for a federation gateway composing it.
         "federation:read",
         "metrics:read",
+        # Suppressed statistics tables, their CSV and charts (cases/statistics.py).
+        "statistics:read",
+        # Pseudonymised HTCDS exports for the national database (cases/exports.py).
+        "exports:read",
     }
 )
 
@@ -86,7 +90,8 @@ _CASEWORK = frozenset(
 SCOPE_CEILING: dict[OrganizationKind, frozenset[str]] = {
     OrganizationKind.SERVICE_PROVIDER: _CASEWORK,
     OrganizationKind.LEGAL_AID: _CASEWORK | {"repatriation:write"},
-    OrganizationKind.GOVERNMENT: _CASEWORK | {"repatriation:write"},
+    # The national database is kept by the government: it receives HTCDS exports.
+    OrganizationKind.GOVERNMENT: _CASEWORK | {"repatriation:write", "exports:read"},
     OrganizationKind.DESTINATION_NGO: _CASEWORK | {"repatriation:write"},
     OrganizationKind.INTERNATIONAL_ORG: _CASEWORK | {"repatriation:write"},
     # Embassies verify identity and run repatriation; they do not own cases or consent.
@@ -114,6 +119,7 @@ SCOPE_CEILING: dict[OrganizationKind, frozenset[str]] = {
             "clients:manage",
             "federation:read",
             "metrics:read",
+            "statistics:read",
         }
     ),
 }

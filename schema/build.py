@@ -44,6 +44,7 @@ from schema.referrals import ReferralMutations, ReferralQueries
 from schema.reintegration import ReintegrationMutations, ReintegrationQueries
 from schema.repatriation import RepatriationMutations, RepatriationQueries
 from schema.scalars import SCALAR_OVERRIDES
+from schema.statistics import StatisticsQueries
 from schema.text_rules import NoNulInStrings
 from schema.webhooks import WebhookMutations, WebhookQueries
 from store.errors import ErrorCode, HubError
@@ -82,6 +83,7 @@ class Query(
     ReintegrationQueries,
     FundingQueries,
     DeskQueries,
+    StatisticsQueries,
 ):
     pass
 

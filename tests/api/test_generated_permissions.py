@@ -266,6 +266,7 @@ NO_SURVIVOR_DATA: dict[tuple[str, str], str] = {
     ("Mutation", "issueRegistrationToken"): "onboarding: a token for an organisation",
     ("Mutation", "deleteWebhook"): "answers the deleted webhook's id only",
     ("Query", "costReport"): "sums per funder, subject kind, item and currency: no subject named",
+    ("Query", "statistics"): "counts suppressed below k survivors: no case, no survivor named",
 }
 # Every edge into a survivor type: the root that leads to its parent (as a caller with the
 # parent's scope) and the scope the edge's own type needs in addition. None: the edge's
