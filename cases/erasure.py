@@ -1,10 +1,13 @@
 """Erasing a case's survivor data: at her request through the owner, or after retention.
 
 Crypto-shredding: the case's data key is deleted, so every copy of the values sealed under
-it stops opening. The live copies are deleted too (case fields) or cleared (free texts about
-the case sealed under the hub key), and on SQLite the write-ahead log is checkpointed and
-truncated so the old pages leave the files. Ids, statuses, history rows and the audit and
-disclosure chains stay: erasure removes what was said about her, not that the work happened.
+it stops opening. Every value bound to the case (survivor fields, free texts, documents) is
+sealed under that key; the live copies are deleted too (case fields) or cleared (the rest,
+older hub-key values included), the notes of legal cases she is linked to are cleared (they
+are written about every linked survivor at once), and on SQLite the write-ahead log is
+checkpointed and truncated so the old pages leave the files. Ids, statuses, history rows
+and the audit and disclosure chains stay: erasure removes what was said about her, not
+that the work happened.
 """
 
 from __future__ import annotations
@@ -13,10 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.erasure_models import CaseErasure, CaseKeyRow
+from cases.justice_models import Hearing, LegalCaseChange, LegalCaseLink
 from cases.models import Case, CaseField
 from cases.paging import check_idempotency_key
 from cases.reseal import SEALED_COLUMNS, CaseBinding
@@ -78,6 +82,26 @@ async def _clear_sealed(session: AsyncSession, cipher: FieldCipher, case_id: str
     await session.flush()
 
 
+async def _clear_legal_notes(session: AsyncSession, case_id: str) -> None:
+    """A legal case may link many survivors; its notes (status changes, hearing outcomes)
+    are written about all of them at once and may name her. Her erasure clears them for
+    every linked survivor: one survivor's words must not stay readable under a key that
+    another survivor's case keeps alive. Statuses, dates and courts stay."""
+    linked = select(LegalCaseLink.legal_case_id).where(LegalCaseLink.case_id == case_id)
+    await session.execute(
+        update(LegalCaseChange)
+        .where(LegalCaseChange.legal_case_id.in_(linked), LegalCaseChange.note_sealed.is_not(None))
+        .values(note_sealed=None)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(Hearing)
+        .where(Hearing.legal_case_id.in_(linked), Hearing.outcome_note_sealed.is_not(None))
+        .values(outcome_note_sealed=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def _destroy(
     session: AsyncSession,
     cipher: FieldCipher,
@@ -88,6 +112,7 @@ async def _destroy(
     """The erasure itself, inside the caller's transaction: key, values, record, event, audit."""
     await session.execute(delete(CaseKeyRow).where(CaseKeyRow.case_id == case.id))
     await _clear_sealed(session, cipher, case.id)
+    await _clear_legal_notes(session, case.id)
     session.add(erasure)
     await emit(
         session,

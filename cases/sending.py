@@ -35,6 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.access import parties_in_force, to_grant, visible_to
+from cases.case_keys import case_cipher
 from cases.free_text import TextField, stored_category
 from cases.models import Case, CaseParty, CaseStatusChange, Referral, ReferralChange
 from cases.paging import check_idempotency_key, fingerprint
@@ -143,6 +144,7 @@ class _Draft:
 
     referral: Referral
     values: dict[str, Any]
+    texts: dict[str, str]  # sealed column -> plain text, sealed under the case key on write
     change: dict[str, Any]
     party: dict[str, Any]
     event: EventDraft
@@ -162,8 +164,10 @@ def _draft(
     purpose = Purpose(purpose_of(list(new.services)))
     services = sorted({s.value for s in new.services})
 
-    def seal(text: str, column: str) -> str:
-        return cipher.seal(text, table="referrals", column=column, row_id=referral_id)
+    # Sealed in the transaction, under the case's own key (see ``_seal_texts``).
+    texts = {"reason_sealed": new.reason.strip()}
+    if new.notes:
+        texts["notes_sealed"] = new.notes
 
     values: dict[str, Any] = {
         "id": referral_id,
@@ -175,8 +179,8 @@ def _draft(
         "purpose": purpose.value,
         "status": ReferralStatus.SENT.value,
         "version": 1,
-        "reason_sealed": seal(new.reason.strip(), "reason"),
-        "notes_sealed": seal(new.notes, "notes") if new.notes else None,
+        "reason_sealed": None,
+        "notes_sealed": None,
         "outcome_services": None,
         "outcome_note_sealed": None,
         "reason_category": stored_category(TextField.REFERRAL_REASON, new.reason_category),
@@ -198,6 +202,7 @@ def _draft(
     return _Draft(
         referral=referral,
         values=values,
+        texts=texts,
         change={
             "id": str(uuid.uuid4()),
             "referral_id": referral_id,
@@ -374,6 +379,13 @@ async def _write(
     session: AsyncSession, cipher: FieldCipher, actor: Principal, draft: _Draft, facts: _Facts
 ) -> None:
     referral = draft.referral
+    sealer = await case_cipher(session, cipher, referral.case_id)
+    for column, plain in draft.texts.items():
+        sealed = sealer.seal(
+            plain, table="referrals", column=column.removesuffix("_sealed"), row_id=referral.id
+        )
+        draft.values[column] = sealed
+        setattr(referral, column, sealed)
     conn = await session.connection()
     await conn.execute(_INSERT_REFERRAL, draft.values)
     await conn.execute(_INSERT_PARTY, draft.party)
@@ -400,7 +412,7 @@ async def _write(
                 status=CaseStatus.REFERRED.value,
                 at=at,
                 by_organization_id=owner,
-                note=seal_note(cipher, f"referral {referral.id} sent", referral.case_id),
+                note=seal_note(sealer, f"referral {referral.id} sent", referral.case_id),
             )
         )
         events.insert(
