@@ -31,6 +31,7 @@ from orgs.principal import Principal
 from store.audit import record_audit
 from store.engine import Database
 from store.errors import ErrorCode, HubError
+from store.key_store import SCHEMA as KEY_SCHEMA
 from store.sealed import FieldCipher
 from store.types import utcnow
 
@@ -137,12 +138,17 @@ async def _destroy(
 
 
 async def _settle_files(db: Database) -> None:
-    """SQLite keeps old page images in the write-ahead log until a checkpoint: move them
-    into the (secure_delete) main file and truncate the log."""
-    if db.dialect != "sqlite":
-        return
+    """Make the deleted key's bytes leave the key store's files (and the freed values the
+    database's). SQLite keeps old page images in the write-ahead logs until a checkpoint:
+    move them into the (secure_delete) files and truncate the logs. PostgreSQL keeps dead
+    rows in the table's pages: ``VACUUM FULL`` rewrites the (small) key table anew."""
     async with db.engine.connect() as connection:
-        await connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        if db.dialect == "sqlite":
+            await connection.execute(text(f"PRAGMA {KEY_SCHEMA}.wal_checkpoint(TRUNCATE)"))
+            await connection.execute(text("PRAGMA main.wal_checkpoint(TRUNCATE)"))
+        else:
+            vacuum = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await vacuum.execute(text(f"VACUUM FULL {KEY_SCHEMA}.case_keys"))
 
 
 async def erase_case_data(

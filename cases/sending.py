@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.access import parties_in_force, to_grant, visible_to
 from cases.case_keys import case_cipher
+from cases.erasure_models import CaseKeyRow
 from cases.free_text import TextField, stored_category
 from cases.models import Case, CaseParty, CaseStatusChange, Referral, ReferralChange
 from cases.paging import check_idempotency_key, fingerprint
@@ -57,6 +58,7 @@ from orgs.models import Organization, ServiceOffer
 from orgs.principal import Principal
 from orgs.rules import MembershipStatus, ServiceCategory
 from store.audit import HEAD, append_audit, head_of
+from store.case_keys import CaseCipher, unwrap
 from store.engine import Database
 from store.errors import ErrorCode, HubError, not_found
 from store.sealed import FieldCipher
@@ -256,6 +258,7 @@ class _Facts:
     parties: list[str]  # organisations party to the case now
     grants: list[Grant]
     audit_head: tuple[int, str]  # the audit chain's head (see store.audit.append_audit)
+    wrapped_key: str | None  # the case's key (None: a case from before case keys)
 
 
 def _facts_query() -> Select[Any]:
@@ -282,6 +285,8 @@ def _facts_query() -> Select[Any]:
         .where(CaseParty.case_id == case_id, parties_in_force(cast(datetime, at)))
         .scalar_subquery()
     )
+    # The case's wrapped key rides along: the texts are sealed under it, no extra trip.
+    wrapped_key = select(CaseKeyRow.wrapped).where(CaseKeyRow.case_id == case_id).scalar_subquery()
     one = select(literal(1).label("one")).subquery("one")
     return (
         select(
@@ -294,6 +299,7 @@ def _facts_query() -> Select[Any]:
             Organization.kind.label("receiver_kind"),
             offers.label("offers"),
             parties.label("parties"),
+            wrapped_key.label("wrapped_key"),
             ConsentGrant,
             ConsentWithdrawal.at.label("withdrawn_at"),
             HEAD.c.seq.label("audit_seq"),
@@ -350,6 +356,7 @@ async def _facts(
         parties=_split(top.parties),
         grants=[to_grant(r.ConsentGrant, r.withdrawn_at) for r in rows if r.ConsentGrant],
         audit_head=head_of(top.audit_seq, top.audit_hash),
+        wrapped_key=top.wrapped_key,
     )
 
 
@@ -379,7 +386,11 @@ async def _write(
     session: AsyncSession, cipher: FieldCipher, actor: Principal, draft: _Draft, facts: _Facts
 ) -> None:
     referral = draft.referral
-    sealer = await case_cipher(session, cipher, referral.case_id)
+    sealer = (
+        CaseCipher(cipher, unwrap(cipher, facts.wrapped_key, referral.case_id))
+        if facts.wrapped_key is not None
+        else await case_cipher(session, cipher, referral.case_id)
+    )
     for column, plain in draft.texts.items():
         sealed = sealer.seal(
             plain, table="referrals", column=column.removesuffix("_sealed"), row_id=referral.id

@@ -32,6 +32,7 @@ from orgs import service as orgs
 from orgs.principal import Principal, operator
 from orgs.rules import MembershipAction, OrganizationKind
 from store.engine import Database
+from store.key_store import key_store_path
 from store.sealed import FieldCipher, SealError
 
 TIMEOUT = 60
@@ -191,7 +192,8 @@ async def open_all(db: Path, network: Network, cipher: FieldCipher) -> list[dict
 def key_ids(db: Path) -> dict[str, int]:
     """How many case keys each data key wraps (survivor fields are sealed under case keys)."""
     counts: dict[str, int] = {}
-    for (wrapped,) in sql(db, "SELECT wrapped FROM case_keys"):
+    # The case keys live in the key store beside the database (store/key_store.py).
+    for (wrapped,) in sql(Path(key_store_path(str(db))), "SELECT wrapped FROM case_keys"):
         kid = str(wrapped).split(".")[1]
         counts[kid] = counts.get(kid, 0) + 1
     return counts
