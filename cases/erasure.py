@@ -85,10 +85,15 @@ async def _clear_sealed(session: AsyncSession, cipher: FieldCipher, case_id: str
 
 async def _clear_legal_notes(session: AsyncSession, case_id: str) -> None:
     """A legal case may link many survivors; its notes (status changes, hearing outcomes)
-    are written about all of them at once and may name her. Her erasure clears them for
-    every linked survivor: one survivor's words must not stay readable under a key that
-    another survivor's case keeps alive. Statuses, dates and courts stay."""
+    are written about all of them at once and may name her, sealed under the legal case's
+    own key (kept in the key store under the legal case's id). Her erasure shreds that key
+    and clears the notes for every linked survivor: one survivor's words must not stay
+    readable under a key that another survivor's case keeps alive. Statuses, dates and
+    courts stay."""
     linked = select(LegalCaseLink.legal_case_id).where(LegalCaseLink.case_id == case_id)
+    # Their key goes too, so no copy of them opens anywhere (backups included); later
+    # notes get a fresh key.
+    await session.execute(delete(CaseKeyRow).where(CaseKeyRow.case_id.in_(linked)))
     await session.execute(
         update(LegalCaseChange)
         .where(LegalCaseChange.legal_case_id.in_(linked), LegalCaseChange.note_sealed.is_not(None))
