@@ -181,6 +181,10 @@ def swap(incoming: Path, target: Path) -> Path | None:
             if old.exists():
                 old.rename(Path(f"{kept}{suffix}"))
     incoming.rename(target)
+    # The check opened the copy with an (empty) key store beside it; the restored database
+    # uses the live key store at its own place, so a restore never brings an erased key back.
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{key_store_path(str(incoming))}{suffix}").unlink(missing_ok=True)
     return kept
 
 
