@@ -25,6 +25,11 @@ from pathlib import Path
 from typing import Any
 
 SCHEMA = "keystore"
+# The same table as migration 0018_shred creates (no foreign key: another file).
+CREATE_SQLITE = (
+    f"CREATE TABLE IF NOT EXISTS {SCHEMA}.case_keys (case_id VARCHAR(36) NOT NULL PRIMARY KEY, "
+    "wrapped TEXT NOT NULL, created_at DATETIME NOT NULL)"
+)
 
 
 def key_store_path(database: str) -> str:
@@ -40,5 +45,8 @@ def attach_key_store(dbapi_connection: Any, database: str) -> None:
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"ATTACH DATABASE ? AS {SCHEMA}", (key_store_path(database),))
+        # A database restored or copied to a new place starts with an empty key store (its
+        # cases' values then do not open) rather than a hub that fails on a missing table.
+        cursor.execute(CREATE_SQLITE)
     finally:
         cursor.close()

@@ -167,6 +167,7 @@ def populated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     assert upgraded.returncode == 0, upgraded.stderr
     network = asyncio.run(populate(f"sqlite+aiosqlite:///{db}"))
     sql(db, "PRAGMA wal_checkpoint(TRUNCATE)")
+    sql(Path(key_store_path(str(db))), "PRAGMA wal_checkpoint(TRUNCATE)")
     yield Built(db, network)
 
 
@@ -175,6 +176,8 @@ def built(populated: Built, tmp_path: Path) -> Built:
     """A copy of the populated database file for one test."""
     target = tmp_path / "hub.db"
     shutil.copyfile(populated.db, target)
+    # The whole installation: the data and its key store (store/key_store.py).
+    shutil.copyfile(key_store_path(str(populated.db)), key_store_path(str(target)))
     return Built(target, populated.network)
 
 
