@@ -212,7 +212,7 @@ async def test_an_owner_erases_a_survivors_data_at_her_request(
     async with hub.db.read() as session:
         remaining = (
             await session.execute(
-                text("SELECT wrapped FROM case_keys WHERE case_id = :id"), {"id": case_id}
+                text("SELECT wrapped FROM keystore.case_keys WHERE case_id = :id"), {"id": case_id}
             )
         ).all()
     assert remaining == []
