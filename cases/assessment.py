@@ -21,6 +21,7 @@ from cases.assessment_rules import (
     check_items,
     check_note,
 )
+from cases.case_keys import case_cipher
 from cases.custody_models import CaseAssessment, FamilyAssessment
 from cases.free_text import TextField, category_of
 from cases.models import Case
@@ -38,7 +39,7 @@ from orgs.rules import ServiceCategory
 from store.audit import record_audit
 from store.engine import Database
 from store.errors import ErrorCode, HubError, not_found
-from store.sealed import FieldCipher
+from store.sealed import FieldCipher, Sealing
 from store.types import utcnow
 
 CASE_READ = "cases:read"
@@ -78,11 +79,11 @@ def _stale(what: str) -> HubError:
     return HubError(ErrorCode.CONFLICT, f"the {what} was changed by someone else")
 
 
-def _seal(cipher: FieldCipher, table: str, column: str, row_id: str, value: object) -> str:
+def _seal(cipher: Sealing, table: str, column: str, row_id: str, value: object) -> str:
     return cipher.seal(orjson.dumps(value).decode(), table=table, column=column, row_id=row_id)
 
 
-def _assessment_parts(cipher: FieldCipher, row_id: str, new: NewAssessment) -> dict[str, str]:
+def _assessment_parts(cipher: Sealing, row_id: str, new: NewAssessment) -> dict[str, str]:
     table = "case_assessments"
     return {
         "needs_sealed": _seal(
@@ -146,7 +147,7 @@ async def record_assessment(
                 version=1,
                 assessed_at=now,
                 updated_at=now,
-                **_assessment_parts(cipher, row_id, new),
+                **_assessment_parts(await case_cipher(session, cipher, case.id), row_id, new),
             )
             session.add(row)
             await session.flush()
@@ -161,7 +162,7 @@ async def record_assessment(
                     assessor_role=new.assessor_role.value,
                     version=row.version + 1,
                     updated_at=now,
-                    **_assessment_parts(cipher, row.id, new),
+                    **_assessment_parts(await case_cipher(session, cipher, case.id), row.id, new),
                 )
                 .execution_options(synchronize_session=False)
             )
@@ -277,12 +278,13 @@ async def record_family_assessment(
         )
         row_id = row.id if row is not None else str(uuid.uuid4())
         table = "family_assessments"
+        sealer = await case_cipher(session, cipher, request.case_id)
         sealed = {
             "family_sealed": _seal(
-                cipher, table, "family", row_id, {"traced": new.family_traced, "note": note}
+                sealer, table, "family", row_id, {"traced": new.family_traced, "note": note}
             ),
             "safety_sealed": _seal(
-                cipher, table, "safety", row_id, {"safe": new.safe_to_return, "reasons": reasons}
+                sealer, table, "safety", row_id, {"safe": new.safe_to_return, "reasons": reasons}
             ),
         }
         if row is None:

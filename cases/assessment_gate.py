@@ -12,11 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.assessment_rules import child_return_refused, family_allows_return, is_child
-from cases.case_keys import keys_and_erasures
+from cases.case_keys import case_ciphers, keys_and_erasures
 from cases.custody_models import FamilyAssessment
 from cases.models import Case, CaseField
 from store.case_keys import open_sealed
-from store.sealed import FieldCipher
+from store.sealed import FieldCipher, Sealing
 
 AGE_FIELDS = ("dateOfBirth", "estimatedAge")
 
@@ -48,7 +48,7 @@ async def _age_values(
 
 
 def opened_family(
-    cipher: FieldCipher, row: FamilyAssessment
+    cipher: Sealing, row: FamilyAssessment
 ) -> tuple[dict[str, object], dict[str, object]]:
     """The two sealed parts of a family assessment: (family, safety)."""
     family = orjson.loads(
@@ -74,6 +74,7 @@ async def check_child_may_travel(
     )
     if row is None:
         raise child_return_refused()
-    family, safety = opened_family(cipher, row)
+    opener = (await case_ciphers(session, cipher, [case.id]))[case.id]
+    family, safety = opened_family(opener, row)
     if not family_allows_return(family.get("traced") is True, safety.get("safe") is True):
         raise child_return_refused()

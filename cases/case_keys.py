@@ -8,7 +8,7 @@ from sqlalchemy import literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.erasure_models import CaseErasure, CaseKeyRow
-from store.case_keys import CaseKey, unwrap, wrap
+from store.case_keys import CaseCipher, CaseKey, unwrap, wrap
 from store.sealed import FieldCipher
 from store.types import utcnow
 
@@ -68,3 +68,30 @@ async def keys_and_erasures(
         else:
             keys[case_id] = unwrap(cipher, str(wrapped), case_id)
     return keys, gone
+
+
+async def case_cipher(session: AsyncSession, cipher: FieldCipher, case_id: str) -> CaseCipher:
+    """The cipher that seals new values about ``case_id`` under the case's own key.
+
+    A case without a key (opened before case keys, or erased earlier and written to again)
+    gets a fresh one in this transaction: whatever is written about her from now on can be
+    shredded. The key is kept on the session so one transaction unwraps it once."""
+    cache: dict[str, CaseCipher] = session.info.setdefault("case_ciphers", {})
+    found = cache.get(case_id)
+    if found is None:
+        key = (await load_case_keys(session, cipher, [case_id])).get(case_id)
+        if key is None:
+            key = new_case_key(session, cipher, case_id)
+            await session.flush()
+        found = cache[case_id] = CaseCipher(cipher, key)
+    return found
+
+
+async def case_ciphers(
+    session: AsyncSession, cipher: FieldCipher, case_ids: Sequence[str]
+) -> dict[str, CaseCipher]:
+    """Read-side ciphers for many cases in one statement (a page costs one query more).
+    Every id gets one; a case without a key opens only its hub-key values."""
+    ids = sorted(set(case_ids))
+    keys = await load_case_keys(session, cipher, ids)
+    return {case_id: CaseCipher(cipher, keys.get(case_id)) for case_id in ids}

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.access import load_grants
+from cases.case_keys import case_cipher
 from cases.custody_models import CaseTransfer
 from cases.custody_rules import (
     CUSTODY_WORKFLOW,
@@ -215,7 +216,7 @@ async def offer_in_session(
         purpose=purpose.value,
         status=TransferStatus.OFFERED.value,
         version=1,
-        reason_sealed=cipher.seal(
+        reason_sealed=(await case_cipher(session, cipher, case.id)).seal(
             reason, table="case_transfers", column="reason", row_id=transfer_id
         )
         if reason
@@ -309,7 +310,7 @@ async def answer_transfer(
                 updated_at=now,
                 answered_at=now,
                 answered_by_organization_id=actor.organization_id,
-                answer_sealed=cipher.seal(
+                answer_sealed=(await case_cipher(session, cipher, case.id)).seal(
                     why, table="case_transfers", column="answer", row_id=transfer.id
                 )
                 if why

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases import justice
 from cases.access import load_grants, party_purposes
+from cases.case_keys import case_cipher, case_ciphers
 from cases.document_models import Document
 from cases.document_rules import DATA_CATEGORY, PURPOSE, DocumentCategory, SubjectType, content_type
 from cases.justice_models import LegalCaseLink
@@ -34,6 +35,7 @@ from consent.rules import Decision, Recipient, decide
 from notifications.outbox import emit
 from orgs.principal import Principal
 from store.audit import record_audit
+from store.case_keys import CASE_PREFIX
 from store.engine import Database
 from store.errors import ErrorCode, HubError, not_found
 from store.sealed import FieldCipher
@@ -174,8 +176,8 @@ async def attach(
                 category=new.category.value,
                 content_type=media_type,
                 size=len(new.content),
-                key_id=cipher.current,
-                content_sealed=cipher.seal(
+                key_id=CASE_PREFIX,
+                content_sealed=(await case_cipher(session, cipher, subject.case.id)).seal(
                     base64.b64encode(new.content).decode(),
                     table=TABLE,
                     column="content",
@@ -300,8 +302,9 @@ async def download(
         recipient = Recipient(org, actor.organization_kind or "")
         decisions = [decide(grants, recipient, p, category, now) for p in sorted(purposes)]
         cited = release(actor, document, subject.case.owner_organization_id, decisions)
+        opener = (await case_ciphers(session, cipher, [document.case_id]))[document.case_id]
     content = base64.b64decode(
-        cipher.open(document.content_sealed, table=TABLE, column="content", row_id=document.id)
+        opener.open(document.content_sealed, table=TABLE, column="content", row_id=document.id)
     )
     if cited is not None:
         assert cited.grant_id is not None

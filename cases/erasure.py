@@ -1,10 +1,13 @@
 """Erasing a case's survivor data: at her request through the owner, or after retention.
 
 Crypto-shredding: the case's data key is deleted, so every copy of the values sealed under
-it stops opening. The live copies are deleted too (case fields) or cleared (free texts about
-the case sealed under the hub key), and on SQLite the write-ahead log is checkpointed and
-truncated so the old pages leave the files. Ids, statuses, history rows and the audit and
-disclosure chains stay: erasure removes what was said about her, not that the work happened.
+it stops opening. Every value bound to the case (survivor fields, free texts, documents) is
+sealed under that key; the live copies are deleted too (case fields) or cleared (the rest,
+older hub-key values included), the notes of legal cases she is linked to are cleared (they
+are written about every linked survivor at once), and on SQLite the write-ahead log is
+checkpointed and truncated so the old pages leave the files. Ids, statuses, history rows
+and the audit and disclosure chains stay: erasure removes what was said about her, not
+that the work happened.
 """
 
 from __future__ import annotations
@@ -13,10 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.erasure_models import CaseErasure, CaseKeyRow
+from cases.justice_models import Hearing, LegalCaseChange, LegalCaseLink
 from cases.models import Case, CaseField
 from cases.paging import check_idempotency_key
 from cases.reseal import SEALED_COLUMNS, CaseBinding
@@ -27,6 +31,7 @@ from orgs.principal import Principal
 from store.audit import record_audit
 from store.engine import Database
 from store.errors import ErrorCode, HubError
+from store.key_store import SCHEMA as KEY_SCHEMA
 from store.sealed import FieldCipher
 from store.types import utcnow
 
@@ -78,6 +83,31 @@ async def _clear_sealed(session: AsyncSession, cipher: FieldCipher, case_id: str
     await session.flush()
 
 
+async def _clear_legal_notes(session: AsyncSession, case_id: str) -> None:
+    """A legal case may link many survivors; its notes (status changes, hearing outcomes)
+    are written about all of them at once and may name her, sealed under the legal case's
+    own key (kept in the key store under the legal case's id). Her erasure shreds that key
+    and clears the notes for every linked survivor: one survivor's words must not stay
+    readable under a key that another survivor's case keeps alive. Statuses, dates and
+    courts stay."""
+    linked = select(LegalCaseLink.legal_case_id).where(LegalCaseLink.case_id == case_id)
+    # Their key goes too, so no copy of them opens anywhere (backups included); later
+    # notes get a fresh key.
+    await session.execute(delete(CaseKeyRow).where(CaseKeyRow.case_id.in_(linked)))
+    await session.execute(
+        update(LegalCaseChange)
+        .where(LegalCaseChange.legal_case_id.in_(linked), LegalCaseChange.note_sealed.is_not(None))
+        .values(note_sealed=None)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(Hearing)
+        .where(Hearing.legal_case_id.in_(linked), Hearing.outcome_note_sealed.is_not(None))
+        .values(outcome_note_sealed=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def _destroy(
     session: AsyncSession,
     cipher: FieldCipher,
@@ -88,6 +118,7 @@ async def _destroy(
     """The erasure itself, inside the caller's transaction: key, values, record, event, audit."""
     await session.execute(delete(CaseKeyRow).where(CaseKeyRow.case_id == case.id))
     await _clear_sealed(session, cipher, case.id)
+    await _clear_legal_notes(session, case.id)
     session.add(erasure)
     await emit(
         session,
@@ -112,12 +143,17 @@ async def _destroy(
 
 
 async def _settle_files(db: Database) -> None:
-    """SQLite keeps old page images in the write-ahead log until a checkpoint: move them
-    into the (secure_delete) main file and truncate the log."""
-    if db.dialect != "sqlite":
-        return
+    """Make the deleted key's bytes leave the key store's files (and the freed values the
+    database's). SQLite keeps old page images in the write-ahead logs until a checkpoint:
+    move them into the (secure_delete) files and truncate the logs. PostgreSQL keeps dead
+    rows in the table's pages: ``VACUUM FULL`` rewrites the (small) key table anew."""
     async with db.engine.connect() as connection:
-        await connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        if db.dialect == "sqlite":
+            await connection.execute(text(f"PRAGMA {KEY_SCHEMA}.wal_checkpoint(TRUNCATE)"))
+            await connection.execute(text("PRAGMA main.wal_checkpoint(TRUNCATE)"))
+        else:
+            vacuum = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await vacuum.execute(text(f"VACUUM FULL {KEY_SCHEMA}.case_keys"))
 
 
 async def erase_case_data(

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cases.case_keys import case_cipher
 from cases.justice import (
     bad,
     check_court,
@@ -113,7 +114,7 @@ async def _record_hearing(
             court=court,
             transport_provided=new.transport_provided,
             accommodation_provided=new.accommodation_provided,
-            outcome_note_sealed=cipher.seal(
+            outcome_note_sealed=(await case_cipher(session, cipher, legal.id)).seal(
                 note, table="legal_case_hearings", column="outcome_note", row_id=hearing_id
             )
             if note
@@ -167,7 +168,7 @@ async def record_hearing_outcome(
             update(Hearing)
             .where(Hearing.id == hearing.id, Hearing.outcome_note_sealed.is_(None))
             .values(
-                outcome_note_sealed=cipher.seal(
+                outcome_note_sealed=(await case_cipher(session, cipher, legal.id)).seal(
                     note, table="legal_case_hearings", column="outcome_note", row_id=hearing.id
                 ),
             )

@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.access import load_grants
+from cases.case_keys import case_cipher
 from cases.free_text import TextField, stored_category
 from cases.intervention_models import InterventionChange, InterventionRequest
 from cases.intervention_rules import (
@@ -187,7 +188,7 @@ async def _submit(
             status=S.SUBMITTED.value,
             outcome=None,
             version=1,
-            last_known_location_sealed=cipher.seal(
+            last_known_location_sealed=(await case_cipher(session, cipher, case.id)).seal(
                 location, table=TABLE, column="last_known_location", row_id=request_id
             )
             if location
@@ -312,7 +313,7 @@ async def _step(
             by_organization_id=actor.organization_id,
             at=now,
             version=request.version + 1,
-            note_sealed=cipher.seal(
+            note_sealed=(await case_cipher(session, cipher, request.case_id)).seal(
                 why, table="intervention_changes", column="note", row_id=change_id
             )
             if why

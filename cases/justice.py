@@ -45,7 +45,7 @@ from orgs.rules import MembershipStatus, OrganizationKind
 from store.audit import record_audit
 from store.engine import Database
 from store.errors import ErrorCode, HubError, not_found
-from store.sealed import FieldCipher
+from store.sealed import FieldCipher, Sealing
 from store.types import utcnow
 
 READ_SCOPE = "cases:read"
@@ -197,7 +197,7 @@ async def _link(session: AsyncSession, legal: LegalCase, case: Case, by: str, at
 
 
 def history_entry(
-    cipher: FieldCipher,
+    cipher: Sealing,
     legal: LegalCase,
     action: str,
     previous: str | None,

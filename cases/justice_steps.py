@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 import pycountry
 from sqlalchemy import update
 
+from cases.case_keys import case_cipher
 from cases.justice import (
     MAX_NOTE,
     bad,
@@ -85,7 +86,16 @@ async def act(
             raise HubError(ErrorCode.CONFLICT, "the legal case was changed by someone else")
         await session.refresh(legal)
         session.add(
-            history_entry(cipher, legal, str(action), previous, actor.organization_id, now, why)
+            history_entry(
+                # The legal case's own key (cases/erasure.py shreds it with any survivor's).
+                await case_cipher(session, cipher, legal.id),
+                legal,
+                str(action),
+                previous,
+                actor.organization_id,
+                now,
+                why,
+            )
         )
         if legal.status in LEGAL_CASE_WORKFLOW.final:
             # The legal aid organisation's standing on the linked cases ends with the case.

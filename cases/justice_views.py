@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from cases.access import Withheld, load_grants
+from cases.case_keys import case_ciphers
 from cases.free_text import SCOPE_REQUIRED
 from cases.justice import READ_SCOPE
 from cases.justice_models import Hearing, LegalCase, LegalCaseChange, LegalCaseLink
@@ -121,6 +122,8 @@ async def legal_case_views(
             ):
                 views[change.legal_case_id].history.append(change)
         pending = {v.legal.id: _notes(v) for v in views.values()}
+        # Notes are sealed under their legal case's own key: one statement for the page.
+        openers = await case_ciphers(session, cipher, ids) if any(pending.values()) else {}
         case_ids = sorted({link.case_id for v in views.values() for link in v.links})
         owners: dict[str, str] = {}
         grants: dict[str, list[Grant]] = {}
@@ -152,7 +155,7 @@ async def legal_case_views(
                     labels.add(note.label)
                     view.withheld.append(Withheld(note.label, NOTE_CATEGORY, reason))
                 continue
-            view.notes[note.slot] = cipher.open(
+            view.notes[note.slot] = openers[view.legal.id].open(
                 note.sealed, table=note.table, column=note.column, row_id=note.row_id
             )
             for case_id, decision in decisions:

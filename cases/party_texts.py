@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.access import NO_RELATION, Withheld, load_grants, party_purposes
+from cases.case_keys import case_ciphers
 from cases.models import Case
 from cases.text_access import SealedText, TextView, release
 from consent.disclosure import DisclosureRecord
@@ -49,6 +50,7 @@ async def open_case_parts(
         set() if is_owner else (await party_purposes(session, [case.id], org, at)).get(case.id)
     )
     view = TextView()
+    opener = (await case_ciphers(session, cipher, [case.id]))[case.id]
     by_grant: dict[tuple[str, int], set[str]] = defaultdict(set)
     for text in texts:
         # The owner's verdict depends on scopes only; any purpose stands in for "none".
@@ -61,7 +63,7 @@ async def open_case_parts(
             reasons = [v for v in verdicts if isinstance(v, str)]
             view.withheld.append(Withheld(text.field.label, text.category, _strongest(reasons)))
             continue
-        view.values[text.slot] = cipher.open(
+        view.values[text.slot] = opener.open(
             text.sealed or "", table=text.table, column=text.column, row_id=text.row_id
         )
         decision = granted[0]

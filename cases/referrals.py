@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cases.case_keys import case_cipher
 from cases.free_text import TextField, stored_category
 from cases.models import Case, CaseParty, Referral, ReferralChange
 from cases.paging import after_cursor, check_page_size
@@ -35,7 +36,7 @@ from orgs.rules import ServiceCategory
 from store.audit import record_audit
 from store.engine import Database
 from store.errors import ErrorCode, HubError, not_found
-from store.sealed import FieldCipher
+from store.sealed import FieldCipher, Sealing
 from store.types import utcnow
 
 READ_SCOPE = "referrals:read"
@@ -67,11 +68,11 @@ def _bad(message: str) -> HubError:
     return HubError(ErrorCode.BAD_USER_INPUT, message)
 
 
-def _seal(cipher: FieldCipher, text: str, column: str, row_id: str) -> str:
+def _seal(cipher: Sealing, text: str, column: str, row_id: str) -> str:
     return cipher.seal(text, table="referrals", column=column, row_id=row_id)
 
 
-def open_text(cipher: FieldCipher, sealed: str | None, column: str, row_id: str) -> str | None:
+def open_text(cipher: Sealing, sealed: str | None, column: str, row_id: str) -> str | None:
     if sealed is None:
         return None
     return cipher.open(sealed, table="referrals", column=column, row_id=row_id)
@@ -138,6 +139,7 @@ async def apply_action(
 ) -> Referral:
     if expected_version is not None and expected_version != referral.version:
         raise HubError(ErrorCode.CONFLICT, "the referral was changed by someone else")
+    sealer = await case_cipher(session, cipher, referral.case_id)
     previous = referral.status
     check_not_held_for_consent(referral.held_for_consent, action)
     step = REFERRAL_WORKFLOW.next_state(previous, action, role)
@@ -155,7 +157,7 @@ async def apply_action(
             raise _bad(f"outcome note is longer than {MAX_NOTES} characters")
         values["outcome_services"] = sorted({s.value for s in outcome.services_delivered})
         if outcome.note:
-            values["outcome_note_sealed"] = _seal(cipher, outcome.note, "outcome_note", referral.id)
+            values["outcome_note_sealed"] = _seal(sealer, outcome.note, "outcome_note", referral.id)
             values["outcome_note_category"] = stored_category(
                 TextField.REFERRAL_OUTCOME_NOTE, outcome.note_category
             )
@@ -182,7 +184,7 @@ async def apply_action(
             by_organization_id=actor.organization_id if actor else None,
             at=now,
             version=referral.version + 1,
-            reason_sealed=cipher.seal(
+            reason_sealed=sealer.seal(
                 why, table="referral_changes", column="reason", row_id=change_id
             )
             if why

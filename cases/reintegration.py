@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.access import load_grants
+from cases.case_keys import case_cipher
 from cases.free_text import TextField, stored_category
 from cases.models import Case, CaseParty
 from cases.paging import check_idempotency_key, fingerprint, once
@@ -461,7 +462,7 @@ async def cancel_plan(
             state,
             now,
             status=step.target,
-            cancel_reason_sealed=cipher.seal(
+            cancel_reason_sealed=(await case_cipher(session, cipher, state.plan.case_id)).seal(
                 why, table="reintegration_plans", column="cancel_reason", row_id=state.plan.id
             ),
             cancel_reason_category=stored_category(
@@ -527,9 +528,9 @@ async def act_on_service(
         why = check_reason_text(reason, step.needs_reason)
         values: dict[str, object] = {"status": step.target, "updated_at": now}
         if why:
-            values["end_reason_sealed"] = cipher.seal(
-                why, table="reintegration_services", column="end_reason", row_id=service.id
-            )
+            values["end_reason_sealed"] = (
+                await case_cipher(session, cipher, state.plan.case_id)
+            ).seal(why, table="reintegration_services", column="end_reason", row_id=service.id)
             values["end_reason_category"] = stored_category(
                 TextField.REINTEGRATION_SERVICE_END_REASON, reason_category
             )
@@ -688,7 +689,7 @@ async def record_visit(
             "updated_at": now,
         }
         if note:
-            values["note_sealed"] = cipher.seal(
+            values["note_sealed"] = (await case_cipher(session, cipher, state.plan.case_id)).seal(
                 note, table="follow_up_visits", column="note", row_id=visit.id
             )
             values["note_category"] = stored_category(
@@ -764,7 +765,7 @@ async def cancel_visit(
                 status=step.target,
                 overdue=False,
                 updated_at=now,
-                note_sealed=cipher.seal(
+                note_sealed=(await case_cipher(session, cipher, state.plan.case_id)).seal(
                     why, table="follow_up_visits", column="note", row_id=visit.id
                 ),
                 note_category=stored_category(TextField.FOLLOW_UP_VISIT_NOTE, reason_category),

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.access import load_grants
 from cases.assessment_gate import check_child_may_travel
+from cases.case_keys import case_cipher
 from cases.custody import offer_on_handover
 from cases.free_text import TextField, stored_category
 from cases.funding_models import FundedCost
@@ -250,7 +251,7 @@ async def _submit(
             urgency=new.urgency.value,
             status=S.SUBMITTED.value,
             version=1,
-            notes_sealed=cipher.seal(
+            notes_sealed=(await case_cipher(session, cipher, case.id)).seal(
                 new.notes, table="repatriation_requests", column="notes", row_id=request_id
             )
             if new.notes
@@ -396,7 +397,7 @@ async def act(
                 by_organization_id=actor.organization_id,
                 at=now,
                 version=request.version + 1,
-                note_sealed=cipher.seal(
+                note_sealed=(await case_cipher(session, cipher, request.case_id)).seal(
                     why, table="repatriation_changes", column="note", row_id=change_id
                 )
                 if why
@@ -531,7 +532,7 @@ async def record_travel_plan(
                 RepatriationRequest.version == request.version,
             )
             .values(
-                travel_plan_sealed=cipher.seal(
+                travel_plan_sealed=(await case_cipher(session, cipher, request.case_id)).seal(
                     orjson.dumps(
                         {
                             "date": plan.travel_date.isoformat(),

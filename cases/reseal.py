@@ -12,9 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from cases.case_keys import case_cipher, erased_among
 from cases.custody_models import CaseAssessment, CaseTransfer, FamilyAssessment
 from cases.desk_models import DeskNote
 from cases.document_models import Document
@@ -35,7 +37,7 @@ from consent.models import ConsentGrant, ConsentWithdrawal
 from notifications.models import Webhook
 from store.case_keys import CASE_PREFIX
 from store.engine import Database
-from store.sealed import FieldCipher
+from store.sealed import FieldCipher, Sealing
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,15 @@ class CaseBinding:
         parent = self.parent_case.class_
         (parent_id,) = parent.__table__.primary_key.columns
         return self.key.in_(select(parent_id).where(self.parent_case == case_id))
+
+    def rows_of_live_cases(self) -> ColumnElement[bool]:
+        """The filter selecting the column's rows about cases not erased."""
+        erased = select(CaseErasure.case_id)
+        if self.parent_case is None:
+            return self.key.not_in(erased)
+        parent = self.parent_case.class_
+        (parent_id,) = parent.__table__.primary_key.columns
+        return self.key.in_(select(parent_id).where(self.parent_case.not_in(erased)))
 
 
 class Undeclared:
@@ -272,8 +283,39 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
 )
 
 
+async def _cases_of(session: AsyncSession, binding: CaseBinding, rows: list[Any]) -> list[str]:
+    """The case each row is about, in order (one statement for a batch of child rows)."""
+    keys = [getattr(row, binding.key.key) for row in rows]
+    if binding.parent_case is None:
+        return keys
+    parent = binding.parent_case.class_
+    (parent_id,) = parent.__table__.primary_key.columns
+    found = await session.execute(
+        select(parent_id, binding.parent_case).where(parent_id.in_(set(keys)))
+    )
+    by_parent = {key: case_id for key, case_id in found}
+    return [by_parent[key] for key in keys]
+
+
+async def _sealers(
+    session: AsyncSession, cipher: FieldCipher, spec: SealedColumn, rows: list[Any]
+) -> list[Sealing]:
+    """Who seals each row anew: its case's key for a value about a case (moving values
+    sealed before case keys under them, so erasure shreds every copy), the hub key for
+    the rest and for what is left of an erased case (an empty text)."""
+    if not isinstance(spec.case, CaseBinding):
+        return [cipher for _ in rows]
+    case_ids = await _cases_of(session, spec.case, rows)
+    erased = await erased_among(session, case_ids)
+    return [
+        cipher if case_id in erased else await case_cipher(session, cipher, case_id)
+        for case_id in case_ids
+    ]
+
+
 async def reseal_column(db: Database, cipher: FieldCipher, spec: SealedColumn, batch: int) -> int:
-    """Re-seal one column's values still under an older key; each batch commits alone."""
+    """Re-seal one column's values still under an older key, or still under the hub key
+    though they are about a case; each batch commits alone."""
     model = spec.column.class_
     current = f"v1.{cipher.current}.%"
     key = spec.column.key
@@ -286,7 +328,10 @@ async def reseal_column(db: Database, cipher: FieldCipher, spec: SealedColumn, b
                     select(model)
                     .where(
                         spec.column.is_not(None),
-                        spec.column.not_like(current),
+                        # About a case: every hub-key value moves under the case key.
+                        or_(spec.column.not_like(current), spec.case.rows_of_live_cases())
+                        if isinstance(spec.case, CaseBinding)
+                        else spec.column.not_like(current),
                         # Under a case key already: rotation re-wraps the key instead.
                         spec.column.not_like(f"{CASE_PREFIX}.%"),
                     )
@@ -294,11 +339,12 @@ async def reseal_column(db: Database, cipher: FieldCipher, spec: SealedColumn, b
                     .limit(batch)
                 )
             )
-            for row in rows:
+            sealers = await _sealers(session, cipher, spec, rows)
+            for row, sealer in zip(rows, sealers, strict=True):
                 place = {"table": spec.table, "column": spec.label(row), "row_id": spec.row_id(row)}
-                setattr(row, key, cipher.seal(cipher.open(getattr(row, key), **place), **place))
+                setattr(row, key, sealer.seal(cipher.open(getattr(row, key), **place), **place))
                 if isinstance(row, CaseField | Document):
-                    row.key_id = cipher.current
+                    row.key_id = cipher.current if sealer is cipher else CASE_PREFIX
         done += len(rows)
         if len(rows) < batch:
             return done

@@ -35,6 +35,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.access import parties_in_force, to_grant, visible_to
+from cases.case_keys import case_cipher
+from cases.erasure_models import CaseKeyRow
 from cases.free_text import TextField, stored_category
 from cases.models import Case, CaseParty, CaseStatusChange, Referral, ReferralChange
 from cases.paging import check_idempotency_key, fingerprint
@@ -56,6 +58,7 @@ from orgs.models import Organization, ServiceOffer
 from orgs.principal import Principal
 from orgs.rules import MembershipStatus, ServiceCategory
 from store.audit import HEAD, append_audit, head_of
+from store.case_keys import CaseCipher, unwrap
 from store.engine import Database
 from store.errors import ErrorCode, HubError, not_found
 from store.sealed import FieldCipher
@@ -143,6 +146,7 @@ class _Draft:
 
     referral: Referral
     values: dict[str, Any]
+    texts: dict[str, str]  # sealed column -> plain text, sealed under the case key on write
     change: dict[str, Any]
     party: dict[str, Any]
     event: EventDraft
@@ -162,8 +166,10 @@ def _draft(
     purpose = Purpose(purpose_of(list(new.services)))
     services = sorted({s.value for s in new.services})
 
-    def seal(text: str, column: str) -> str:
-        return cipher.seal(text, table="referrals", column=column, row_id=referral_id)
+    # Sealed in the transaction, under the case's own key (see ``_seal_texts``).
+    texts = {"reason_sealed": new.reason.strip()}
+    if new.notes:
+        texts["notes_sealed"] = new.notes
 
     values: dict[str, Any] = {
         "id": referral_id,
@@ -175,8 +181,8 @@ def _draft(
         "purpose": purpose.value,
         "status": ReferralStatus.SENT.value,
         "version": 1,
-        "reason_sealed": seal(new.reason.strip(), "reason"),
-        "notes_sealed": seal(new.notes, "notes") if new.notes else None,
+        "reason_sealed": None,
+        "notes_sealed": None,
         "outcome_services": None,
         "outcome_note_sealed": None,
         "reason_category": stored_category(TextField.REFERRAL_REASON, new.reason_category),
@@ -198,6 +204,7 @@ def _draft(
     return _Draft(
         referral=referral,
         values=values,
+        texts=texts,
         change={
             "id": str(uuid.uuid4()),
             "referral_id": referral_id,
@@ -251,6 +258,7 @@ class _Facts:
     parties: list[str]  # organisations party to the case now
     grants: list[Grant]
     audit_head: tuple[int, str]  # the audit chain's head (see store.audit.append_audit)
+    wrapped_key: str | None  # the case's key (None: a case from before case keys)
 
 
 def _facts_query() -> Select[Any]:
@@ -277,6 +285,8 @@ def _facts_query() -> Select[Any]:
         .where(CaseParty.case_id == case_id, parties_in_force(cast(datetime, at)))
         .scalar_subquery()
     )
+    # The case's wrapped key rides along: the texts are sealed under it, no extra trip.
+    wrapped_key = select(CaseKeyRow.wrapped).where(CaseKeyRow.case_id == case_id).scalar_subquery()
     one = select(literal(1).label("one")).subquery("one")
     return (
         select(
@@ -289,6 +299,7 @@ def _facts_query() -> Select[Any]:
             Organization.kind.label("receiver_kind"),
             offers.label("offers"),
             parties.label("parties"),
+            wrapped_key.label("wrapped_key"),
             ConsentGrant,
             ConsentWithdrawal.at.label("withdrawn_at"),
             HEAD.c.seq.label("audit_seq"),
@@ -345,6 +356,7 @@ async def _facts(
         parties=_split(top.parties),
         grants=[to_grant(r.ConsentGrant, r.withdrawn_at) for r in rows if r.ConsentGrant],
         audit_head=head_of(top.audit_seq, top.audit_hash),
+        wrapped_key=top.wrapped_key,
     )
 
 
@@ -374,6 +386,17 @@ async def _write(
     session: AsyncSession, cipher: FieldCipher, actor: Principal, draft: _Draft, facts: _Facts
 ) -> None:
     referral = draft.referral
+    sealer = (
+        CaseCipher(cipher, unwrap(cipher, facts.wrapped_key, referral.case_id))
+        if facts.wrapped_key is not None
+        else await case_cipher(session, cipher, referral.case_id)
+    )
+    for column, plain in draft.texts.items():
+        sealed = sealer.seal(
+            plain, table="referrals", column=column.removesuffix("_sealed"), row_id=referral.id
+        )
+        draft.values[column] = sealed
+        setattr(referral, column, sealed)
     conn = await session.connection()
     await conn.execute(_INSERT_REFERRAL, draft.values)
     await conn.execute(_INSERT_PARTY, draft.party)
@@ -400,7 +423,7 @@ async def _write(
                 status=CaseStatus.REFERRED.value,
                 at=at,
                 by_organization_id=owner,
-                note=seal_note(cipher, f"referral {referral.id} sent", referral.case_id),
+                note=seal_note(sealer, f"referral {referral.id} sent", referral.case_id),
             )
         )
         events.insert(

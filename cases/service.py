@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.access import READ_SCOPE, CaseView, build_views, parties_in_force, visible_to
-from cases.case_keys import new_case_key
+from cases.case_keys import case_cipher, new_case_key
 from cases.models import Case, CaseField, CaseParty, CaseStatusChange
 from cases.paging import after_cursor, check_page_size
 from cases.rules import (
@@ -38,11 +38,11 @@ from notifications.outbox import emit
 from orgs.principal import Principal
 from orgs.rules import check_country
 from store.audit import record_audit
-from store.case_keys import CASE_PREFIX, CaseKey
+from store.case_keys import CASE_PREFIX, CaseCipher, CaseKey
 from store.engine import Database
 from store.errors import ErrorCode, HubError, not_found
 from store.reads import RequestReads, reads_of
-from store.sealed import FieldCipher
+from store.sealed import FieldCipher, Sealing
 from store.types import utcnow
 
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -149,7 +149,8 @@ async def create_case(
     async with db.write() as session:
         session.add(case)
         await session.flush()
-        fields = seal_fields(cipher, case_id, new.survivor, new_case_key(session, cipher, case_id))
+        key = new_case_key(session, cipher, case_id)
+        fields = seal_fields(cipher, case_id, new.survivor, key)
         session.add_all(fields)
         session.add(
             CaseStatusChange(
@@ -157,7 +158,7 @@ async def create_case(
                 status=case.status,
                 at=now,
                 by_organization_id=owner,
-                note=seal_note(cipher, note, case_id),
+                note=seal_note(CaseCipher(cipher, key), note, case_id),
             )
         )
         await emit(
@@ -215,7 +216,7 @@ async def update_case_status(
                 status=status.value,
                 at=now,
                 by_organization_id=case.owner_organization_id,
-                note=seal_note(cipher, clean_note, case.id),
+                note=seal_note(await case_cipher(session, cipher, case.id), clean_note, case.id),
             )
         )
         await session.refresh(case)
@@ -389,7 +390,7 @@ async def reseal_data(db: Database, cipher: FieldCipher, batch: int = 200) -> in
     return await reseal_all(db, cipher, batch)
 
 
-def seal_note(cipher: FieldCipher, note: str | None, case_id: str) -> str | None:
+def seal_note(cipher: Sealing, note: str | None, case_id: str) -> str | None:
     """Status notes are free text a caseworker may fill with anything: sealed like survivor
     data, bound to the case (the row id is not known before the insert)."""
     if note is None:
@@ -397,7 +398,7 @@ def seal_note(cipher: FieldCipher, note: str | None, case_id: str) -> str | None
     return cipher.seal(note, table="case_status_changes", column="note", row_id=case_id)
 
 
-def open_note(cipher: FieldCipher, sealed: str | None, case_id: str) -> str | None:
+def open_note(cipher: Sealing, sealed: str | None, case_id: str) -> str | None:
     if sealed is None:
         return None
     return cipher.open(sealed, table="case_status_changes", column="note", row_id=case_id)
@@ -426,7 +427,7 @@ async def set_case_status(
             status=status.value,
             at=now,
             by_organization_id=case.owner_organization_id,
-            note=seal_note(cipher, note, case.id),
+            note=seal_note(await case_cipher(session, cipher, case.id), note, case.id),
         )
     )
     await emit(

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.access import SCOPE_REQUIRED as PII_SCOPE_REQUIRED
 from cases.access import Withheld, load_grants
+from cases.case_keys import case_ciphers
 from cases.free_text import SCOPE_REQUIRED, TextField
 from cases.models import Case
 from cases.rules import PII_CATEGORIES
@@ -103,6 +104,8 @@ async def open_texts(
         owners = {case_id: owner for case_id, owner in rows}
     foreign = [c for c in case_ids if owners.get(c) != org]
     grants = await load_grants(session, foreign) if foreign and viewer.has(read_scope) else {}
+    # One statement for every case's key: texts about a case are sealed under it.
+    openers = await case_ciphers(session, cipher, case_ids) if viewer.has(read_scope) else {}
     views = []
     for subject in subjects:
         is_owner = owners.get(subject.case_id) == org
@@ -127,7 +130,7 @@ async def open_texts(
                 continue
             if text.sealed is None:
                 continue
-            view.values[text.slot] = cipher.open(
+            view.values[text.slot] = openers[subject.case_id].open(
                 text.sealed, table=text.table, column=text.column, row_id=text.row_id
             )
             if verdict is not None and verdict.grant_id is not None:

@@ -17,6 +17,7 @@ import orjson
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cases.case_keys import case_cipher, case_ciphers
 from cases.models import Case, CaseParty
 from consent.family_models import FamilyConsentBasis
 from consent.models import ConsentGrant, ConsentWithdrawal, Disclosure, WithdrawalNotice
@@ -24,7 +25,7 @@ from consent.rules import OWN_GRANTORS, Grantor
 from orgs.principal import Principal
 from store.engine import Database
 from store.errors import ErrorCode, HubError, not_found
-from store.sealed import FieldCipher
+from store.sealed import FieldCipher, Sealing
 
 MAX_BASIS_TEXT = 500
 SUPERSEDED = "superseded by the person's own consent"
@@ -55,7 +56,7 @@ def _text(name: str, value: str) -> str:
     return cleaned
 
 
-def seal_basis(cipher: FieldCipher, grant_id: str, basis: FamilyBasis) -> FamilyConsentBasis:
+def seal_basis(cipher: Sealing, grant_id: str, basis: FamilyBasis) -> FamilyConsentBasis:
     body = {
         "reportedBy": _text("reportedBy", basis.reported_by),
         "relationship": basis.relationship.value,
@@ -72,7 +73,7 @@ def seal_basis(cipher: FieldCipher, grant_id: str, basis: FamilyBasis) -> Family
     )
 
 
-def open_basis(cipher: FieldCipher, row: FamilyConsentBasis) -> FamilyBasis:
+def open_basis(cipher: Sealing, row: FamilyConsentBasis) -> FamilyBasis:
     body = orjson.loads(
         cipher.open(
             row.basis_sealed, table="family_consent_bases", column="basis", row_id=row.grant_id
@@ -125,7 +126,7 @@ async def supersede_family_grants(
             ConsentWithdrawal(
                 grant_id=grant.id,
                 at=now,
-                reason_sealed=cipher.seal(
+                reason_sealed=(await case_cipher(session, cipher, case_id)).seal(
                     SUPERSEDED, table="consent_withdrawals", column="reason", row_id=grant.id
                 ),
                 by_organization_id=by_organization_id,
@@ -166,6 +167,9 @@ async def basis_for_owner(
             if grant is not None
             else None
         )
-    if row is None or owner is None or owner != actor.organization_id:
+        opener = (
+            (await case_ciphers(session, cipher, [grant.case_id]))[grant.case_id] if grant else None
+        )
+    if row is None or opener is None or owner is None or owner != actor.organization_id:
         raise not_found("family consent basis")
-    return open_basis(cipher, row)
+    return open_basis(opener, row)

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cases.case_keys import case_cipher, case_ciphers
 from cases.consent_holds import ConsentActor, follow_consent
 from cases.models import CaseParty
 from cases.rules import AgeBand
@@ -131,7 +132,9 @@ async def record_consent(
         superseded: list[str] = []
         told: list[str] = []
         if new.family_basis is not None:
-            session.add(seal_basis(cipher, grant.id, new.family_basis))
+            session.add(
+                seal_basis(await case_cipher(session, cipher, case.id), grant.id, new.family_basis)
+            )
         elif new.grantor in OWN_GRANTORS:
             superseded, told = await supersede_family_grants(
                 session, cipher, case.id, case.owner_organization_id, now
@@ -209,7 +212,7 @@ async def withdraw_consent(
             ConsentWithdrawal(
                 grant_id=grant.id,
                 at=now,
-                reason_sealed=cipher.seal(
+                reason_sealed=(await case_cipher(session, cipher, grant.case_id)).seal(
                     why, table="consent_withdrawals", column="reason", row_id=grant.id
                 ),
                 by_organization_id=case.owner_organization_id,
@@ -342,10 +345,11 @@ async def consents_of_case(
             .order_by(WithdrawalNotice.organization_id)
         ):
             notices[n.grant_id].append(n)
+        opener = (await case_ciphers(session, cipher, [case_id]))[case_id]
     opened = {
         gid: WithdrawalRecord(
             w.at,
-            cipher.open(w.reason_sealed, table="consent_withdrawals", column="reason", row_id=gid),
+            opener.open(w.reason_sealed, table="consent_withdrawals", column="reason", row_id=gid),
         )
         for gid, w in withdrawals.items()
     }

@@ -4,6 +4,9 @@ SQLite's backup API copies a consistent snapshot while the hub keeps writing (WA
 do not block writers). A snapshot is only as good as the secrets kept with it: without
 ``HUB_SECRET_KEY`` the signing keys in it cannot sign, without ``HUB_DATA_KEYS`` the sealed
 survivor data in it cannot be opened. PostgreSQL is backed up with its own ``pg_dump``.
+
+Neither copies the key store (store/key_store.py), on purpose: a data backup holds no case
+key, so a survivor's erasure reaches every backup taken before it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from pathlib import Path
 from sqlalchemy.engine import URL, make_url
 
 from gateway.dbstate import DatabaseProblem, require_current, shown
+from store.key_store import SCHEMA as KEY_SCHEMA
+from store.key_store import key_store_path
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +51,10 @@ def _copy(source: Path, target: Path) -> None:
 
 
 def _discard(path: Path) -> None:
+    # A staged copy opened by the hub has an (empty) key store attached beside it too.
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+        Path(f"{key_store_path(str(path))}{suffix}").unlink(missing_ok=True)
 
 
 def backup_sqlite(source: Path, target: Path) -> Snapshot:
@@ -82,7 +89,15 @@ def pg_dump_command(url: str, target: Path) -> list[str]:
         database=parsed.database,
         query=query,
     ).render_as_string(hide_password=False)
-    return ["pg_dump", "--format=custom", "--no-owner", f"--file={target}", f"--dbname={libpq}"]
+    return [
+        "pg_dump",
+        "--format=custom",
+        "--no-owner",
+        # The case keys stay out of data backups (store/key_store.py).
+        f"--exclude-schema={KEY_SCHEMA}",
+        f"--file={target}",
+        f"--dbname={libpq}",
+    ]
 
 
 def require_pg_dump(url: str, target: Path) -> None:
@@ -166,6 +181,10 @@ def swap(incoming: Path, target: Path) -> Path | None:
             if old.exists():
                 old.rename(Path(f"{kept}{suffix}"))
     incoming.rename(target)
+    # The check opened the copy with an (empty) key store beside it; the restored database
+    # uses the live key store at its own place, so a restore never brings an erased key back.
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{key_store_path(str(incoming))}{suffix}").unlink(missing_ok=True)
     return kept
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from gateway.dblock import DatabaseInUse, holding
 from gateway.dbstate import DatabaseProblem, first_line, require_current, shown, sqlite_path
 from gateway.settings import Settings, SettingsError, load_settings
+from store.key_store import key_store_path
 
 
 def _settings(host: str | None = None, port: int | None = None) -> Settings:
@@ -277,6 +278,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             )
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
+            # and the demo's key store beside it (store/key_store.py)
+            Path(f"{key_store_path(str(path))}{suffix}").unlink(missing_ok=True)
         _serve_demo(settings, args)
     return 0
 

@@ -39,6 +39,7 @@ from schema.paging import PageInfo
 from schema.permissions import requires
 from schema.selection import fields_at
 from store.errors import not_found
+from store.sealed import Sealing
 
 for enum, name in (
     (CaseStatus, "CaseStatus"),
@@ -222,14 +223,16 @@ class Case:
     @strawberry.field(description="Every status the case has had, oldest first.")
     async def status_history(self, info: Info[HubContext, None]) -> list[StatusChange]:
         rows: list[CaseStatusChange] = await info.context.loaders.status_history.load(str(self.id))
+        openers = info.context.loaders.case_openers
+        opener: Sealing = info.context.cipher
+        if self.viewer_is_owner and openers is not None and any(r.note for r in rows):
+            opener = await openers.load(str(self.id))
         return [
             StatusChange(
                 status=CaseStatus(r.status),
                 at=r.at,
                 by=strawberry.ID(r.by_organization_id),
-                note=cases.open_note(info.context.cipher, r.note, r.case_id)
-                if self.viewer_is_owner
-                else None,
+                note=cases.open_note(opener, r.note, r.case_id) if self.viewer_is_owner else None,
             )
             for r in rows
         ]

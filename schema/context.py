@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     )
     from notifications.pump import EventPump
     from orgs.models import ApiClient, MembershipChange, Organization
+    from store.case_keys import CaseCipher
     from store.engine import Database
     from store.sealed import FieldCipher
 
@@ -41,6 +42,8 @@ class Loaders:
     case_views: DataLoader[tuple[str, frozenset[str]], CaseView | None]
     repatriation_history: DataLoader[str, list[RepatriationChange]]
     repatriation_costs: DataLoader[str, list[RepatriationCost]]
+    # Each case's key, for opening what is sealed under it (one statement per request).
+    case_openers: DataLoader[str, CaseCipher] | None = None
 
 
 def make_loaders(
@@ -54,6 +57,7 @@ def make_loaders(
     from cases import referrals as referrals_service
     from cases import repatriation as repatriation_service
     from cases import service as cases_service
+    from cases.case_keys import case_ciphers
     from orgs import service
     from schema.disclosures import collector
 
@@ -107,7 +111,13 @@ def make_loaders(
         _, costs = await repatriation_service.history_and_costs(db, ids)
         return [costs[i] for i in ids]
 
+    async def case_openers(ids: list[str]) -> list[CaseCipher]:
+        async with reads_of(db, reads).session() as session:
+            found = await case_ciphers(session, cipher, ids)
+        return [found[i] for i in ids]
+
     return Loaders(
+        case_openers=DataLoader(case_openers),
         repatriation_history=DataLoader(repatriation_history),
         repatriation_costs=DataLoader(repatriation_costs),
         membership_history=DataLoader(history),

@@ -86,3 +86,28 @@ def open_sealed(
             raise SealError("the case key is gone: the value was erased")
         return case_key.open(envelope, table=table, column=column, row_id=row_id)
     return cipher.open(envelope, table=table, column=column, row_id=row_id)
+
+
+class CaseCipher:
+    """One case's sealing: new values under the case's key, both envelope kinds opened.
+
+    It has the ``seal``/``open`` shape of ``FieldCipher`` so that code sealing a value about
+    a case takes one of these instead of the hub cipher and changes nowhere else. Without a
+    key (an erased case, or a read of a case that never had one) it opens only hub-key
+    values and refuses to seal: nothing about a case may land under the hub key again."""
+
+    __slots__ = ("_hub", "_key")
+
+    def __init__(self, hub: FieldCipher, key: CaseKey | None) -> None:
+        self._hub = hub
+        self._key = key
+
+    def seal(self, plaintext: str, *, table: str, column: str, row_id: str) -> str:
+        if self._key is None:
+            raise SealError("no case key to seal under")
+        return self._key.seal(plaintext, table=table, column=column, row_id=row_id)
+
+    def open(self, envelope: str, *, table: str, column: str, row_id: str) -> str:
+        return open_sealed(
+            self._hub, self._key, envelope, table=table, column=column, row_id=row_id
+        )

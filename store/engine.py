@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 from sqlalchemy.util import await_
 
+from store.key_store import attach_key_store
 from store.outage import Outage, is_unavailable
 from store.watchdog import TransactionWatchdog
 
@@ -46,7 +47,18 @@ def _quiet_driver_log() -> None:
 _quiet_driver_log()
 
 
+def _attach_keys(engine: AsyncEngine) -> None:
+    """The case keys live in their own file (store/key_store.py), on every connection."""
+    database = str(engine.url.database or "")
+
+    @event.listens_for(engine.sync_engine, "connect", insert=True)
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        attach_key_store(dbapi_connection, database)
+
+
 def _prepare_sqlite(engine: AsyncEngine) -> None:
+    _attach_keys(engine)
+
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from the driver: we issue BEGIN ourselves.
@@ -187,4 +199,7 @@ def _ensure_sqlite_directory(url: str) -> None:
 def standalone_engine(url: str) -> AsyncEngine:
     """An engine without pooling, for one-off jobs such as migrations."""
     _ensure_sqlite_directory(url)
-    return create_async_engine(url, poolclass=NullPool, hide_parameters=True)
+    engine = create_async_engine(url, poolclass=NullPool, hide_parameters=True)
+    if engine.dialect.name == "sqlite":
+        _attach_keys(engine)
+    return engine

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import os
 from collections.abc import Mapping
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -24,6 +25,14 @@ class SealError(Exception):
 
 def _aad(table: str, column: str, row_id: str) -> bytes:
     return f"{table}\x1f{column}\x1f{row_id}".encode()
+
+
+class Sealing(Protocol):
+    """What sealing code needs: the hub's ``FieldCipher`` or one case's ``CaseCipher``."""
+
+    def seal(self, plaintext: str, *, table: str, column: str, row_id: str) -> str: ...
+
+    def open(self, envelope: str, *, table: str, column: str, row_id: str) -> str: ...
 
 
 class FieldCipher:

@@ -28,7 +28,8 @@ from gateway.oauth.keys import ensure_signing_key
 from gateway.serving import HubServer
 from gateway.settings import Settings
 from orgs.demo import DemoMember, seed_demo_network
-from store.engine import Database
+from store.engine import Database, standalone_engine
+from store.key_store import key_store_path
 from store.migrate import upgrade
 from tests.marker_watch import refuse, scan_database
 
@@ -70,6 +71,7 @@ class Template:
             assert source is not None
             target = self.workdir / f"test-{self._copies}.db"
             shutil.copyfile(source, target)
+            shutil.copyfile(key_store_path(source), key_store_path(str(target)))
             return f"sqlite+aiosqlite:///{target}"
         name = f"hub_test_{os.getpid()}_{self._copies}"
         template = make_url(self.url).database
@@ -88,6 +90,7 @@ class Template:
             db_file = make_url(url).database
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{db_file}{suffix}").unlink(missing_ok=True)
+                Path(f"{key_store_path(str(db_file))}{suffix}").unlink(missing_ok=True)
         else:
             await _admin(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
@@ -119,9 +122,10 @@ async def build_template(workdir: Path) -> Template:
         await db.dispose()
     if POSTGRES_URL is None:
         # Fold the WAL into the main file so a plain file copy holds everything.
-        engine = create_async_engine(url, poolclass=NullPool)
+        engine = standalone_engine(url)  # the key store attached: both logs folded
         async with engine.connect() as conn:
             await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            await conn.exec_driver_sql("PRAGMA keystore.wal_checkpoint(TRUNCATE)")
         await engine.dispose()
     return Template(url=url, members=members, workdir=workdir)
 

@@ -32,6 +32,7 @@ from orgs import service as orgs
 from orgs.principal import Principal, operator
 from orgs.rules import MembershipAction, OrganizationKind
 from store.engine import Database
+from store.key_store import key_store_path
 from store.sealed import FieldCipher, SealError
 
 TIMEOUT = 60
@@ -166,6 +167,7 @@ def populated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     assert upgraded.returncode == 0, upgraded.stderr
     network = asyncio.run(populate(f"sqlite+aiosqlite:///{db}"))
     sql(db, "PRAGMA wal_checkpoint(TRUNCATE)")
+    sql(Path(key_store_path(str(db))), "PRAGMA wal_checkpoint(TRUNCATE)")
     yield Built(db, network)
 
 
@@ -174,6 +176,8 @@ def built(populated: Built, tmp_path: Path) -> Built:
     """A copy of the populated database file for one test."""
     target = tmp_path / "hub.db"
     shutil.copyfile(populated.db, target)
+    # The whole installation: the data and its key store (store/key_store.py).
+    shutil.copyfile(key_store_path(str(populated.db)), key_store_path(str(target)))
     return Built(target, populated.network)
 
 
@@ -191,7 +195,8 @@ async def open_all(db: Path, network: Network, cipher: FieldCipher) -> list[dict
 def key_ids(db: Path) -> dict[str, int]:
     """How many case keys each data key wraps (survivor fields are sealed under case keys)."""
     counts: dict[str, int] = {}
-    for (wrapped,) in sql(db, "SELECT wrapped FROM case_keys"):
+    # The case keys live in the key store beside the database (store/key_store.py).
+    for (wrapped,) in sql(Path(key_store_path(str(db))), "SELECT wrapped FROM case_keys"):
         kid = str(wrapped).split(".")[1]
         counts[kid] = counts.get(kid, 0) + 1
     return counts

@@ -20,6 +20,7 @@ from cases.models import Case
 from gateway.app import data_cipher
 from gateway.scheduler import Scheduler
 from store.case_keys import open_sealed, unwrap
+from store.key_store import key_store_path
 from store.sealed import SealError
 from store.types import utcnow
 from tests.api.audit_support import cli
@@ -89,7 +90,7 @@ async def sealed_values(hub: RunningHub, case_id: str) -> list[str]:
         rows = await session.execute(
             text(
                 "SELECT sealed FROM case_fields WHERE case_id = :id "
-                "UNION ALL SELECT wrapped FROM case_keys WHERE case_id = :id "
+                "UNION ALL SELECT wrapped FROM keystore.case_keys WHERE case_id = :id "
                 "UNION ALL SELECT note FROM case_status_changes "
                 "WHERE case_id = :id AND note IS NOT NULL"
             ),
@@ -101,7 +102,7 @@ async def sealed_values(hub: RunningHub, case_id: str) -> list[str]:
 async def counts(hub: RunningHub, case_id: str) -> tuple[int, int, int, int]:
     return (
         await hub.scalar("SELECT COUNT(*) FROM case_fields WHERE case_id = :id", id=case_id),
-        await hub.scalar("SELECT COUNT(*) FROM case_keys WHERE case_id = :id", id=case_id),
+        await hub.scalar("SELECT COUNT(*) FROM keystore.case_keys WHERE case_id = :id", id=case_id),
         await hub.scalar("SELECT COUNT(*) FROM case_erasures WHERE case_id = :id", id=case_id),
         await hub.scalar(
             "SELECT COUNT(*) FROM audit WHERE action = 'case.erase' AND subject_id = :id",
@@ -113,8 +114,14 @@ async def counts(hub: RunningHub, case_id: str) -> tuple[int, int, int, int]:
 def database_bytes(hub: RunningHub) -> bytes:
     database = make_url(hub.settings.database_url).database
     assert database is not None
-    files = [Path(database), Path(f"{database}-wal")]
+    keys = key_store_path(database)
+    files = [Path(database), Path(f"{database}-wal"), Path(keys), Path(f"{keys}-wal")]
     return b"".join(f.read_bytes() for f in files if f.exists())
+
+
+def quoted(table: str) -> str:
+    schema, _, name = table.partition(".")
+    return f'"{schema}"."{name}"'
 
 
 async def text_columns_holding(hub: RunningHub, needles: list[str]) -> list[tuple[str, str]]:
@@ -122,32 +129,40 @@ async def text_columns_holding(hub: RunningHub, needles: list[str]) -> list[tupl
     async with hub.db.read() as session:
         if backend() == "sqlite":
             tables = [
-                r[0]
+                f"{schema}.{r[0]}"
+                for schema in ("main", "keystore")
                 for r in await session.execute(
-                    text("SELECT name FROM sqlite_master WHERE type = 'table'")
+                    text(f"SELECT name FROM {schema}.sqlite_master WHERE type = 'table'")
                 )
             ]
             columns = [
                 (table, r[1])
                 for table in tables
-                for r in await session.execute(text(f'PRAGMA table_info("{table}")'))
+                for r in await session.execute(
+                    text(f'PRAGMA {table.split(".")[0]}.table_info("{table.split(".")[1]}")')
+                )
             ]
         else:
             columns = [
                 (r[0], r[1])
                 for r in await session.execute(
                     text(
-                        "SELECT table_name, column_name FROM information_schema.columns "
-                        "WHERE table_schema = current_schema()"
+                        "SELECT table_schema || '.' || table_name, column_name "
+                        "FROM information_schema.columns "
+                        "WHERE table_schema IN (current_schema(), 'keystore')"
                     )
                 )
             ]
-        assert ("case_keys", "wrapped") in columns
+        # The keys live in the key store, apart from the data (store/key_store.py).
+        assert ("keystore.case_keys", "wrapped") in columns
         found = []
         for table, column in columns:
             for needle in needles:
                 hits = await session.scalar(
-                    text(f'SELECT COUNT(*) FROM "{table}" WHERE CAST("{column}" AS TEXT) LIKE :s'),
+                    text(
+                        f"SELECT COUNT(*) FROM {quoted(table)} "
+                        f'WHERE CAST("{column}" AS TEXT) LIKE :s'
+                    ),
                     {"s": f"%{needle}%"},
                 )
                 if hits:
@@ -197,7 +212,7 @@ async def test_an_owner_erases_a_survivors_data_at_her_request(
     async with hub.db.read() as session:
         remaining = (
             await session.execute(
-                text("SELECT wrapped FROM case_keys WHERE case_id = :id"), {"id": case_id}
+                text("SELECT wrapped FROM keystore.case_keys WHERE case_id = :id"), {"id": case_id}
             )
         ).all()
     assert remaining == []

@@ -106,7 +106,7 @@ async def test_no_text_column_of_the_database_holds_the_survivors_name(hub: Runn
     )
     assert (
         await hub.scalar(
-            "SELECT COUNT(*) FROM case_keys WHERE case_id = :id AND wrapped LIKE :prefix",
+            "SELECT COUNT(*) FROM keystore.case_keys WHERE case_id = :id AND wrapped LIKE :prefix",
             id=case_id,
             prefix=f"v1.{current}.%",
         )

@@ -9,7 +9,9 @@ import os
 
 from sqlalchemy import text
 
+from cases.case_keys import load_case_keys
 from cases.reseal import reseal_all
+from store.case_keys import open_sealed
 from store.sealed import FieldCipher
 from tests.api.justice_support import HEARING, LEGAL_AID, UPDATE, opened, step, survivor_case
 from tests.api.test_documents import PDF, upload
@@ -63,13 +65,33 @@ async def test_rotation_reseals_hearing_notes_reasons_and_documents(hub: Running
         document = (
             await session.execute(text("SELECT id, key_id, content_sealed FROM documents"))
         ).one()
+        wrapped = (
+            await session.execute(
+                text("SELECT wrapped FROM keystore.case_keys WHERE case_id IN (:c, :l)"),
+                {"c": case_id, "l": lid},
+            )
+        ).all()
+        opened_keys = await load_case_keys(session, rotated, [case_id, lid])
+    # The values stay under their case's and legal case's keys; rotation re-wrapped the keys.
     for envelope in (sealed_note, change[1], document[2]):
-        assert envelope.startswith("v1.k-next."), envelope[:12]
-    assert document[1] == "k-next"
+        assert envelope.startswith("c1."), envelope[:12]
+    assert document[1] == "c1"
+    assert len(wrapped) == 2 and all(w.startswith("v1.k-next.") for (w,) in wrapped)
+    legal_key, case_key = opened_keys[lid], opened_keys[case_id]
     place = {"table": "legal_case_hearings", "column": "outcome_note", "row_id": hearing_id}
-    assert rotated.open(sealed_note, **place) == note
-    assert rotated.open(change[1], table="legal_case_changes", column="note", row_id=change[0]) == (
-        reason
+    assert open_sealed(rotated, legal_key, sealed_note, **place) == note
+    assert (
+        open_sealed(
+            rotated,
+            legal_key,
+            change[1],
+            table="legal_case_changes",
+            column="note",
+            row_id=change[0],
+        )
+        == reason
     )
-    content = rotated.open(document[2], table="documents", column="content", row_id=document[0])
+    content = open_sealed(
+        rotated, case_key, document[2], table="documents", column="content", row_id=document[0]
+    )
     assert base64.b64decode(content) == PDF
