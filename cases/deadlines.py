@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, select, update
 
+from cases.custody_deadlines import custody_deadlines
 from cases.intervention_deadlines import intervention_deadlines
 from cases.models import Referral, RepatriationRequest
 from cases.referral_rules import ReferralAction, ReferralStatus
@@ -172,6 +173,7 @@ async def run_deadlines(
             report.escalated += 1
     await _repatriation_deadlines(db, now, policy, coordinators, report)
     await intervention_deadlines(db, now, policy.remind_before, coordinators, report)
+    await custody_deadlines(db, now, report)
     reminded, escalated = await follow_up_deadlines(db, now, coordinators)
     report.reminded += reminded
     report.escalated += escalated

@@ -11,12 +11,15 @@ from strawberry.types import Info
 
 from cases import hearings, justice_steps
 from cases import justice as service
+from cases.document_rules import SubjectType
 from cases.justice_models import LegalCase as LegalCaseRow
 from cases.justice_rules import LegalCaseStatus, Verdict
 from cases.justice_views import NOTE_FIELDS, LegalCaseView, legal_case_views
 from cases.paging import encode_cursor
 from schema.cases import Case, WithheldField, requested_survivor_fields
 from schema.context import HubContext
+from schema.documents import DESCRIPTION as DOCUMENTS_DESCRIPTION
+from schema.documents import AttachedDocumentConnection, documents_of
 from schema.organizations import Organization
 from schema.paging import PageInfo
 from schema.permissions import requires
@@ -167,6 +170,14 @@ class LegalCase:
     async def legal_aid(self, info: Info[HubContext, None]) -> Organization | None:
         row = await info.context.loaders.organizations.load(str(self.legal_aid_id))
         return Organization.from_row(row) if row else None
+
+    @strawberry.field(description=DOCUMENTS_DESCRIPTION)
+    async def documents(
+        self, info: Info[HubContext, None], first: int | None = 20, after: str | None = None
+    ) -> AttachedDocumentConnection | None:
+        return await documents_of(
+            info, SubjectType.LEGAL_CASE, str(self.id), 20 if first is None else first, after
+        )
 
 
 def _money(amount: str | None, currency: str | None) -> CompensationAmount | None:
