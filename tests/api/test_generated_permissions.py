@@ -201,6 +201,10 @@ ARGUMENTS: dict[tuple[str, str], str | None] = {
         'subjectKind: REPATRIATION_REQUEST, subjectId: "{request}", '
         'funderOrganizationId: "{receiver}"'
     ),
+    ("Mutation", "removeFunder"): (
+        'subjectKind: REPATRIATION_REQUEST, subjectId: "{request}", '
+        'funderOrganizationId: "{receiver}"'
+    ),
     ("Mutation", "recordCost"): (
         'subjectKind: REPATRIATION_REQUEST, subjectId: "{request}", '
         'input: {item: FOOD, amount: "1.00", currency: "USD"}'
