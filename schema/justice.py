@@ -14,6 +14,7 @@ from cases import justice as service
 from cases.document_rules import SubjectType
 from cases.justice_models import LegalCase as LegalCaseRow
 from cases.justice_rules import LegalCaseStatus, Verdict
+from cases.justice_unlink import unlink_case
 from cases.justice_views import NOTE_FIELDS, LegalCaseView, legal_case_views
 from cases.paging import encode_cursor
 from schema.cases import Case, WithheldField, requested_survivor_fields
@@ -320,6 +321,23 @@ class JusticeMutations:
     ) -> LegalCase:
         ctx = info.context
         await service.link_case(ctx.db, ctx.actor, str(legal_case_id), str(case_id))
+        return await _reloaded(info, str(legal_case_id))
+
+    @strawberry.mutation(
+        permission_classes=_WRITE,
+        description="By the case's owner or the legal aid organisation, with a reason (sealed "
+        "in the history, read back by its writer only). Not the last survivor: close the "
+        "legal case instead.",
+    )
+    async def unlink_case_from_legal_case(
+        self,
+        info: Info[HubContext, None],
+        legal_case_id: strawberry.ID,
+        case_id: strawberry.ID,
+        reason: str,
+    ) -> LegalCase:
+        ctx = info.context
+        await unlink_case(ctx.db, ctx.actor, ctx.cipher, str(legal_case_id), str(case_id), reason)
         return await _reloaded(info, str(legal_case_id))
 
     @strawberry.mutation(

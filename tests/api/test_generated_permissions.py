@@ -138,6 +138,9 @@ ARGUMENTS: dict[tuple[str, str], str | None] = {
         'complaintFiledOn: "2026-10-01", idempotencyKey: "gen-perm-{n}"}'
     ),
     ("Mutation", "linkCaseToLegalCase"): 'legalCaseId: "{legal}", caseId: "{case}"',
+    ("Mutation", "unlinkCaseFromLegalCase"): (
+        'legalCaseId: "{legal}", caseId: "{case}", reason: "test"'
+    ),
     ("Mutation", "updateLegalCase"): 'id: "{legal}", status: CLOSED, reason: "test"',
     (
         "Mutation",
