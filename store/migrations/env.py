@@ -4,13 +4,6 @@ from __future__ import annotations
 
 from alembic import context
 
-import cases.custody_models
-import cases.document_models
-import cases.erasure_models
-import cases.group_models
-import cases.intervention_models
-import cases.justice_models
-import cases.models  # noqa: F401
 import consent.family_models
 import consent.models  # noqa: F401
 import gateway.oauth.models  # noqa: F401  (registers tables)

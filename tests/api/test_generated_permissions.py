@@ -138,6 +138,10 @@ ARGUMENTS: dict[tuple[str, str], str | None] = {
         'complaintFiledOn: "2026-10-01", idempotencyKey: "gen-perm-{n}"}'
     ),
     ("Mutation", "linkCaseToLegalCase"): 'legalCaseId: "{legal}", caseId: "{case}"',
+    ("Mutation", "recordSurvivorCompensation"): (
+        'legalCaseId: "{legal}", caseId: "{case}", '
+        'input: {stage: AWARDED, amount: "1.00", currency: "USD"}'
+    ),
     ("Mutation", "unlinkCaseFromLegalCase"): (
         'legalCaseId: "{legal}", caseId: "{case}", reason: "test"'
     ),
