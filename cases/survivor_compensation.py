@@ -162,12 +162,12 @@ async def survivor_amounts(
             assert decision.reason is not None
             return SurvivorAmounts(None, None, decision.reason.value)
         cited = decision
-    opened = {
-        r.stage: Amount(
-            **orjson.loads(cipher.open(r.amount_sealed, table=TABLE, column="amount", row_id=r.id))
-        )
+    texts = {
+        r.stage: cipher.open(r.amount_sealed, table=TABLE, column="amount", row_id=r.id)
         for r in rows
     }
+    # An erased survivor's amounts are sealed empty texts (cases/erasure.py): nothing to show.
+    opened = {stage: Amount(**orjson.loads(text)) for stage, text in texts.items() if text}
     if cited is not None:
         assert cited.grant_id is not None
         await disclosure.record(
