@@ -47,6 +47,8 @@ class CaseTransfer(Base):
     answer_category: Mapped[str | None] = mapped_column(String(32), nullable=True)
     answered_by_organization_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # When the hub reminded the addressee of an unanswered offer (cases/custody_deadlines.py).
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     idempotency_key: Mapped[str] = mapped_column(String(100))
     request_fingerprint: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, select, update
 
+from cases.custody_deadlines import custody_deadlines
 from cases.desk_rules import DeskItemKind, coordinator_may_read
 from cases.intervention_deadlines import intervention_deadlines
 from cases.models import Referral, RepatriationRequest
@@ -182,6 +183,7 @@ async def run_deadlines(
             report.escalated += 1
     await _repatriation_deadlines(db, now, policy, coordinators, report)
     await intervention_deadlines(db, now, policy.remind_before, coordinators, report)
+    await custody_deadlines(db, now, report)
     reminded, escalated = await follow_up_deadlines(db, now, coordinators)
     report.reminded += reminded
     report.escalated += escalated

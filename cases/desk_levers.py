@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cases.case_keys import case_cipher, case_ciphers
 from cases.desk import DeskItem, desk_item, item_for_party_or_desk
 from cases.desk_models import DeskNote, DeskNotice
 from cases.desk_rules import TOPIC_OF, DeskItemKind
@@ -125,7 +126,10 @@ async def add_item_note(
             item_id=item.id,
             case_id=item.case_id,
             author_organization_id=actor.organization_id or "",
-            text_sealed=cipher.seal(text, table=NOTE_TABLE, column=NOTE_COLUMN, row_id=note_id),
+            # Under her case's key: erasing the case shreds the conversation's every copy.
+            text_sealed=(await case_cipher(session, cipher, item.case_id)).seal(
+                text, table=NOTE_TABLE, column=NOTE_COLUMN, row_id=note_id
+            ),
             created_at=now,
         )
         session.add(note)
@@ -180,12 +184,13 @@ async def item_notes(
                 .order_by(DeskNote.created_at, DeskNote.id)
             )
         )
+        openers = await case_ciphers(session, cipher, [r.case_id for r in rows])
     notes = []
     for row in rows:
         text: str | None = None
         if row.text_sealed is not None:
             try:
-                text = cipher.open(
+                text = openers[row.case_id].open(
                     row.text_sealed, table=NOTE_TABLE, column=NOTE_COLUMN, row_id=row.id
                 )
             except SealError:

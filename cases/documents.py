@@ -68,7 +68,7 @@ class Subject:
     write_scope: str
 
 
-def _scopes(subject_type: SubjectType) -> tuple[str, str]:
+def scopes(subject_type: SubjectType) -> tuple[str, str]:
     if subject_type == SubjectType.REPATRIATION_REQUEST:
         return "repatriation:read", "repatriation:write"
     return "cases:read", "cases:write"
@@ -84,7 +84,7 @@ async def _subject(
     writing: bool,
 ) -> Subject:
     """The object and its survivor case if ``actor`` is a party to it; NOT_FOUND otherwise."""
-    read_scope, write_scope = _scopes(subject_type)
+    read_scope, write_scope = scopes(subject_type)
     if subject_type == SubjectType.CASE:
         load = load_owned_case if writing else load_visible_case
         case = await load(session, actor, subject_id)
@@ -136,10 +136,8 @@ async def attach(
     uploader = actor.organization_id
     if uploader is None:
         raise HubError(ErrorCode.FORBIDDEN, "documents are attached by member organisations")
-    if not actor.has(_scopes(new.subject_type)[1]):
-        raise HubError(
-            ErrorCode.FORBIDDEN, f"this needs the '{_scopes(new.subject_type)[1]}' scope"
-        )
+    if not actor.has(scopes(new.subject_type)[1]):
+        raise HubError(ErrorCode.FORBIDDEN, f"this needs the '{scopes(new.subject_type)[1]}' scope")
     if len(new.content) > max_bytes:
         raise HubError(ErrorCode.PAYLOAD_TOO_LARGE, f"the file is over {max_bytes} bytes")
     media_type = content_type(new.content)
@@ -219,25 +217,22 @@ async def attach(
     return await once(db, existing, create, digest, "document")
 
 
-async def list_documents(
-    db: Database, actor: Principal, subject_type: SubjectType, subject_id: str
+async def attached(
+    session: AsyncSession, actor: Principal, subject_type: SubjectType, subject_id: str
 ) -> list[Document]:
-    """The documents on an object the actor is a party to (metadata only), oldest first."""
-    if not actor.has(_scopes(subject_type)[0]):
-        raise HubError(ErrorCode.FORBIDDEN, f"this needs the '{_scopes(subject_type)[0]}' scope")
-    async with db.read() as session:
-        if subject_type == SubjectType.CASE:
-            await load_visible_case(session, actor, subject_id)
-        elif subject_type == SubjectType.REPATRIATION_REQUEST:
-            await load_request(session, actor, subject_id)
-        else:
-            await justice.load_legal_case(session, actor, subject_id)
-        rows = await session.scalars(
-            select(Document)
-            .where(Document.subject_type == subject_type.value, Document.subject_id == subject_id)
-            .order_by(Document.uploaded_at, Document.id)
-        )
-        return list(rows)
+    """Every document on an object ``actor`` is a party to, oldest first; NOT_FOUND if not."""
+    if subject_type == SubjectType.CASE:
+        await load_visible_case(session, actor, subject_id)
+    elif subject_type == SubjectType.REPATRIATION_REQUEST:
+        await load_request(session, actor, subject_id)
+    else:
+        await justice.load_legal_case(session, actor, subject_id)
+    rows = await session.scalars(
+        select(Document)
+        .where(Document.subject_type == subject_type.value, Document.subject_id == subject_id)
+        .order_by(Document.uploaded_at, Document.id)
+    )
+    return list(rows)
 
 
 def release(

@@ -67,3 +67,15 @@ def sum_lines(lines: Iterable[CostLine]) -> list[tuple[str, Decimal]]:
     for line in lines:
         totals[line.currency] = totals.get(line.currency, Decimal(0)) + line.amount
     return sorted(totals.items())
+
+
+def check_removable(costs_recorded: int) -> None:
+    """A funder is removed only while it has recorded no cost on the subject: the costs it
+    recorded stay on record, in the cost report and in the subject's totals, and a cost
+    never names a funder that no longer funds the subject. CONFLICT otherwise."""
+    if costs_recorded:
+        raise HubError(
+            ErrorCode.CONFLICT,
+            f"this funder recorded {costs_recorded} cost(s) here: its costs stay on record, "
+            "so it cannot be removed",
+        )

@@ -108,6 +108,8 @@ def action_for_update(current: str, target: LegalCaseStatus) -> str:
 NOTE_CATEGORY = DataCategory.LEGAL
 NOTE_PURPOSE = Purpose.LEGAL_AID
 NO_CASES = "NO_LINKED_CASE"
+# A note only its writer reads (why a survivor was unlinked: cases/justice_unlink.py).
+WRITER_ONLY = "WRITER_ONLY"
 
 
 @dataclass(frozen=True, slots=True)

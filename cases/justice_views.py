@@ -18,7 +18,7 @@ from cases.case_keys import case_ciphers
 from cases.free_text import SCOPE_REQUIRED
 from cases.justice import READ_SCOPE
 from cases.justice_models import Hearing, LegalCase, LegalCaseChange, LegalCaseLink
-from cases.justice_rules import NOTE_CATEGORY, LinkedConsent, release_note
+from cases.justice_rules import NOTE_CATEGORY, WRITER_ONLY, LinkedConsent, release_note
 from cases.models import Case
 from consent import disclosure
 from consent.disclosure import Channel, DisclosureRecord
@@ -54,6 +54,8 @@ class _Note:
     table: str
     column: str
     row_id: str
+    # The reason a survivor left the legal case: no remaining survivor's consent covers it.
+    writer_only: bool = False
 
 
 def _notes(view: LegalCaseView) -> list[_Note]:
@@ -79,6 +81,7 @@ def _notes(view: LegalCaseView) -> list[_Note]:
             "legal_case_changes",
             "note",
             c.id,
+            c.action == "UNLINK",
         )
         for c in view.history
         if c.note_sealed
@@ -148,6 +151,8 @@ async def legal_case_views(
             if not actor.has(READ_SCOPE):
                 reason: str | None = SCOPE_REQUIRED
                 decisions: list[tuple[str, Decision]] = []
+            elif note.writer_only and note.writer != org:
+                reason, decisions = WRITER_ONLY, []
             else:
                 decisions, reason = release_note(recipient, note.writer == org, linked, now)
             if reason is not None:

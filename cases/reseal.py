@@ -32,6 +32,7 @@ from cases.models import (
     RepatriationRequest,
 )
 from cases.reintegration_models import FollowUpVisit, ReintegrationPlan, ReintegrationService
+from cases.survivor_compensation_models import SurvivorCompensation
 from consent.family_models import FamilyConsentBasis
 from consent.models import ConsentGrant, ConsentWithdrawal
 from notifications.models import Webhook
@@ -221,6 +222,13 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
         lambda r: "outcome_note",
         lambda r: r.id,
         NOT_A_CASE,
+    ),
+    SealedColumn(
+        SurvivorCompensation.amount_sealed,
+        "legal_case_survivor_compensations",
+        lambda r: "amount",
+        lambda r: r.id,
+        CaseBinding(SurvivorCompensation.case_id),
     ),
     SealedColumn(
         Document.content_sealed,

@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cases import documents as service
+from cases.document_listing import released_documents
 from cases.document_rules import DocumentCategory, SubjectType
 from gateway.http_errors import TokenProblem, error_document, unauthenticated
 from gateway.oauth.verify import TokenRejected, TokenVerifier
@@ -123,7 +124,7 @@ class DocumentEndpoints:
             subject_type = _enum(SubjectType, params.get("subjectType"), "subjectType")
             subject_id = params.get("subjectId") or ""
             if request.method == "GET":
-                rows = await service.list_documents(self.db, actor, subject_type, subject_id)
+                rows = await released_documents(self.db, actor, subject_type, subject_id)
                 return _json({"documents": [service.metadata(r) for r in rows]})
             document = await service.attach(
                 self.db,

@@ -15,6 +15,7 @@ from strawberry.types.nodes import SelectedField, Selection
 
 from cases import service as cases
 from cases.access import CaseView
+from cases.document_rules import SubjectType
 from cases.models import CaseStatusChange
 from cases.paging import encode_cursor
 from cases.rules import (
@@ -34,6 +35,8 @@ from consent.rules import ConsentMethod, DataCategory, Grantor, Purpose
 from orgs.rules import OrganizationKind
 from schema.context import HubContext
 from schema.disclosures import collector
+from schema.documents import DESCRIPTION as DOCUMENTS_DESCRIPTION
+from schema.documents import AttachedDocumentConnection, documents_of
 from schema.family_consent import FamilyBasisInput
 from schema.paging import PageInfo
 from schema.permissions import requires
@@ -236,6 +239,14 @@ class Case:
             )
             for r in rows
         ]
+
+    @strawberry.field(description=DOCUMENTS_DESCRIPTION)
+    async def documents(
+        self, info: Info[HubContext, None], first: int | None = 20, after: str | None = None
+    ) -> AttachedDocumentConnection | None:
+        return await documents_of(
+            info, SubjectType.CASE, str(self.id), 20 if first is None else first, after
+        )
 
 
 @strawberry.type

@@ -10,7 +10,7 @@ from strawberry.types import Info
 
 from cases import custody as service
 from cases.custody_models import CaseTransfer as TransferRow
-from cases.custody_rules import TransferAction, TransferOrigin, TransferStatus
+from cases.custody_rules import TransferAction, TransferOrigin, TransferStatus, answer_by
 from cases.custody_views import TRANSFER_TEXTS, TransferView, transfer_views
 from cases.paging import encode_cursor
 from consent.rules import DataCategory
@@ -49,6 +49,10 @@ class CaseTransfer:
     created_at: datetime
     updated_at: datetime
     withheld: list[WithheldField]
+    answer_by: datetime = strawberry.field(
+        description="When an open offer must be answered: the addressee is reminded the day "
+        "before, then it EXPIRES and the case stays with its owner."
+    )
 
     @classmethod
     def from_view(cls, view: TransferView) -> Self:
@@ -74,6 +78,7 @@ class CaseTransfer:
                 WithheldField(field=w.field, category=w.category, reason=w.reason)
                 for w in view.withheld
             ],
+            answer_by=answer_by(row.created_at),
         )
 
     @strawberry.field(description="The case as the caller may see it; null once it may not.")

@@ -12,6 +12,7 @@ from cases import funding as service
 from cases.funding import CostReport as ReportRow
 from cases.funding import Funding as FundingRow
 from cases.funding import SubjectKind
+from cases.funding_removal import remove_funder
 from cases.repatriation_rules import CostItem
 from schema.context import HubContext
 from schema.permissions import requires_any
@@ -192,6 +193,27 @@ class FundingMutations:
         funder_organization_id: strawberry.ID,
     ) -> Funding:
         row = await service.name_funder(
+            info.context.db,
+            info.context.actor,
+            subject_kind,
+            str(subject_id),
+            str(funder_organization_id),
+        )
+        return Funding.from_row(row)
+
+    @strawberry.mutation(
+        permission_classes=_WRITE,
+        description="By the organisation that manages the subject: removes a funder that has "
+        "recorded no cost here (CONFLICT once it has: its costs stay on record).",
+    )
+    async def remove_funder(
+        self,
+        info: Info[HubContext, None],
+        subject_kind: SubjectKind,
+        subject_id: strawberry.ID,
+        funder_organization_id: strawberry.ID,
+    ) -> Funding:
+        row = await remove_funder(
             info.context.db,
             info.context.actor,
             subject_kind,

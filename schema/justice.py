@@ -11,12 +11,17 @@ from strawberry.types import Info
 
 from cases import hearings, justice_steps
 from cases import justice as service
+from cases.document_rules import SubjectType
 from cases.justice_models import LegalCase as LegalCaseRow
 from cases.justice_rules import LegalCaseStatus, Verdict
+from cases.justice_unlink import unlink_case
 from cases.justice_views import NOTE_FIELDS, LegalCaseView, legal_case_views
 from cases.paging import encode_cursor
+from cases.survivor_compensation import Stage, record_survivor_compensation, survivor_amounts
 from schema.cases import Case, WithheldField, requested_survivor_fields
 from schema.context import HubContext
+from schema.documents import DESCRIPTION as DOCUMENTS_DESCRIPTION
+from schema.documents import AttachedDocumentConnection, documents_of
 from schema.organizations import Organization
 from schema.paging import PageInfo
 from schema.permissions import requires
@@ -38,11 +43,37 @@ class CompensationAmount:
     currency: str
 
 
+@strawberry.type(
+    description="What one survivor was awarded and paid. Null amounts with `withheldReason` "
+    "when her consent does not cover the caller for LEGAL data."
+)
+class SurvivorCompensation:
+    awarded: CompensationAmount | None
+    paid: CompensationAmount | None
+    withheld_reason: str | None
+
+
 @strawberry.type(description="One survivor case joined to the legal case.")
 class LegalCaseSurvivor:
     case_id: strawberry.ID
     linked_by: strawberry.ID
     linked_at: datetime
+    legal_case_id: strawberry.Private[str]
+
+    @strawberry.field(
+        description="Her own compensation: shown to the legal aid organisation that recorded "
+        "it and her case's owner, to other parties under her consent for LEGAL (a disclosure)."
+    )
+    async def compensation(self, info: Info[HubContext, None]) -> SurvivorCompensation:
+        ctx = info.context
+        seen = await survivor_amounts(
+            ctx.db, ctx.actor, ctx.cipher, self.legal_case_id, str(self.case_id)
+        )
+        return SurvivorCompensation(
+            awarded=_money(seen.awarded.amount, seen.awarded.currency) if seen.awarded else None,
+            paid=_money(seen.paid.amount, seen.paid.currency) if seen.paid else None,
+            withheld_reason=seen.withheld,
+        )
 
     @strawberry.field(description="The case as the caller may see it; null when it may not.")
     async def case(self, info: Info[HubContext, None]) -> Case | None:
@@ -125,6 +156,7 @@ class LegalCase:
                     case_id=strawberry.ID(link.case_id),
                     linked_by=strawberry.ID(link.linked_by_organization_id),
                     linked_at=link.linked_at,
+                    legal_case_id=row.id,
                 )
                 for link in view.links
             ],
@@ -167,6 +199,14 @@ class LegalCase:
     async def legal_aid(self, info: Info[HubContext, None]) -> Organization | None:
         row = await info.context.loaders.organizations.load(str(self.legal_aid_id))
         return Organization.from_row(row) if row else None
+
+    @strawberry.field(description=DOCUMENTS_DESCRIPTION)
+    async def documents(
+        self, info: Info[HubContext, None], first: int | None = 20, after: str | None = None
+    ) -> AttachedDocumentConnection | None:
+        return await documents_of(
+            info, SubjectType.LEGAL_CASE, str(self.id), 20 if first is None else first, after
+        )
 
 
 def _money(amount: str | None, currency: str | None) -> CompensationAmount | None:
@@ -309,6 +349,48 @@ class JusticeMutations:
     ) -> LegalCase:
         ctx = info.context
         await service.link_case(ctx.db, ctx.actor, str(legal_case_id), str(case_id))
+        return await _reloaded(info, str(legal_case_id))
+
+    @strawberry.mutation(
+        permission_classes=_WRITE,
+        description="By the legal aid organisation, for one linked survivor: what she was "
+        "awarded, then paid (each once), from the judgment until the legal case closes.",
+    )
+    async def record_survivor_compensation(
+        self,
+        info: Info[HubContext, None],
+        legal_case_id: strawberry.ID,
+        case_id: strawberry.ID,
+        input: CompensationInput,
+    ) -> LegalCase:
+        ctx = info.context
+        await record_survivor_compensation(
+            ctx.db,
+            ctx.actor,
+            ctx.cipher,
+            str(legal_case_id),
+            str(case_id),
+            Stage(input.stage.value),
+            input.amount,
+            input.currency,
+        )
+        return await _reloaded(info, str(legal_case_id))
+
+    @strawberry.mutation(
+        permission_classes=_WRITE,
+        description="By the case's owner or the legal aid organisation, with a reason (sealed "
+        "in the history, read back by its writer only). Not the last survivor: close the "
+        "legal case instead.",
+    )
+    async def unlink_case_from_legal_case(
+        self,
+        info: Info[HubContext, None],
+        legal_case_id: strawberry.ID,
+        case_id: strawberry.ID,
+        reason: str,
+    ) -> LegalCase:
+        ctx = info.context
+        await unlink_case(ctx.db, ctx.actor, ctx.cipher, str(legal_case_id), str(case_id), reason)
         return await _reloaded(info, str(legal_case_id))
 
     @strawberry.mutation(

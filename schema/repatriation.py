@@ -10,6 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from cases import repatriation as service
+from cases.document_rules import SubjectType
 from cases.models import RepatriationRequest as RequestRow
 from cases.paging import encode_cursor
 from cases.referral_reads import CaseWants, Edges, edges_of
@@ -28,6 +29,8 @@ from consent.rules import DataCategory
 from schema.cases import SURVIVOR_FIELDS, Case, WithheldField
 from schema.context import HubContext
 from schema.disclosures import collector
+from schema.documents import DESCRIPTION as DOCUMENTS_DESCRIPTION
+from schema.documents import AttachedDocumentConnection, documents_of
 from schema.organizations import Organization
 from schema.paging import PageInfo
 from schema.permissions import requires
@@ -185,6 +188,18 @@ class RepatriationRequest:
             )
             for c in rows
         ]
+
+    @strawberry.field(description=DOCUMENTS_DESCRIPTION)
+    async def documents(
+        self, info: Info[HubContext, None], first: int | None = 20, after: str | None = None
+    ) -> AttachedDocumentConnection | None:
+        return await documents_of(
+            info,
+            SubjectType.REPATRIATION_REQUEST,
+            str(self.id),
+            20 if first is None else first,
+            after,
+        )
 
 
 @strawberry.type

@@ -126,7 +126,7 @@ async def test_an_embassy_attaches_papers_and_the_reception_downloads_them_with_
         assert mine.status_code == 200 and mine.content == PDF
     assert len(await disclosures(hub)) == len(before) + 1
 
-    # A medical report the consent does not cover: the Ministry may list it, not open it.
+    # A medical report the consent does not cover: the Ministry may neither list nor open it.
     medical = await upload(hub, "adhoc", PNG, "doc-key-0002", category="MEDICAL", **where)
     assert medical.status_code == 201, medical.text
     assert medical.json()["contentType"] == "image/png"

@@ -22,6 +22,7 @@ arguments, or why it carries no survivor data.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -74,6 +75,7 @@ SURVIVOR_TYPES = frozenset(
         "ReintegrationPlan",
         # A note on a late item is typed by people and may name her: swept like her data.
         "DeskNote",
+        "AttachedDocument",
     }
 )
 REFUSALS = frozenset({"NOT_FOUND", "FORBIDDEN", "UNAUTHENTICATED", "INVALID_TRANSITION"})
@@ -143,6 +145,13 @@ ARGUMENTS: dict[tuple[str, str], str | None] = {
         'complaintFiledOn: "2026-10-01", idempotencyKey: "gen-perm-{n}"}'
     ),
     ("Mutation", "linkCaseToLegalCase"): 'legalCaseId: "{legal}", caseId: "{case}"',
+    ("Mutation", "recordSurvivorCompensation"): (
+        'legalCaseId: "{legal}", caseId: "{case}", '
+        'input: {stage: AWARDED, amount: "1.00", currency: "USD"}'
+    ),
+    ("Mutation", "unlinkCaseFromLegalCase"): (
+        'legalCaseId: "{legal}", caseId: "{case}", reason: "test"'
+    ),
     ("Mutation", "updateLegalCase"): 'id: "{legal}", status: CLOSED, reason: "test"',
     (
         "Mutation",
@@ -203,6 +212,10 @@ ARGUMENTS: dict[tuple[str, str], str | None] = {
     ("Mutation", "recordFollowUpVisit"): 'id: "{visit}", input: {outcome: SEEN}',
     ("Mutation", "cancelFollowUpVisit"): 'id: "{visit}", reason: "test"',
     ("Mutation", "nameFunder"): (
+        'subjectKind: REPATRIATION_REQUEST, subjectId: "{request}", '
+        'funderOrganizationId: "{receiver}"'
+    ),
+    ("Mutation", "removeFunder"): (
         'subjectKind: REPATRIATION_REQUEST, subjectId: "{request}", '
         'funderOrganizationId: "{receiver}"'
     ),
@@ -301,6 +314,9 @@ EDGES: dict[tuple[str, str], tuple[str, str, str] | None] = {
     # group repatriation with the same scope as the group repatriation (repatriation:read).
     ("IncidentGroup", "cases"): None,
     ("GroupRepatriation", "requests"): None,
+    # Documents (case.documents, repatriationRequest.documents, legalCase.documents) are
+    # listed with the read scope of the object they hang on.
+    ("AttachedDocumentEdge", "node"): None,
 }
 
 LIVE: GraphQLSchema = build_schema(introspection=True)._schema
@@ -341,6 +357,16 @@ def selection(named: GraphQLNamedType, depth: int = 0, path: tuple[str, ...] = (
         elif isinstance(inner, GraphQLObjectType) and depth < 4 and inner.name not in path:
             parts.append(f"{name} {{ {selection(inner, depth + 1, (*path, named.name))} }}")
     return " ".join(parts) or "__typename"
+
+
+EVENT_TYPES = frozenset({"Event", "EventPage"})
+
+
+def _returns(root: str, name: str) -> str:
+    types = {"Query": LIVE.query_type, "Mutation": LIVE.mutation_type}
+    parent = types.get(root) or LIVE.subscription_type
+    assert parent is not None
+    return get_named_type(parent.fields[name].type).name
 
 
 def survivor_roots() -> list[tuple[str, str]]:
@@ -392,6 +418,8 @@ def test_the_selection_includes_every_survivor_field_of_a_case() -> None:
 class World:
     ids: dict[str, str]
     planted: list[str]  # ids no denied caller may see
+    # ids the parties see only while the survivor's consent covers them (documents)
+    consented: list[str] = dataclasses.field(default_factory=list)
 
     def fill(self, text: str | None, n: int) -> str:
         if text is None:
@@ -740,7 +768,34 @@ async def plant(hub: RunningHub) -> World:
     planted += [r["id"] for r in made["requests"]]
     planted += [abroad["createCase"]["id"], family["recordConsent"]["id"]]
     planted += [*reintegration.values()]
-    return World(ids, planted)
+    documents = await plant_documents(hub, case_id, qid, lid)
+    return World(ids, planted + documents, documents)
+
+
+async def plant_documents(
+    hub: RunningHub, case_id: str, request_id: str, legal_id: str
+) -> list[str]:
+    """A medical report on the case, identity papers on the request, evidence on the legal
+    case, all attached by the owner: listed to other parties only under consent."""
+    token = await hub.token(OWNER)
+    ids = []
+    for n, (kind, subject, category) in enumerate(
+        (
+            ("CASE", case_id, "MEDICAL"),
+            ("REPATRIATION_REQUEST", request_id, "IDENTITY_PAPERS"),
+            ("LEGAL_CASE", legal_id, "EVIDENCE"),
+        )
+    ):
+        sent = await hub.http.post(
+            "/documents",
+            params={"subjectType": kind, "subjectId": subject, "category": category}
+            | ({"caseId": case_id} if kind == "LEGAL_CASE" else {}),
+            content=b"%PDF-1.4\n%" + MARK.encode() + b"\n%%EOF\n",
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": f"gen-perm-doc-{n}"},
+        )
+        assert sent.status_code == 201, sent.text
+        ids.append(str(sent.json()["id"]))
+    return ids
 
 
 async def _hearing_ahead(hub: RunningHub, legal_id: str) -> str:
@@ -949,6 +1004,12 @@ async def test_the_right_organisations_get_nothing_once_consent_is_withdrawn(
                     problems.append(f"{root}.{name} as {who}: {result.codes}")
             if leaked(body, world, ids=False):
                 problems.append(f"{root}.{name} as {who}: survivor data")
+            # Events name a document by id and kind to the object's parties (never its
+            # content), like every event; every other field lists it only under consent.
+            if _returns(root, name) in EVENT_TYPES:
+                continue
+            if shown := [i for i in world.consented if i in json.dumps(body)]:
+                problems.append(f"{root}.{name} as {who}: documents {shown}")
     assert problems == []
 
 

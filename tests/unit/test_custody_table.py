@@ -29,6 +29,8 @@ EXPECTED: dict[tuple[TransferStatus, TransferAction, Role], tuple[str, bool]] = 
     (S.OFFERED, A.ACCEPT, ADDRESSEE): (S.ACCEPTED, False),
     (S.OFFERED, A.DECLINE, ADDRESSEE): (S.DECLINED, True),
     (S.OFFERED, A.CANCEL, OFFERER): (S.CANCELLED, False),
+    # An offer not answered in time: only the hub expires it (its deadline pass).
+    (S.OFFERED, A.EXPIRE, R.SYSTEM): (S.EXPIRED, False),
 }
 ALL_CELLS = list(itertools.product(S, A, R))
 REFUSED = [cell for cell in ALL_CELLS if cell not in EXPECTED]
@@ -39,8 +41,8 @@ def _id(cell: tuple[TransferStatus, TransferAction, Role]) -> str:
 
 
 def test_the_hand_written_table_covers_every_status_action_and_party() -> None:
-    assert len(ALL_CELLS) == 4 * 3 * 4 and len(REFUSED) == 45
-    assert CUSTODY_WORKFLOW.final == {S.ACCEPTED, S.DECLINED, S.CANCELLED}
+    assert len(ALL_CELLS) == 5 * 4 * 4 and len(REFUSED) == 76
+    assert CUSTODY_WORKFLOW.final == {S.ACCEPTED, S.DECLINED, S.CANCELLED, S.EXPIRED}
     assert sorted(CUSTODY_WORKFLOW.actions) == sorted(a.value for a in A)
 
 
@@ -100,3 +102,18 @@ def test_a_case_goes_only_to_another_active_member_that_may_own_cases(
 @pytest.mark.parametrize("kind", [k for k in K if k not in (K.EMBASSY, K.COORDINATOR)])
 def test_every_casework_kind_may_receive_a_case(kind: OrganizationKind) -> None:
     check_addressee("org-a", "org-b", kind, M.ACTIVE)
+
+
+def test_an_unanswered_offer_is_reminded_the_day_before_then_expires() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from cases.custody_rules import ANSWER_WINDOW, OfferStep, answer_by, offer_step
+
+    offered = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+    due = answer_by(offered)
+    assert due == offered + ANSWER_WINDOW
+    assert offer_step(offered, False, offered + timedelta(days=1)) is None
+    assert offer_step(offered, False, due - timedelta(hours=23)) is OfferStep.REMIND
+    assert offer_step(offered, True, due - timedelta(hours=23)) is None
+    assert offer_step(offered, True, due) is OfferStep.EXPIRE
+    assert offer_step(offered, False, due + timedelta(days=3)) is OfferStep.EXPIRE
