@@ -17,6 +17,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.erasure_models import CaseErasure, CaseKeyRow
+from cases.links import forget_case
 from cases.models import Case, CaseField
 from cases.paging import check_idempotency_key
 from cases.reseal import SEALED_COLUMNS, CaseBinding
@@ -88,6 +89,7 @@ async def _destroy(
     """The erasure itself, inside the caller's transaction: key, values, record, event, audit."""
     await session.execute(delete(CaseKeyRow).where(CaseKeyRow.case_id == case.id))
     await _clear_sealed(session, cipher, case.id)
+    await forget_case(session, case.id)
     session.add(erasure)
     await emit(
         session,

@@ -22,6 +22,7 @@ from strawberry.federation.schema import FederationAny
 from strawberry.types import ExecutionContext, Info
 
 from schema.assessment import AssessmentMutations, AssessmentQueries
+from schema.case_links import CaseLinkMutations, CaseLinkQueries
 from schema.cases import CaseMutations, CaseQueries
 from schema.context import PerOperationLoaders
 from schema.custody import CustodyMutations, CustodyQueries
@@ -80,6 +81,7 @@ class Query(
     FamilyConsentQueries,
     ReintegrationQueries,
     FundingQueries,
+    CaseLinkQueries,
 ):
     pass
 
@@ -99,6 +101,7 @@ class Mutation(
     ReintegrationMutations,
     FundingMutations,
     ErasureMutations,
+    CaseLinkMutations,
 ):
     pass
 

@@ -1,9 +1,13 @@
-"""places as ISO 3166 codes in the service directory
+"""places as ISO 3166 codes in the service directory; the blind index and case links
 
 Each service's ``areas_served`` names ("Koh Kong", "KH") become ISO 3166 codes ("KH-9", "KH").
 A name that is no known place is kept as written, so nothing is lost, and reported in the
 migration log for the coordinator to fix (the next update of that service must name places).
-Downgrade leaves the codes: the older code compares areas as plain strings, and a code is one.
+New tables ``case_blind_index`` (keyed hashes of a person, per data key id) and
+``case_links`` (possible duplicates and the owners' agreement to link them) start empty:
+cases opened before this revision are not indexed (their names are sealed; indexing them
+needs the re-index step the README describes as not yet built).
+Downgrade drops the two tables and leaves the codes: the older code compares areas as plain strings, and a code is one.
 
 Revision ID: 0018_places
 Revises: 0017_case_keys
@@ -17,6 +21,7 @@ import logging
 import sqlalchemy as sa
 from alembic import op
 
+import store.types
 from orgs.places import find_place
 
 revision = "0018_places"
@@ -42,6 +47,31 @@ def coded(areas: list[str]) -> tuple[list[str], list[str]]:
 
 
 def upgrade() -> None:
+    op.create_table(
+        "case_blind_index",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("case_id", sa.String(36), sa.ForeignKey("cases.id"), nullable=False),
+        sa.Column("key_id", sa.String(64), nullable=False),
+        sa.Column("digest", sa.String(64), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_case_blind_index")),
+    )
+    op.create_index("ix_case_blind_index_lookup", "case_blind_index", ["key_id", "digest"])
+    op.create_index(op.f("ix_case_blind_index_case_id"), "case_blind_index", ["case_id"])
+    op.create_table(
+        "case_links",
+        sa.Column("id", sa.String(36), nullable=False),
+        sa.Column("hint", sa.String(36), nullable=False),
+        sa.Column("asking_case_id", sa.String(36), sa.ForeignKey("cases.id"), nullable=False),
+        sa.Column("asked_case_id", sa.String(36), sa.ForeignKey("cases.id"), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("requested_by_organization_id", sa.String(36), nullable=True),
+        sa.Column("created_at", store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("requested_at", store.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("answered_at", store.types.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_case_links")),
+    )
+    for column in ("hint", "asking_case_id", "asked_case_id"):
+        op.create_index(op.f(f"ix_case_links_{column}"), "case_links", [column])
     bind = op.get_bind()
     offers = sa.table("service_offers", sa.column("id"), sa.column("areas_served", sa.JSON()))
     for offer_id, areas in bind.execute(sa.select(offers.c.id, offers.c.areas_served)).all():
@@ -54,4 +84,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table("case_links")
+    op.drop_table("case_blind_index")
