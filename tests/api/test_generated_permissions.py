@@ -229,6 +229,10 @@ ARGUMENTS: dict[tuple[str, str], str | None] = {
     ("Mutation", "eraseCaseData"): (
         'input: {caseId: "{case}", reason: "test", idempotencyKey: "gen-perm-{n}"}'
     ),
+    # Case links carry ids only; a case id is no hint and no link id: refused for everyone.
+    ("Query", "caseLinks"): None,
+    ("Mutation", "requestCaseLink"): 'hint: "{case}"',
+    ("Mutation", "answerCaseLink"): 'id: "{case}", accept: true',
 }
 # Root fields that reach no survivor type, and why that is so.
 NO_SURVIVOR_DATA: dict[tuple[str, str], str] = {
