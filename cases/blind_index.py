@@ -48,7 +48,12 @@ def normalise_name(name: str) -> str:
     latin = "".join(
         ch for ch in decomposed if not (unicodedata.combining(ch) and "\u0300" <= ch <= "\u036f")
     )
-    cleaned = re.sub(r"[^\w\s]|_", " ", unicodedata.normalize("NFC", latin))
+    # Punctuation separates parts; letters, digits and marks (Khmer vowel signs and the
+    # subscript sign are marks) are the name.
+    cleaned = "".join(
+        ch if ch.isalnum() or unicodedata.category(ch).startswith("M") else " "
+        for ch in unicodedata.normalize("NFC", latin)
+    )
     return " ".join(sorted(_part(p) for p in cleaned.split()))
 
 
