@@ -7,6 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import text
+
+from cases.blind_reindex import reindex
+from cases.service import reseal_data
+from store.sealed import FieldCipher
 from tests.api.test_case_erasure import erase
 from tests.marker_watch import planted
 from tests.network import RunningHub
@@ -175,3 +180,34 @@ async def test_khmer_spellings_meet_and_erasure_takes_her_out_of_the_index(
         "SELECT COUNT(*) FROM case_links WHERE asking_case_id = :id", id=third["id"]
     )
     assert links == 1
+
+
+async def test_rotating_the_data_keys_reindexes_old_and_unindexed_cases(hub: RunningHub) -> None:
+    # A case from before the index (its entries removed as if opened before 0018_places)
+    old = await open_case(hub, KK, [planted("Keo Sophea")], "1998-07-07")
+    async with hub.db.write() as session:
+        await session.execute(
+            text("DELETE FROM case_blind_index WHERE case_id = :id"), {"id": old["id"]}
+        )
+    current, keys = hub.settings.data_key_ring
+    # When a new data key is put first and the rotation runs, she is indexed under both keys
+    rotated = FieldCipher({**keys, "k-next": bytes(range(32))}, "k-next")
+    assert await reindex(hub.db, rotated) == 2
+    key_ids = "SELECT key_id FROM case_blind_index WHERE case_id = :id ORDER BY key_id"
+    assert [r for (r,) in await fetch_all(hub, key_ids, old["id"])] == sorted([current, "k-next"])
+    assert await reindex(hub.db, rotated) == 0  # run again: nothing missing
+    # The hub, still on the old key, finds her again from another organisation
+    again = await open_case(hub, SR, [planted("Sophea Keo")], "1998-07-07")
+    assert again["possibleDuplicate"] is True
+    # Once the rotation has re-wrapped every case key and the old key leaves the ring, its
+    # entries go (nothing could match them any more) and the later case gets its k-next entry
+    assert await reseal_data(hub.db, rotated) > 0
+    only_next = FieldCipher({"k-next": bytes(range(32))}, "k-next")
+    assert await reindex(hub.db, only_next) >= 1
+    assert [r for (r,) in await fetch_all(hub, key_ids, old["id"])] == ["k-next"]
+    assert [r for (r,) in await fetch_all(hub, key_ids, again["id"])] == ["k-next"]
+
+
+async def fetch_all(hub: RunningHub, sql: str, case_id: str) -> list[Any]:
+    async with hub.db.read() as session:
+        return list((await session.execute(text(sql), {"id": case_id})).all())

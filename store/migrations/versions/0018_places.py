@@ -5,8 +5,8 @@ A name that is no known place is kept as written, so nothing is lost, and report
 migration log for the coordinator to fix (the next update of that service must name places).
 New tables ``case_blind_index`` (keyed hashes of a person, per data key id) and
 ``case_links`` (possible duplicates and the owners' agreement to link them) start empty:
-cases opened before this revision are not indexed (their names are sealed; indexing them
-needs the re-index step the README describes as not yet built).
+cases opened before this revision are indexed by the next ``referral-hub keys rotate-data``
+(their names are sealed: indexing them needs the data keys, which a migration does not use).
 Downgrade drops the two tables and leaves the codes: the older code compares areas as plain strings, and a code is one.
 
 Revision ID: 0018_places
