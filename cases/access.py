@@ -82,6 +82,8 @@ class CaseView:
     values: dict[str, Any] = field(default_factory=dict)
     withheld: list[Withheld] = field(default_factory=list)
     disclosures: list[DisclosureRecord] = field(default_factory=list)
+    # Set on the case just opened when its person may be known elsewhere (cases.links).
+    duplicate_hint: str | None = None
 
 
 def to_grant(row: Any, withdrawn_at: datetime | None) -> Grant:

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.erasure_models import CaseErasure, CaseKeyRow
 from cases.justice_models import Hearing, LegalCaseChange, LegalCaseLink
+from cases.links import forget_case
 from cases.models import Case, CaseField
 from cases.paging import check_idempotency_key
 from cases.reseal import SEALED_COLUMNS, CaseBinding
@@ -119,6 +120,7 @@ async def _destroy(
     await session.execute(delete(CaseKeyRow).where(CaseKeyRow.case_id == case.id))
     await _clear_sealed(session, cipher, case.id)
     await _clear_legal_notes(session, case.id)
+    await forget_case(session, case.id)
     session.add(erasure)
     await emit(
         session,

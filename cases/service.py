@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.access import READ_SCOPE, CaseView, build_views, parties_in_force, visible_to
 from cases.case_keys import case_cipher, new_case_key
+from cases.links import index_case
 from cases.models import Case, CaseField, CaseParty, CaseStatusChange
 from cases.paging import after_cursor, check_page_size
 from cases.rules import (
@@ -152,6 +153,7 @@ async def create_case(
         key = new_case_key(session, cipher, case_id)
         fields = seal_fields(cipher, case_id, new.survivor, key)
         session.add_all(fields)
+        hint = await index_case(session, cipher, case, new.survivor)
         session.add(
             CaseStatusChange(
                 case_id=case_id,
@@ -177,10 +179,11 @@ async def create_case(
             action="case.create",
             subject_type="Case",
             subject_id=case_id,
-            detail={"fields": sorted(f.field for f in fields)},
+            detail={"fields": sorted(f.field for f in fields), "possibleDuplicate": bool(hint)},
             request_id=actor.request_id,
         )
         views = await build_views(session, actor, [case], cipher, now, Channel.QUERY)
+    views[0].duplicate_hint = hint
     return views[0]
 
 

@@ -333,13 +333,16 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
 
 
 async def _rotate_data(settings: Settings) -> int:
+    from cases.blind_reindex import reindex
     from cases.service import reseal_data
     from gateway.app import data_cipher
     from store.engine import Database
 
     db = Database(settings.database_url)
     try:
-        return await reseal_data(db, data_cipher(settings))
+        resealed = await reseal_data(db, data_cipher(settings))
+        await reindex(db, data_cipher(settings))  # the blind index follows the key ring
+        return resealed
     finally:
         await db.dispose()
 

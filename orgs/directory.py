@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.outbox import emit
 from orgs.models import Organization, ServiceOffer
+from orgs.places import Place, best_coverage, find_place
 from orgs.principal import Principal
 from orgs.rules import MembershipStatus, ServiceCategory
 from store.audit import record_audit
@@ -49,6 +50,7 @@ def _check(offer: OfferInput) -> None:
         raise _bad("areasServed: name at least one province or country")
     if len(offer.areas_served) > 100 or any(len(a) > 100 for a in offer.areas_served):
         raise _bad("areasServed: at most 100 areas of up to 100 characters")
+    area_codes(offer.areas_served)
     for age in (offer.min_age, offer.max_age):
         if age is not None and not 0 <= age <= 120:
             raise _bad("ages must be from 0 to 120")
@@ -65,6 +67,40 @@ def _check(offer: OfferInput) -> None:
         raise _bad("available is above maximum")
     if offer.description is not None and len(offer.description) > 2000:
         raise _bad("description is longer than 2000 characters")
+
+
+def area_codes(areas: Sequence[str]) -> list[str]:
+    """The ISO codes of ``areas`` written as codes or names, in order, without repeats;
+    BAD_USER_INPUT naming the first one that is no known place (a place is not survivor data)."""
+    codes: list[str] = []
+    for area in areas:
+        if not area.strip():
+            continue
+        found = find_place(area)
+        if found is None:
+            raise _bad(f"areasServed: unknown place {area.strip()!r}: use an ISO 3166 code or name")
+        if found.code not in codes:
+            codes.append(found.code)
+    if not codes:
+        raise _bad("areasServed: name at least one province or country")
+    return codes
+
+
+def wanted_place(area: str) -> Place:
+    """The place a search asks for; BAD_USER_INPUT when it is no known place."""
+    found = find_place(area)
+    if found is None:
+        raise _bad(f"area: unknown place {area.strip()[:100]!r}: use an ISO 3166 code or name")
+    return found
+
+
+# Capacity order for ranking: who can take someone now comes first.
+_CAPACITY_RANK = {CapacityStatus.ACCEPTING.value: 0, CapacityStatus.WAITLIST.value: 1}
+
+
+def _rank(row: ServiceOffer, closeness: int) -> tuple[int, int, int]:
+    room = row.available if row.available is not None else -1
+    return (closeness, _CAPACITY_RANK.get(row.capacity_status, 2), -room)
 
 
 def _may_manage(actor: Principal, organization_id: str) -> None:
@@ -100,7 +136,7 @@ async def publish_service(
             )
             session.add(row)
         row.description = offer.description
-        row.areas_served = [a.strip() for a in offer.areas_served if a.strip()]
+        row.areas_served = area_codes(offer.areas_served)
         row.min_age, row.max_age = offer.min_age, offer.max_age
         row.sexes = sorted(set(offer.sexes))
         row.languages = sorted({lang.lower() for lang in offer.languages})
@@ -145,7 +181,12 @@ async def find_services(
     area: str | None = None,
     accepting_referrals: bool | None = None,
 ) -> list[ServiceOffer]:
-    """Services of active members, by category, area served and whether they take referrals."""
+    """Services of active members, by category, area served and whether they take referrals.
+
+    With an area (a code or a name in any spelling), only services covering it, closest
+    coverage first (the province itself, then its whole country, then part of a wanted
+    country), then those with room before a waiting list, then the most places free."""
+    place = wanted_place(area) if area and area.strip() else None
     query = (
         select(ServiceOffer)
         .join(Organization, Organization.id == ServiceOffer.organization_id)
@@ -160,10 +201,12 @@ async def find_services(
         query = query.where(ServiceOffer.capacity_status == CapacityStatus.NOT_ACCEPTING.value)
     async with db.read() as session:
         rows = list(await session.scalars(query))
-    if area:
-        wanted = area.strip().lower()
-        rows = [r for r in rows if any(a.lower() == wanted for a in r.areas_served)]
-    return rows
+    if place is None:
+        return rows
+    ranked = [(best_coverage(list(r.areas_served), place), r) for r in rows]
+    found = [(closeness, r) for closeness, r in ranked if closeness is not None]
+    found.sort(key=lambda pair: _rank(pair[1], pair[0]))  # stable: name order within a rank
+    return [r for _, r in found]
 
 
 async def offered(

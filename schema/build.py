@@ -22,6 +22,7 @@ from strawberry.federation.schema import FederationAny
 from strawberry.types import ExecutionContext, Info
 
 from schema.assessment import AssessmentMutations, AssessmentQueries
+from schema.case_links import CaseLinkMutations, CaseLinkQueries
 from schema.cases import CaseMutations, CaseQueries
 from schema.context import PerOperationLoaders
 from schema.custody import CustodyMutations, CustodyQueries
@@ -84,6 +85,7 @@ class Query(
     FundingQueries,
     DeskQueries,
     StatisticsQueries,
+    CaseLinkQueries,
 ):
     pass
 
@@ -104,6 +106,7 @@ class Mutation(
     FundingMutations,
     ErasureMutations,
     DeskMutations,
+    CaseLinkMutations,
 ):
     pass
 

@@ -180,6 +180,16 @@ class Case:
     exploitation_start_date: date | None
     exploitation_end_date: date | None
     viewer_is_owner: strawberry.Private[bool]
+    possible_duplicate: bool = strawberry.field(
+        default=False,
+        description="On the answer to `createCase`: the person may already be known at "
+        "another organisation (by name, date of birth and sex). Says neither where nor what; "
+        "false on every other read.",
+    )
+    duplicate_hint: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="With `possibleDuplicate`: an opaque id usable only to `requestCaseLink`.",
+    )
 
     @classmethod
     def from_view(cls, view: CaseView) -> Self:
@@ -220,6 +230,8 @@ class Case:
                 for w in view.withheld
             ],
             viewer_is_owner=view.viewer_is_owner,
+            possible_duplicate=view.duplicate_hint is not None,
+            duplicate_hint=strawberry.ID(view.duplicate_hint) if view.duplicate_hint else None,
             **fields,
         )
 

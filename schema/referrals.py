@@ -34,6 +34,7 @@ from schema.disclosures import collector
 from schema.organizations import Organization
 from schema.paging import PageInfo
 from schema.permissions import requires, requires_any
+from schema.places import Place, places
 from schema.selection import fields_at
 from store.errors import not_found
 
@@ -55,7 +56,9 @@ class ServiceOffer:
     organization_id: strawberry.ID
     category: ServiceCategory
     description: str | None
-    areas_served: list[str]
+    areas_served: list[str] = strawberry.field(
+        description="ISO 3166 codes; a name kept from before codes stays until the next update."
+    )
     min_age: int | None
     max_age: int | None
     sexes: list[str]
@@ -64,6 +67,7 @@ class ServiceOffer:
     available: int | None
     maximum: int | None
     capacity_updated_at: datetime
+    places: list[Place] = strawberry.field(description="The areas served that are known places.")
 
     @classmethod
     def from_row(cls, row: OfferRow) -> Self:
@@ -78,6 +82,7 @@ class ServiceOffer:
             sexes=list(row.sexes),
             languages=list(row.languages),
             capacity_status=CapacityStatus(row.capacity_status),
+            places=places(list(row.areas_served)),
             available=row.available,
             maximum=row.maximum,
             capacity_updated_at=row.capacity_updated_at,
@@ -299,7 +304,13 @@ class ReferralQueries:
         self,
         info: Info[HubContext, None],
         category: ServiceCategory | None = None,
-        area: str | None = None,
+        area: Annotated[
+            str | None,
+            strawberry.argument(
+                description="A place by ISO code or name in any spelling (`KH-9`, `Koh Kong`, "
+                "`កោះកុង`): closest coverage first (the province, then its country), then room."
+            ),
+        ] = None,
         accepting_referrals: bool | None = None,
     ) -> list[ServiceOffer]:
         rows = await directory.find_services(info.context.db, category, area, accepting_referrals)

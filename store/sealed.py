@@ -9,6 +9,8 @@ in their envelope until they are re-sealed.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import os
 from collections.abc import Mapping
 from typing import Protocol
@@ -45,7 +47,19 @@ class FieldCipher:
             if len(key) != 32 or "." in kid or not kid:
                 raise ValueError("keys must be 32 bytes with a non-empty id without dots")
         self._keys = {kid: AESGCM(key) for kid, key in keys.items()}
+        # Purpose-bound subkeys (e.g. the blind index), so a data key never serves twice.
+        self._derived = {kid: hmac.new(key, b"derive", hashlib.sha256) for kid, key in keys.items()}
         self.current = current
+
+    def derive(self, purpose: str) -> dict[str, bytes]:
+        """A 256-bit subkey for ``purpose`` per key id of the ring (HMAC-SHA256 of the data
+        key over the purpose), so what is keyed with it rotates with the data keys."""
+        out = {}
+        for kid, base in self._derived.items():
+            mac = base.copy()
+            mac.update(purpose.encode())
+            out[kid] = mac.digest()
+        return out
 
     def seal(self, plaintext: str, *, table: str, column: str, row_id: str) -> str:
         nonce = os.urandom(12)

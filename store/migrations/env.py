@@ -11,6 +11,7 @@ import cases.erasure_models
 import cases.group_models
 import cases.intervention_models
 import cases.justice_models
+import cases.link_models
 import cases.models  # noqa: F401
 import consent.family_models
 import consent.models  # noqa: F401

@@ -257,6 +257,10 @@ ARGUMENTS: dict[tuple[str, str], str | None] = {
     ("Query", "deskNotices"): None,
     ("Mutation", "remindOrganization"): 'kind: REPATRIATION_REQUEST, id: "{request}"',
     ("Mutation", "addDeskNote"): 'kind: REPATRIATION_REQUEST, id: "{request}", text: "test"',
+    # Case links carry ids only; a case id is no hint and no link id: refused for everyone.
+    ("Query", "caseLinks"): None,
+    ("Mutation", "requestCaseLink"): 'hint: "{case}"',
+    ("Mutation", "answerCaseLink"): 'id: "{case}", accept: true',
 }
 # Root fields that reach no survivor type, and why that is so.
 NO_SURVIVOR_DATA: dict[tuple[str, str], str] = {

@@ -281,7 +281,7 @@ async def test_the_transit_centre_finds_the_phnom_penh_shelter_in_the_directory(
             "capacityStatus": "WAITLIST",
             "available": 0,
             "maximum": 40,
-            "areasServed": ["Phnom Penh", "Kandal"],
+            "areasServed": ["KH-12", "KH-8"],
             "organization": {
                 "id": hub.members["ccpcr-shelter"].organization_id,
                 "name": "CCPCR Shelter Phnom Penh",
