@@ -15,6 +15,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from cases.deadlines import DeadlinePolicy
 from gateway.audit_checkpoints import CheckpointSchedule, latest_route
+from gateway.console import console_mount
 from gateway.documents import PATH as DOCUMENTS_PATH
 from gateway.documents import DocumentEndpoints
 from gateway.graphql_view import HubGraphQL
@@ -154,6 +155,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
             *DocumentEndpoints(
                 hub.db, hub.verifier, hub.cipher, settings.document_max_bytes, limits
             ).routes(),
+            console_mount(hub.db, hub.cipher, settings.public_url),
         ],
         middleware=[
             Middleware(RequestId),
