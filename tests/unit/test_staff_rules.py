@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -62,7 +63,7 @@ def test_the_lockout_delay_starts_after_a_few_failures_and_grows_to_an_hour() ->
     assert delays[:5] == [timedelta(0)] * 5
     assert delays[5] == timedelta(seconds=30)
     assert delays[6] == timedelta(seconds=60)
-    assert all(a <= b for a, b in zip(delays, delays[1:], strict=False))
+    assert all(a <= b for a, b in itertools.pairwise(delays))
     assert delays[-1] == timedelta(hours=1)
 
 
