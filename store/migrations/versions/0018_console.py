@@ -79,6 +79,18 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Refused once a person is named in either chain: dropping the column would break the
+    hashes of those entries, and the chains must stay verifiable."""
+    bind = op.get_bind()
+    for table, column in (("audit", "actor_staff_id"), ("disclosures", "staff_id")):
+        named = bind.execute(
+            sa.text(f"SELECT COUNT(*) FROM {table} WHERE {column} IS NOT NULL")  # noqa: S608
+        ).scalar()
+        if named:
+            raise RuntimeError(
+                f"{named} {table} entries name a person: downgrading past 0018 would break "
+                "the chain; restore a backup taken before 0018 instead"
+            )
     op.drop_column("disclosures", "staff_id")
     op.drop_column("audit", "actor_staff_id")
     op.drop_table("staff_sessions")
