@@ -38,6 +38,7 @@ from gateway.console.i18n import (
 from orgs import staff
 from orgs.rules import ServiceCategory
 from orgs.staff import Person
+from orgs.staff_rules import StaffRole
 from store.actor import acting_as
 from store.engine import Database
 from store.errors import ErrorCode, HubError
@@ -78,6 +79,7 @@ class Console:
     db: Database
     cipher: FieldCipher
     secure: bool
+    public_url: str
 
     def __post_init__(self) -> None:
         self.templates = Jinja2Templates(env=_environment())
@@ -294,6 +296,41 @@ class Console:
         fields = [(f, view.values.get(f.name), withheld.get(f.name)) for f in SENSITIVE_FIELDS]
         return self.render(request, "case.html", {"view": view, "fields": fields}, person)
 
+    async def staff_page(self, request: Request) -> Response:
+        """An organisation's admin invites colleagues; the coordinator invites the first
+        admin of a member. The link is shown once, to be handed over privately."""
+        person = await self.person(request)
+        if person is None:
+            return guard.protect(RedirectResponse("/console/sign-in", status_code=303))
+        if person.role not in (StaffRole.ORG_ADMIN, StaffRole.COORDINATOR):
+            return self.refused(request, HubError(ErrorCode.FORBIDDEN, "admins only"), person)
+        roles = (
+            [StaffRole.ORG_ADMIN]
+            if person.role is StaffRole.COORDINATOR
+            else [r for r in StaffRole if r is not StaffRole.COORDINATOR]
+        )
+        context: dict[str, Any] = {"roles": roles, "link": None}
+        if request.method == "POST":
+            form = await request.form()
+            if not guard.token_matches(person.csrf_token, form.get("csrf")):
+                return self.csrf_refused(request, person)
+            organization_id = (
+                _text(form, "organization_id").strip()
+                if person.role is StaffRole.COORDINATOR
+                else person.organization_id
+            )
+            try:
+                role = _choice(StaffRole, _text(form, "role"))
+                by = staff.Inviter(person.staff_id, person.organization_id, person.role)
+                with acting_as(person.staff_id):
+                    issued = await staff.issue_invite(
+                        self.db, by, organization_id, role, _text(form, "email")
+                    )
+            except HubError as error:
+                return self.refused(request, error, person)
+            context["link"] = f"{self.public_url}/console/invite/{issued.token}"
+        return self.render(request, "staff.html", context, person)
+
     def routes(self) -> list[Route | Mount]:
         return [
             Route("/", self.home, methods=["GET"]),
@@ -303,6 +340,7 @@ class Console:
             Route("/referrals", self.referrals, methods=["GET"]),
             Route("/referrals/{referral_id}/action", self.referral_action, methods=["POST"]),
             Route("/cases/{case_id}", self.case, methods=["GET"]),
+            Route("/staff", self.staff_page, methods=["GET", "POST"]),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="console-static"),
         ]
 
@@ -336,5 +374,5 @@ def _qr(uri: str) -> str:
 
 def console_mount(db: Database, cipher: FieldCipher, public_url: str) -> Mount:
     """The console, mounted under /console."""
-    console = Console(db, cipher, guard.secure_cookies(public_url))
+    console = Console(db, cipher, guard.secure_cookies(public_url), public_url)
     return Mount(guard.PATH, routes=console.routes())
