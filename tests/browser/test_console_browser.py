@@ -28,6 +28,8 @@ from tests.network import RunningHub
 CHROMIUM = os.environ.get("HUB_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("HUB_TEST_CHROMEDRIVER", "/usr/bin/chromedriver")
 ARTIFACTS = Path(__file__).resolve().parents[2] / ".ci" / "artifacts"
+# axe-core's axe.min.js, installed from npm by .ci/run into a local directory (never a CDN).
+AXE = os.environ.get("HUB_TEST_AXE")
 
 pytestmark = pytest.mark.asyncio
 
@@ -119,3 +121,48 @@ async def test_the_same_walk_in_khmer_with_a_screenshot(
     # The per-page switch shows the same page in English.
     await asyncio.to_thread(driver.get, hub.base_url + "/console/referrals?lang=en")
     assert driver.find_element(By.TAG_NAME, "h1").text == "Inbox"
+
+
+def _axe_problems(browser: webdriver.Chrome) -> list[str]:
+    """Serious and critical accessibility violations on the current page, by axe-core run
+    inside it (injected from the installed file through the driver, not by the page)."""
+    assert AXE is not None
+    browser.execute_script(Path(AXE).read_text() + "\nreturn true;")
+    result = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document).then(r => done(r.violations.map("
+        "v => [v.id, v.impact, v.nodes.length])));"
+    )
+    return [
+        f"{rule} ({impact}, {nodes})"
+        for rule, impact, nodes in result
+        if impact in ("serious", "critical")
+    ]
+
+
+async def test_the_pages_pass_an_accessibility_scan(
+    hub: RunningHub, driver: webdriver.Chrome
+) -> None:
+    if AXE is None:
+        if os.environ.get("CI"):
+            pytest.fail("HUB_TEST_AXE must name axe-core's axe.min.js in CI")
+        pytest.skip("HUB_TEST_AXE is not set: no axe-core to run (CI installs it from npm)")
+    await refer(hub, "ccpcr-koh-kong", "adhoc", ["LEGAL_AID"], "LEGAL_AID", "browser-axe-1")
+    path = await invite(hub, "adhoc", StaffRole.CASEWORKER, "axe@adhoc.example")
+
+    def walk() -> dict[str, list[str]]:
+        found = {}
+        # The scan can fail: an image without alternative text is a critical violation.
+        driver.get("data:text/html,<html lang=en><title>t</title><img src=x.png></html>")
+        found["control"] = _axe_problems(driver)
+        driver.get(hub.base_url + path)
+        found["invitation"] = _axe_problems(driver)
+        driver.get(hub.base_url + "/console/sign-in")
+        found["sign-in"] = _axe_problems(driver)
+        _enrol_and_sign_in(driver, hub.base_url, path, "axe@adhoc.example", "km")
+        found["inbox (km)"] = _axe_problems(driver)
+        return found
+
+    problems = await asyncio.to_thread(walk)
+    assert [p.split(" ")[0] for p in problems.pop("control")] == ["image-alt"]
+    assert problems == {"invitation": [], "sign-in": [], "inbox (km)": []}
