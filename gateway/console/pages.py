@@ -25,7 +25,7 @@ from cases import referrals as referral_service
 from cases import service as case_service
 from cases.referral_rules import REFERRAL_WORKFLOW, ReferralAction
 from cases.referrals import Box, Outcome, role_of
-from cases.rules import SENSITIVE_FIELDS
+from cases.rules import SENSITIVE_FIELDS, AgeBand, Sex
 from gateway.console import guard
 from gateway.console.i18n import (
     DEFAULT_TIME_ZONE,
@@ -55,6 +55,9 @@ REFERRAL_ACTIONS = (
     ReferralAction.COMPLETE,
 )
 WRITE_SCOPE = "referrals:write"
+# The survivor's text fields the new-case form offers (the rest: through the API for now).
+NEW_CASE_FIELDS = ("fullName", "currentLocation", "homeProvince", "healthNotes")
+MAX_FIELD = 2000
 _STATUS = {
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.NOT_FOUND: 404,
@@ -296,6 +299,41 @@ class Console:
         fields = [(f, view.values.get(f.name), withheld.get(f.name)) for f in SENSITIVE_FIELDS]
         return self.render(request, "case.html", {"view": view, "fields": fields}, person)
 
+    async def new_case(self, request: Request) -> Response:
+        """Open a case: the profile and a few survivor fields, sealed by the same service
+        the API's ``createCase`` calls. Values travel in the form body only."""
+        person = await self.person(request)
+        if person is None:
+            return guard.protect(RedirectResponse("/console/sign-in", status_code=303))
+        actor = person.principal(request.state.request_id)
+        if not actor.has("cases:write"):
+            return self.refused(request, HubError(ErrorCode.FORBIDDEN, "cases:write"), person)
+        if request.method == "GET":
+            context = {"age_bands": list(AgeBand), "sexes": list(Sex), "fields": NEW_CASE_FIELDS}
+            return self.render(request, "new_case.html", context, person)
+        form = await request.form()
+        if not guard.token_matches(person.csrf_token, form.get("csrf")):
+            return self.csrf_refused(request, person)
+        try:
+            survivor = {}
+            for name in NEW_CASE_FIELDS:
+                value = _text(form, name).strip()
+                if len(value) > MAX_FIELD:
+                    raise HubError(ErrorCode.BAD_USER_INPUT, "a field is too long")
+                if value:
+                    survivor[name] = value
+            new = case_service.NewCase(
+                age_band=_choice(AgeBand, _text(form, "age_band")),
+                sex=_choice(Sex, _text(form, "sex")),
+                nationality=_text(form, "nationality").strip().upper() or None,
+                survivor=survivor,
+            )
+            with acting_as(person.staff_id):
+                view = await case_service.create_case(self.db, actor, self.cipher, new)
+        except HubError as error:
+            return self.refused(request, error, person)
+        return guard.protect(RedirectResponse(f"/console/cases/{view.case.id}", status_code=303))
+
     async def staff_page(self, request: Request) -> Response:
         """An organisation's admin invites colleagues; the coordinator invites the first
         admin of a member. The link is shown once, to be handed over privately."""
@@ -339,6 +377,7 @@ class Console:
             Route("/invite/{token}", self.invite, methods=["GET", "POST"]),
             Route("/referrals", self.referrals, methods=["GET"]),
             Route("/referrals/{referral_id}/action", self.referral_action, methods=["POST"]),
+            Route("/cases/new", self.new_case, methods=["GET", "POST"]),
             Route("/cases/{case_id}", self.case, methods=["GET"]),
             Route("/staff", self.staff_page, methods=["GET", "POST"]),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="console-static"),

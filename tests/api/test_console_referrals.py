@@ -135,3 +135,47 @@ async def test_text_fields_are_shown_as_text_never_as_markup(hub: RunningHub) ->
             assert page.status_code == 200
             assert "<script>" not in page.text and "<img src=x" not in page.text
             assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+
+
+async def test_a_caseworker_opens_a_case_from_the_form(hub: RunningHub) -> None:
+    account = await enrol(hub, "adhoc", StaffRole.CASEWORKER, "new@adhoc.example")
+    name = planted("<b>Srey Mom</b>")
+    async with signed_in(hub, account) as client:
+        form = await client.get("/console/cases/new")
+        assert form.status_code == 200
+        made = await client.post(
+            "/console/cases/new",
+            data={
+                "csrf": csrf_of(form.text),
+                "age_band": "AGE_18_20",
+                "sex": "FEMALE",
+                "nationality": "KH",
+                "fullName": name,
+                "healthNotes": planted("needs a doctor"),
+            },
+        )
+        assert made.status_code == 303
+        location = made.headers["location"]
+        # The survivor's name is in the form body only, never in the address.
+        assert "Srey" not in location and location.startswith("/console/cases/")
+        page = await client.get(location)
+        assert "&lt;b&gt;Srey Mom&lt;/b&gt;" in page.text and "<b>Srey" not in page.text
+        assert planted("needs a doctor") in page.text
+    staff_id = await _staff_id(hub, account.email)
+    async with hub.db.read() as session:
+        entry = (
+            await session.scalars(select(AuditEntry).where(AuditEntry.action == "case.create"))
+        ).one()
+        assert entry.actor_staff_id == staff_id
+
+
+async def test_a_viewer_may_not_open_a_case(hub: RunningHub) -> None:
+    account = await enrol(hub, "adhoc", StaffRole.VIEWER, "nocase@adhoc.example")
+    async with signed_in(hub, account) as client:
+        assert (await client.get("/console/cases/new")).status_code == 403
+        inbox = await client.get("/console/referrals")
+        refused = await client.post(
+            "/console/cases/new",
+            data={"csrf": csrf_of(inbox.text), "age_band": "AGE_18_20", "sex": "FEMALE"},
+        )
+        assert refused.status_code == 403
