@@ -13,6 +13,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 import pyotp
 from argon2 import PasswordHasher
@@ -42,8 +43,15 @@ from store.sealed import FieldCipher
 from store.types import utcnow
 
 _HASHER = PasswordHasher()  # argon2id with the library's current recommended costs
-# Checked against when the email is unknown, so an unknown account costs the same time.
-_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
+
+
+@cache
+def _dummy_hash() -> str:
+    """Checked against when the email is unknown, so an unknown account costs the same
+    time. Made on first use, not at import: hashing is slow on purpose."""
+    return _HASHER.hash(secrets.token_urlsafe(16))
+
+
 SIGN_IN_REFUSED = "sign-in refused: check email, password and code, or try again later"
 ISSUER = "Referral Hub"
 
@@ -296,7 +304,7 @@ async def sign_in(
             )
         ).scalar_one_or_none()
         if staff is None:
-            _password_matches(_DUMMY_HASH, password)
+            _password_matches(_dummy_hash(), password)
             raise HubError(ErrorCode.UNAUTHENTICATED, SIGN_IN_REFUSED)
         if staff.locked_until is not None and staff.locked_until > now:
             raise HubError(ErrorCode.UNAUTHENTICATED, SIGN_IN_REFUSED)
