@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import orjson
@@ -17,6 +17,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from consent.models import Disclosure
+from store.actor import acting_staff
 from store.chain import GENESIS, ChainReport
 from store.engine import Database
 from store.types import utcnow
@@ -42,6 +43,8 @@ class DisclosureRecord:
     consent_version: int
     channel: str
     request_id: str | None
+    # The person who saw it; filled from the console request when a person is acting.
+    staff_id: str | None = None
 
 
 def entry_hash(
@@ -63,6 +66,8 @@ def entry_hash(
             record.consent_version,
             record.channel,
             record.request_id,
+            # Only when set, so entries written before people could act keep their hash.
+            *([{"staff": record.staff_id}] if record.staff_id is not None else []),
         ]
     )
     return hashlib.sha256(body).hexdigest()
@@ -77,6 +82,7 @@ def _record_of(row: Disclosure) -> DisclosureRecord:
         consent_version=row.consent_version,
         channel=row.channel,
         request_id=row.request_id,
+        staff_id=row.staff_id,
     )
 
 
@@ -109,8 +115,10 @@ async def append(session: AsyncSession, records: Sequence[DisclosureRecord]) -> 
     ).first()
     prev_id, prev_hash = (last[0], last[1]) if last is not None else (0, GENESIS)
     at = utcnow()
+    person = acting_staff()
     rows: list[dict[str, object]] = []
-    for offset, record in enumerate(records, start=1):
+    for offset, given in enumerate(records, start=1):
+        record = given if given.staff_id is not None else replace(given, staff_id=person)
         entry_id = prev_id + offset
         digest = entry_hash(prev_hash, entry_id, at, record)
         rows.append(
@@ -124,6 +132,7 @@ async def append(session: AsyncSession, records: Sequence[DisclosureRecord]) -> 
                 "consent_version": record.consent_version,
                 "channel": record.channel,
                 "request_id": record.request_id,
+                "staff_id": record.staff_id,
                 "prev_hash": prev_hash,
                 "hash": digest,
             }

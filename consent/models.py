@@ -73,6 +73,8 @@ class Disclosure(Base):
     consent_version: Mapped[int] = mapped_column(Integer)
     channel: Mapped[str] = mapped_column(String(16))
     request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The person who saw it (a console session), beside the organisation; None for systems.
+    staff_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     # Unique: two writers can never both extend the same entry, so the chain cannot fork.
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -17,6 +17,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from cases.deadlines import DeadlinePolicy
 from gateway.audit_checkpoints import CheckpointSchedule, latest_route
+from gateway.console import console_mount
 from gateway.documents import PATH as DOCUMENTS_PATH
 from gateway.documents import DocumentEndpoints
 from gateway.exports import ExportEndpoints
@@ -169,6 +170,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
             *ExportEndpoints(
                 hub.db, hub.verifier, hub.cipher, export_pseudonym_key(settings), limits
             ).routes(),
+            console_mount(hub.db, hub.cipher, settings.public_url),
         ],
         middleware=[
             Middleware(RequestId),

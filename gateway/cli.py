@@ -170,11 +170,12 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _demo(settings: Settings) -> list[dict[str, Any]]:
+async def _demo(settings: Settings) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
     from cases.demo_desk import seed_desk_history
     from cases.demo_journey import seed_demo_journey
     from cases.demo_statistics import seed_demo_statistics
     from gateway.app import data_cipher
+    from gateway.console.demo import invite_demo_staff
     from gateway.oauth.keys import ensure_signing_key
     from orgs.demo import seed_demo_network
     from store.engine import Database
@@ -190,8 +191,13 @@ async def _demo(settings: Settings) -> list[dict[str, Any]]:
         await seed_desk_history(db, data_cipher(settings), members)
         # Consented history, so the coordinator's statistics show real (and suppressed) cells.
         await seed_demo_statistics(db, data_cipher(settings), members)
+        staff = await invite_demo_staff(db, members, settings.public_url)
     finally:
         await db.dispose()
+    sign_ins = [
+        {"member": s.member, "role": s.role.value, "email": s.email, "invite_url": s.invite_url}
+        for s in staff
+    ]
     return [
         {
             "key": m.key,
@@ -203,7 +209,7 @@ async def _demo(settings: Settings) -> list[dict[str, Any]]:
             "scopes": list(m.scopes),
         }
         for m in members.values()
-    ]
+    ], sign_ins
 
 
 async def _registration_token(settings: Settings, organization_id: str, hours: int) -> Any:
@@ -233,6 +239,40 @@ def cmd_registration_token(args: argparse.Namespace) -> int:
     asyncio.run(require_current(_using(settings)))
     try:
         result = asyncio.run(_registration_token(settings, args.organization_id, args.hours))
+    except HubError as exc:
+        print(f"referral-hub: {exc.message}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+async def _staff_invite(settings: Settings, organization_id: str, role: str, email: str) -> Any:
+    from gateway.console.demo import invite_url
+    from orgs.staff import Inviter, issue_invite
+    from orgs.staff_rules import StaffRole
+    from store.engine import Database
+
+    db = Database(settings.database_url)
+    try:
+        issued = await issue_invite(db, Inviter(), organization_id, StaffRole(role), email)
+    finally:
+        await db.dispose()
+    return {
+        "organization_id": issued.organization_id,
+        "role": issued.role.value,
+        "expires_at": issued.expires_at.isoformat(),
+        "invite_url": invite_url(settings.public_url, issued.token),
+    }
+
+
+def cmd_staff_invite(args: argparse.Namespace) -> int:
+    """The operator's way to invite a member's first console admin (or anyone)."""
+    from store.errors import HubError
+
+    settings = _settings()
+    asyncio.run(require_current(_using(settings)))
+    try:
+        result = asyncio.run(_staff_invite(settings, args.organization_id, args.role, args.email))
     except HubError as exc:
         print(f"referral-hub: {exc.message}", file=sys.stderr)
         return 1
@@ -285,7 +325,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _serve_demo(settings: Settings, args: argparse.Namespace) -> None:
-    members = asyncio.run(_demo(settings))
+    members, sign_ins = asyncio.run(_demo(settings))
     if args.json:
         print(
             json.dumps(
@@ -293,6 +333,7 @@ def _serve_demo(settings: Settings, args: argparse.Namespace) -> None:
                     "token_url": settings.token_url,
                     "graphql_url": settings.graphql_url,
                     "members": members,
+                    "staff_sign_ins": sign_ins,
                 },
                 indent=2,
             ),
@@ -304,6 +345,10 @@ def _serve_demo(settings: Settings, args: argparse.Namespace) -> None:
         print(f"{'member':22} {'kind':18} {'client_id':20} client_secret")
         for m in members:
             print(f"{m['key']:22} {m['kind']:18} {m['client_id']:20} {m['client_secret']}")
+        print(f"\nStaff console ({settings.public_url}/console): open a link, set a password")
+        print("and an authenticator code, then sign in. Each link works once, for 72 hours.")
+        for s in sign_ins:
+            print(f"  {s['member']:22} {s['role']:12} {s['email']}\n    {s['invite_url']}")
         print(
             "\nGet a token:\n  curl -s -u CLIENT_ID:CLIENT_SECRET "
             f"-d grant_type=client_credentials {settings.token_url}\n",
@@ -557,6 +602,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--hours", type=int, default=24, help="hours until the token expires (default: 24)"
     )
     registration.set_defaults(func=cmd_registration_token)
+
+    staff_invite = add(
+        commands,
+        "staff-invite",
+        "single-use console invitation (72 hours) for one person in a member organisation",
+    )
+    staff_invite.add_argument(
+        "organization_id", metavar="ORGANIZATION_ID", help="the member organisation's id"
+    )
+    staff_invite.add_argument(
+        "--role",
+        required=True,
+        choices=["ORG_ADMIN", "CASEWORKER", "OFFICER", "VIEWER", "COORDINATOR"],
+        help="the person's role",
+    )
+    staff_invite.add_argument("--email", required=True, help="the person's email (sign-in name)")
+    staff_invite.set_defaults(func=cmd_staff_invite)
 
     demo = add(
         commands,

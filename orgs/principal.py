@@ -19,6 +19,8 @@ class Principal:
     token_id: str | None = None
     request_id: str | None = None
     expires_at: int | None = None  # the token's `exp`, seconds since the epoch
+    # The person, when a staff member acts through the console (None for systems).
+    staff_id: str | None = None
 
     def has(self, scope: str) -> bool:
         return scope in self.scopes

@@ -20,6 +20,7 @@ from sqlalchemy import JSON, BigInteger, Integer, String, Table, insert, select,
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from store.actor import acting_staff
 from store.base import Base
 from store.chain import GENESIS, ChainReport
 from store.types import UTCDateTime, utcnow
@@ -45,6 +46,8 @@ class AuditEntry(Base):
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), unique=True)
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The person (a console session), beside organisation and client; None for systems.
+    actor_staff_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
 
 
 def entry_hash(
@@ -58,23 +61,27 @@ def entry_hash(
     subject_id: str,
     detail: dict[str, Any],
     request_id: str | None,
+    actor_staff_id: str | None = None,
 ) -> str:
-    """The hash of one audit entry: its content and position, and the hash before it."""
-    body = orjson.dumps(
-        [
-            prev_hash,
-            seq,
-            at.isoformat(timespec="microseconds"),
-            actor_organization_id,
-            actor_client_id,
-            action,
-            subject_type,
-            subject_id,
-            detail,
-            request_id,
-        ],
-        option=orjson.OPT_SORT_KEYS,
-    )
+    """The hash of one audit entry: its content and position, and the hash before it.
+
+    The person is hashed only when there is one, so entries written before people
+    could act keep the hash they were written with."""
+    fields: list[Any] = [
+        prev_hash,
+        seq,
+        at.isoformat(timespec="microseconds"),
+        actor_organization_id,
+        actor_client_id,
+        action,
+        subject_type,
+        subject_id,
+        detail,
+        request_id,
+    ]
+    if actor_staff_id is not None:
+        fields.append({"staff": actor_staff_id})
+    body = orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(body).hexdigest()
 
 
@@ -91,6 +98,7 @@ def hash_of(entry: AuditEntry) -> str:
         entry.subject_id,
         entry.detail,
         entry.request_id,
+        entry.actor_staff_id,
     )
 
 
@@ -148,6 +156,7 @@ async def record_audit(
         request_id=request_id,
         seq=seq + 1,
         prev_hash=prev_hash,
+        actor_staff_id=acting_staff(),
     )
     entry.hash = hash_of(entry)
     session.add(entry)
@@ -185,6 +194,7 @@ async def append_audit(
     else:
         seq, prev_hash = head
     seq += 1
+    staff_id = acting_staff()
     digest = entry_hash(
         prev_hash,
         seq,
@@ -196,6 +206,7 @@ async def append_audit(
         subject_id,
         detail,
         request_id,
+        staff_id,
     )
     conn = await session.connection()
     await conn.execute(
@@ -212,6 +223,7 @@ async def append_audit(
             "seq": seq,
             "prev_hash": prev_hash,
             "hash": digest,
+            "actor_staff_id": staff_id,
         },
     )
 

@@ -80,7 +80,7 @@ def _parsers(parser: argparse.ArgumentParser) -> list[tuple[str, argparse.Argume
 
 def test_every_command_and_option_has_help() -> None:
     parsers = _parsers(build_parser())
-    assert len(parsers) == 15  # root, 9 commands, 5 sub-commands
+    assert len(parsers) == 16  # root, 10 commands, 5 sub-commands
     for prog, parser in parsers:
         assert parser.description, f"{prog} has no description"
         for action in parser._actions:
@@ -97,6 +97,7 @@ def test_help_describes_the_commands(workdir: Path) -> None:
         "db",
         "init",
         "registration-token",
+        "staff-invite",
         "demo",
         "keys",
         "audit",

@@ -17,7 +17,8 @@ import consent.family_models
 import consent.models  # noqa: F401
 import gateway.oauth.models  # noqa: F401  (registers tables)
 import notifications.models  # noqa: F401
-import orgs.models  # noqa: F401
+import orgs.models
+import orgs.staff_models  # noqa: F401
 import store.audit
 import store.lease  # noqa: F401
 from cases import funding_models, reintegration_models  # noqa: F401  (registers tables)

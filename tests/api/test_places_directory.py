@@ -118,7 +118,7 @@ async def test_the_migration_codes_known_names_and_keeps_unknown_ones(hub: Runni
     adhoc = hub.members["adhoc"].organization_id
     await hub.db.dispose()
     url = hub.settings.database_url
-    await downgrade(url, "0017_case_keys")
+    await downgrade(url, "0018_gaps")
     async with hub.db.write() as session:
         await session.execute(
             text("UPDATE service_offers SET areas_served = :areas WHERE organization_id = :org"),

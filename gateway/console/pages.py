@@ -1,0 +1,417 @@
+"""The console's pages: plain HTML forms over the same services the GraphQL API calls.
+
+Handlers translate only: a form becomes a service call made as the person's principal
+(their organisation, their role's scopes), inside ``acting_as`` so audit entries and
+disclosures name the person. Refusals are the API's own: NOT_FOUND for what the
+organisation may not see, FORBIDDEN for a scope the role lacks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from cases import referrals as referral_service
+from cases import service as case_service
+from cases.referral_rules import REFERRAL_WORKFLOW, ReferralAction
+from cases.referrals import Box, Outcome, role_of
+from cases.rules import SENSITIVE_FIELDS, AgeBand, Sex
+from gateway.console import guard
+from gateway.console.i18n import (
+    DEFAULT_TIME_ZONE,
+    Formatter,
+    available_locales,
+    known_time_zone,
+    language_name,
+    pick_locale,
+)
+from orgs import staff
+from orgs.rules import ServiceCategory
+from orgs.staff import Person
+from orgs.staff_rules import StaffRole
+from store.actor import acting_as
+from store.engine import Database
+from store.errors import ErrorCode, HubError
+from store.sealed import FieldCipher
+from store.types import utcnow
+
+HERE = Path(__file__).parent
+# The actions the referral pages offer, and the scope each needs (as on the API).
+REFERRAL_ACTIONS = (
+    ReferralAction.ACKNOWLEDGE,
+    ReferralAction.ACCEPT,
+    ReferralAction.DECLINE,
+    ReferralAction.START,
+    ReferralAction.COMPLETE,
+)
+WRITE_SCOPE = "referrals:write"
+# The survivor's text fields the new-case form offers (the rest: through the API for now).
+NEW_CASE_FIELDS = ("fullName", "currentLocation", "homeProvince", "healthNotes")
+MAX_FIELD = 2000
+_STATUS = {
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.BAD_USER_INPUT: 400,
+    ErrorCode.CONFLICT: 409,
+    ErrorCode.INVALID_TRANSITION: 409,
+    ErrorCode.CONSENT_REQUIRED: 403,
+    ErrorCode.UNAUTHENTICATED: 401,
+}
+
+
+def _environment() -> Environment:
+    # Autoescaping everywhere, whatever a template's name: every value is text until proven.
+    return Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+    )
+
+
+@dataclass
+class Console:
+    db: Database
+    cipher: FieldCipher
+    secure: bool
+    public_url: str
+
+    def __post_init__(self) -> None:
+        self.templates = Jinja2Templates(env=_environment())
+
+    # -- rendering -------------------------------------------------------------------
+
+    def render(
+        self,
+        request: Request,
+        name: str,
+        context: dict[str, Any],
+        person: Person | None = None,
+        status: int = 200,
+    ) -> Response:
+        wanted = request.query_params.get("lang")
+        locale = pick_locale(
+            wanted, request.cookies.get(guard.LANG_COOKIE), person.locale if person else None
+        )
+        fmt = Formatter(locale, person.time_zone if person else DEFAULT_TIME_ZONE)
+        pre = guard.pre_token(request) if person is None else None
+        response = self.templates.TemplateResponse(
+            request,
+            name,
+            {
+                **context,
+                "_": fmt.gettext,
+                "fmt": fmt,
+                "locale": locale,
+                "languages": [(code, language_name(code)) for code in available_locales()],
+                "person": person,
+                "csrf": person.csrf_token if person else pre,
+            },
+            status_code=status,
+        )
+        if pre is not None:
+            guard.set_pre_cookie(response, pre, self.secure)
+        if wanted and wanted == locale:
+            response.set_cookie(
+                guard.LANG_COOKIE,
+                locale,
+                path=guard.PATH,
+                secure=self.secure,
+                httponly=True,
+                samesite="lax",
+            )
+        return guard.protect(response)
+
+    def refused(self, request: Request, error: HubError, person: Person | None) -> Response:
+        return self.render(
+            request, "error.html", {"code": error.code.value}, person, _STATUS.get(error.code, 400)
+        )
+
+    def csrf_refused(self, request: Request, person: Person | None) -> Response:
+        return self.render(request, "error.html", {"code": "CSRF"}, person, 403)
+
+    async def person(self, request: Request) -> Person | None:
+        session_id = request.cookies.get(guard.SESSION_COOKIE)
+        return await staff.session_person(self.db, session_id) if session_id else None
+
+    # -- pages -----------------------------------------------------------------------
+
+    async def home(self, request: Request) -> Response:
+        person = await self.person(request)
+        target = "/console/referrals" if person else "/console/sign-in"
+        return guard.protect(RedirectResponse(target, status_code=303))
+
+    async def sign_in(self, request: Request) -> Response:
+        if request.method == "GET":
+            return self.render(request, "sign_in.html", {})
+        form = await request.form()
+        if not guard.token_matches(request.cookies.get(guard.PRE_COOKIE), form.get("csrf")):
+            return self.csrf_refused(request, None)
+        try:
+            session_id, _ = await staff.sign_in(
+                self.db,
+                self.cipher,
+                email=_text(form, "email"),
+                password=_text(form, "password"),
+                code=_text(form, "code"),
+                previous_session=request.cookies.get(guard.SESSION_COOKIE),
+            )
+        except HubError as error:
+            return self.render(request, "sign_in.html", {"failed": error.code.value}, None, 401)
+        response = RedirectResponse("/console/referrals", status_code=303)
+        guard.set_session_cookie(response, session_id, self.secure)
+        return guard.protect(response)
+
+    async def sign_out(self, request: Request) -> Response:
+        person = await self.person(request)
+        if person is None:
+            return guard.protect(RedirectResponse("/console/sign-in", status_code=303))
+        form = await request.form()
+        if not guard.token_matches(person.csrf_token, form.get("csrf")):
+            return self.csrf_refused(request, person)
+        if form.get("everywhere"):
+            with acting_as(person.staff_id):
+                await staff.sign_out_everywhere(self.db, person.staff_id)
+        else:
+            await staff.sign_out(self.db, request.cookies.get(guard.SESSION_COOKIE, ""))
+        response = RedirectResponse("/console/sign-in", status_code=303)
+        guard.clear_session_cookie(response, self.secure)
+        return guard.protect(response)
+
+    async def invite(self, request: Request) -> Response:
+        token = str(request.path_params["token"])
+        try:
+            if request.method == "GET":
+                offer = await staff.offer_invite(self.db, self.cipher, token)
+                return self.render(
+                    request, "invite.html", {"offer": offer, "qr": _qr(offer.otpauth_uri)}
+                )
+            form = await request.form()
+            if not guard.token_matches(request.cookies.get(guard.PRE_COOKIE), form.get("csrf")):
+                return self.csrf_refused(request, None)
+            time_zone = _text(form, "time_zone") or DEFAULT_TIME_ZONE
+            if not known_time_zone(time_zone):
+                raise HubError(ErrorCode.BAD_USER_INPUT, "unknown time zone")
+            codes = await staff.accept_invite(
+                self.db,
+                self.cipher,
+                token,
+                display_name=_text(form, "display_name"),
+                password=_text(form, "password"),
+                code=_text(form, "code"),
+                locale=pick_locale(_text(form, "locale")),
+                time_zone=time_zone,
+            )
+        except HubError as error:
+            return self.refused(request, error, None)
+        return self.render(request, "enrolled.html", {"codes": codes})
+
+    async def referrals(self, request: Request) -> Response:
+        person = await self.person(request)
+        if person is None:
+            return guard.protect(RedirectResponse("/console/sign-in", status_code=303))
+        box = Box.OUTBOX if request.query_params.get("box") == "outbox" else Box.INBOX
+        actor = person.principal(request.state.request_id)
+        page = await referral_service.list_referrals(self.db, actor, box, first=50)
+        now = utcnow()
+        rows = []
+        for referral in page.referrals:
+            role = role_of(referral, person.organization_id)
+            allowed = REFERRAL_WORKFLOW.allowed_now(referral.status, [role]) if role else []
+            rows.append(
+                {
+                    "referral": referral,
+                    "overdue": referral.overdue
+                    or (referral.status == "SENT" and referral.acknowledge_by < now),
+                    "actions": [a for a in REFERRAL_ACTIONS if a in allowed]
+                    if actor.has(WRITE_SCOPE)
+                    else [],
+                }
+            )
+        return self.render(
+            request,
+            "referrals.html",
+            {"box": box, "rows": rows, "services": ServiceCategory},
+            person,
+        )
+
+    async def referral_action(self, request: Request) -> Response:
+        person = await self.person(request)
+        if person is None:
+            return guard.protect(RedirectResponse("/console/sign-in", status_code=303))
+        form = await request.form()
+        if not guard.token_matches(person.csrf_token, form.get("csrf")):
+            return self.csrf_refused(request, person)
+        actor = person.principal(request.state.request_id)
+        try:
+            if not actor.has(WRITE_SCOPE):
+                raise HubError(
+                    ErrorCode.FORBIDDEN, "this operation needs the 'referrals:write' scope"
+                )
+            action = _choice(ReferralAction, _text(form, "action"))
+            outcome = None
+            if action is ReferralAction.COMPLETE:
+                delivered = [
+                    _choice(ServiceCategory, s)
+                    for s in form.getlist("delivered")
+                    if isinstance(s, str)
+                ]
+                outcome = Outcome(services_delivered=delivered, note=_text(form, "note") or None)
+            with acting_as(person.staff_id):
+                await referral_service.transition_referral(
+                    self.db,
+                    actor,
+                    self.cipher,
+                    str(request.path_params["referral_id"]),
+                    action,
+                    reason=_text(form, "reason") or None,
+                    expected_version=_version(form),
+                    outcome=outcome,
+                )
+        except HubError as error:
+            return self.refused(request, error, person)
+        return guard.protect(RedirectResponse("/console/referrals", status_code=303))
+
+    async def case(self, request: Request) -> Response:
+        person = await self.person(request)
+        if person is None:
+            return guard.protect(RedirectResponse("/console/sign-in", status_code=303))
+        actor = person.principal(request.state.request_id)
+        case_id = str(request.path_params["case_id"])
+        views = []
+        if actor.has("cases:read"):
+            with acting_as(person.staff_id):
+                views = await case_service.read_cases(
+                    self.db, actor, self.cipher, case_ids=[case_id], limit=1
+                )
+        if not views:
+            return self.refused(request, HubError(ErrorCode.NOT_FOUND, "no such case"), person)
+        view = views[0]
+        withheld = {w.field: w for w in view.withheld}
+        fields = [(f, view.values.get(f.name), withheld.get(f.name)) for f in SENSITIVE_FIELDS]
+        return self.render(request, "case.html", {"view": view, "fields": fields}, person)
+
+    async def new_case(self, request: Request) -> Response:
+        """Open a case: the profile and a few survivor fields, sealed by the same service
+        the API's ``createCase`` calls. Values travel in the form body only."""
+        person = await self.person(request)
+        if person is None:
+            return guard.protect(RedirectResponse("/console/sign-in", status_code=303))
+        actor = person.principal(request.state.request_id)
+        if not actor.has("cases:write"):
+            return self.refused(request, HubError(ErrorCode.FORBIDDEN, "cases:write"), person)
+        if request.method == "GET":
+            context = {"age_bands": list(AgeBand), "sexes": list(Sex), "fields": NEW_CASE_FIELDS}
+            return self.render(request, "new_case.html", context, person)
+        form = await request.form()
+        if not guard.token_matches(person.csrf_token, form.get("csrf")):
+            return self.csrf_refused(request, person)
+        try:
+            survivor = {}
+            for name in NEW_CASE_FIELDS:
+                value = _text(form, name).strip()
+                if len(value) > MAX_FIELD:
+                    raise HubError(ErrorCode.BAD_USER_INPUT, "a field is too long")
+                if value:
+                    survivor[name] = value
+            new = case_service.NewCase(
+                age_band=_choice(AgeBand, _text(form, "age_band")),
+                sex=_choice(Sex, _text(form, "sex")),
+                nationality=_text(form, "nationality").strip().upper() or None,
+                survivor=survivor,
+            )
+            with acting_as(person.staff_id):
+                view = await case_service.create_case(self.db, actor, self.cipher, new)
+        except HubError as error:
+            return self.refused(request, error, person)
+        return guard.protect(RedirectResponse(f"/console/cases/{view.case.id}", status_code=303))
+
+    async def staff_page(self, request: Request) -> Response:
+        """An organisation's admin invites colleagues; the coordinator invites the first
+        admin of a member. The link is shown once, to be handed over privately."""
+        person = await self.person(request)
+        if person is None:
+            return guard.protect(RedirectResponse("/console/sign-in", status_code=303))
+        if person.role not in (StaffRole.ORG_ADMIN, StaffRole.COORDINATOR):
+            return self.refused(request, HubError(ErrorCode.FORBIDDEN, "admins only"), person)
+        roles = (
+            [StaffRole.ORG_ADMIN]
+            if person.role is StaffRole.COORDINATOR
+            else [r for r in StaffRole if r is not StaffRole.COORDINATOR]
+        )
+        context: dict[str, Any] = {"roles": roles, "link": None}
+        if request.method == "POST":
+            form = await request.form()
+            if not guard.token_matches(person.csrf_token, form.get("csrf")):
+                return self.csrf_refused(request, person)
+            organization_id = (
+                _text(form, "organization_id").strip()
+                if person.role is StaffRole.COORDINATOR
+                else person.organization_id
+            )
+            try:
+                role = _choice(StaffRole, _text(form, "role"))
+                by = staff.Inviter(person.staff_id, person.organization_id, person.role)
+                with acting_as(person.staff_id):
+                    issued = await staff.issue_invite(
+                        self.db, by, organization_id, role, _text(form, "email")
+                    )
+            except HubError as error:
+                return self.refused(request, error, person)
+            context["link"] = f"{self.public_url}/console/invite/{issued.token}"
+        return self.render(request, "staff.html", context, person)
+
+    def routes(self) -> list[Route | Mount]:
+        return [
+            Route("/", self.home, methods=["GET"]),
+            Route("/sign-in", self.sign_in, methods=["GET", "POST"]),
+            Route("/sign-out", self.sign_out, methods=["POST"]),
+            Route("/invite/{token}", self.invite, methods=["GET", "POST"]),
+            Route("/referrals", self.referrals, methods=["GET"]),
+            Route("/referrals/{referral_id}/action", self.referral_action, methods=["POST"]),
+            Route("/cases/new", self.new_case, methods=["GET", "POST"]),
+            Route("/cases/{case_id}", self.case, methods=["GET"]),
+            Route("/staff", self.staff_page, methods=["GET", "POST"]),
+            Mount("/static", StaticFiles(directory=HERE / "static"), name="console-static"),
+        ]
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _version(form: FormData) -> int | None:
+    raw = _text(form, "version")
+    return int(raw) if raw.isdigit() else None
+
+
+E = TypeVar("E")
+
+
+def _choice(kind: Callable[[str], E], raw: str) -> E:
+    try:
+        return kind(raw)
+    except ValueError as exc:
+        raise HubError(ErrorCode.BAD_USER_INPUT, "unknown choice") from exc
+
+
+def _qr(uri: str) -> str:
+    """The enrolment QR code as an SVG data URI: no script, no request elsewhere."""
+    import segno
+
+    return str(segno.make(uri, error="m").svg_data_uri(scale=4))
+
+
+def console_mount(db: Database, cipher: FieldCipher, public_url: str) -> Mount:
+    """The console, mounted under /console."""
+    console = Console(db, cipher, guard.secure_cookies(public_url), public_url)
+    return Mount(guard.PATH, routes=console.routes())
