@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, PoolResetState
 from sqlalchemy.util import await_
 
 from store.outage import Outage, is_unavailable
@@ -69,6 +69,18 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
         assert driver is not None  # a checked-out connection
         await_(driver.execute(f"BEGIN {mode}"))
 
+    @event.listens_for(engine.sync_engine, "reset")
+    def on_reset(dbapi_connection: Any, record: Any, state: PoolResetState) -> None:
+        # In place of the pool's rollback-on-return (off for SQLite: ``pool_reset_on_return``
+        # is None), which after a COMMIT rolls back nothing but still costs a trip to
+        # aiosqlite's thread on every transaction. sqlite3 itself knows, without a trip,
+        # whether a transaction is still open on the connection; only then roll it back.
+        if not state.asyncio_safe:
+            return  # as the pool's own reset: no awaiting outside the event loop
+        driver = record.driver_connection
+        if driver is None or driver.in_transaction:
+            dbapi_connection.rollback()
+
 
 class Database:
     """The hub's database: a read engine, a write engine and their sessions."""
@@ -82,6 +94,7 @@ class Database:
         if self.dialect == "sqlite":
             _ensure_sqlite_directory(url)
             kwargs["connect_args"] = {"timeout": 15}
+            kwargs["pool_reset_on_return"] = None  # reset by _prepare_sqlite's on_reset
         else:
             kwargs["pool_pre_ping"] = True
             kwargs["pool_size"] = 10
