@@ -28,6 +28,7 @@ from sqlalchemy.pool import NullPool, PoolResetState
 from sqlalchemy.util import await_
 
 from store.outage import Outage, is_unavailable
+from store.sqlite_trips import install as one_trip_cursors
 from store.watchdog import TransactionWatchdog
 
 _BEGIN_OPTION = "hub_sqlite_begin"
@@ -51,6 +52,7 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from the driver: we issue BEGIN ourselves.
         dbapi_connection.isolation_level = None
+        one_trip_cursors(dbapi_connection)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=15000")

@@ -1,6 +1,6 @@
-"""A connection goes back to SQLite's pool with no transaction open, and without a wasted
-trip to the driver's thread when its transaction already ended (a ROLLBACK after every
-COMMIT cost one on every transaction of the hub)."""
+"""A statement is one trip to aiosqlite's thread, and a connection goes back to SQLite's pool
+with no transaction open, without a wasted trip when its transaction already ended (a
+ROLLBACK after every COMMIT cost one on every transaction of the hub)."""
 
 from __future__ import annotations
 
@@ -73,5 +73,55 @@ async def test_a_failed_write_is_rolled_back_by_its_unit_of_work(
             await session.execute(text("INSERT INTO note VALUES (4)"))
             raise RuntimeError("refused half-way")
     assert rollbacks == [True]
+    async with db.read() as session:
+        assert (await session.scalar(text("SELECT count(*) FROM note"))) == 0
+
+
+@pytest.fixture
+def trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every call queued to aiosqlite's thread, by name."""
+    seen: list[str] = []
+    original = aiosqlite.Connection._execute
+
+    async def execute(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(getattr(fn, "__name__", type(fn).__name__))
+        return await original(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", execute)
+    return seen
+
+
+async def test_a_statement_is_one_trip_to_the_driver_thread_with_the_driver_s_results(
+    db: Database, trips: list[str]
+) -> None:
+    async with db.write() as session:
+        trips.clear()
+        inserted = await session.execute(text("INSERT INTO note VALUES (:n)"), [{"n": 5}, {"n": 6}])
+        assert inserted.rowcount == 2
+        one = await session.execute(text("INSERT INTO note VALUES (7)"))
+        assert one.lastrowid == 3 and one.rowcount == 1
+        rows = await session.execute(text("SELECT n FROM note ORDER BY n"))
+        assert [r.n for r in rows] == [5, 6, 7]
+        # BEGIN IMMEDIATE (store/engine.py), then one trip per statement.
+        assert trips == ["execute", "_run", "_run", "_run"]
+    async with db.read() as session:
+        empty = await session.execute(text("SELECT n FROM note WHERE n > 100"))
+        assert empty.all() == [] and list(empty.keys()) == ["n"]
+
+
+async def test_a_failing_statement_raises_the_driver_s_error_and_changes_nothing(
+    db: Database,
+) -> None:
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    async with db.write() as session:
+        await session.execute(text("CREATE UNIQUE INDEX one_n ON note (n)"))
+    with pytest.raises(IntegrityError):
+        async with db.write() as session:
+            await session.execute(text("INSERT INTO note VALUES (8)"))
+            await session.execute(text("INSERT INTO note VALUES (8)"))
+    with pytest.raises(OperationalError):
+        async with db.read() as session:
+            await session.execute(text("SELECT nothing FROM nowhere"))
     async with db.read() as session:
         assert (await session.scalar(text("SELECT count(*) FROM note"))) == 0
