@@ -22,6 +22,11 @@ in its own process, with the standing cache at its production value (2 s). Then:
 3. flatness: on a second, fresh hub with the bench's own bookkeeping off (nothing recorded per
    event), one subscription receives --flat-events outbox rows.
 
+The hub and the anchor run pinned to one core (they take turns), the client processes to
+the other. Clients read on a plain asyncio protocol over the ``websockets`` sans-I/O client,
+timing each frame in ``data_received``: with the ``websockets`` asyncio client (a task and
+a queue per socket) the two client processes, not the servers, set the latency at 5,000.
+
 Reading it. Latency = receive time in the receiving process minus the server-side start time
 (time.time() on both sides of one machine): for the hub the commit, taken in its after-commit
 hook; for the anchor the moment it starts its send loop. "lost" = N x E expected deliveries
