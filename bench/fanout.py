@@ -22,6 +22,11 @@ in its own process, with the standing cache at its production value (2 s). Then:
 3. flatness: on a second, fresh hub with the bench's own bookkeeping off (nothing recorded per
    event), one subscription receives --flat-events outbox rows.
 
+The hub and the anchor run pinned to one core (they take turns), the client processes to
+the other. Clients read on a plain asyncio protocol over the ``websockets`` sans-I/O client,
+timing each frame in ``data_received``: with the ``websockets`` asyncio client (a task and
+a queue per socket) the two client processes, not the servers, set the latency at 5,000.
+
 Reading it. Latency = receive time in the receiving process minus the server-side start time
 (time.time() on both sides of one machine): for the hub the commit, taken in its after-commit
 hook; for the anchor the moment it starts its send loop. "lost" = N x E expected deliveries
@@ -55,6 +60,7 @@ from types import FrameType
 from typing import Any
 
 import httpx
+import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.pop("HUB_TEST_DATABASE_URL", None)  # this benchmark runs on SQLite
@@ -94,6 +100,10 @@ async def until(ready: Callable[[], bool], limit: float) -> bool:
 
 def hub_main(conn: Connection, record: bool, deflate: bool) -> None:
     import authlib.deprecate  # noqa: F401 - it adds an "always" filter; ours goes in front
+
+    from bench.loadgen import pin
+
+    pin(0)  # the clients run on the other core
 
     warnings.filterwarnings("ignore", message="The httpx module is deprecated")
     asyncio.run(_hub(conn, record, deflate))
@@ -193,6 +203,9 @@ async def _hub(conn: Connection, record: bool, deflate: bool) -> None:
 
 
 def bare_main(conn: Connection, deflate: bool) -> None:
+    from bench.loadgen import pin
+
+    pin(0)  # like the hub (the two take turns): the clients run on the other core
     asyncio.run(_bare(conn, deflate))
 
 
@@ -260,28 +273,91 @@ async def _bare(conn: Connection, deflate: bool) -> None:
 # --- websocket clients ---------------------------------------------------------------------
 
 
-async def open_subscription(ws_url: str, token: str, deflate: bool) -> Any:
-    from websockets.asyncio.client import connect
-    from websockets.typing import Subprotocol
+class Subscription(asyncio.Protocol):
+    """One graphql-transport-ws subscription on a plain asyncio protocol driven by the
+    ``websockets`` sans-I/O client: frames are parsed and timed in ``data_received``, with
+    no task, queue or wake-up per socket and message (the ``websockets`` asyncio client
+    costs several times as much per message, and at 5,000 sockets the clients, not the
+    servers, set the latency). Pings are answered by the sans-I/O protocol."""
 
-    ws = await connect(
-        ws_url,
-        subprotocols=[Subprotocol("graphql-transport-ws")],
-        compression="deflate" if deflate else None,
-        open_timeout=60,
-        # The servers ping (20 s); a client-side ping lost in a starved client process would
-        # only close sockets and count their deliveries as lost.
-        ping_interval=None,
-    )
-    init = {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}
-    await ws.send(json.dumps(init))
-    ack = json.loads(await asyncio.wait_for(ws.recv(), 60))
-    assert ack["type"] == "connection_ack", ack
-    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION}}))
-    return ws
+    def __init__(self, url: str, token: str, deflate: bool, on_next: Callable[[int, float], None]):
+        from websockets.client import ClientProtocol
+        from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
+        from websockets.typing import Subprotocol
+        from websockets.uri import parse_uri
+
+        self.ws = ClientProtocol(
+            parse_uri(url),
+            subprotocols=[Subprotocol("graphql-transport-ws")],
+            extensions=[ClientPerMessageDeflateFactory()] if deflate else None,
+        )
+        self.token = token
+        self.on_next = on_next
+        self.transport: asyncio.Transport | None = None
+        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.closed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    def _flush(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(b"".join(self.ws.data_to_send()))
+
+    def _send(self, message: dict[str, Any]) -> None:
+        self.ws.send_text(json.dumps(message).encode())
+        self._flush()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.ws.send_request(self.ws.connect())
+        self._flush()
+
+    def data_received(self, data: bytes) -> None:
+        from websockets.frames import Opcode
+        from websockets.http11 import Response
+
+        now = time.time()
+        self.ws.receive_data(data)
+        for event in self.ws.events_received():
+            if isinstance(event, Response):
+                if self.ws.handshake_exc is not None:
+                    self._fail(f"handshake: {self.ws.handshake_exc}")
+                else:
+                    init = {"authorization": f"Bearer {self.token}"}
+                    self._send({"type": "connection_init", "payload": init})
+            elif event.opcode is Opcode.TEXT:
+                message = orjson.loads(event.data)
+                kind = message.get("type")
+                if kind == "next" and (message["payload"].get("data") or {}).get("events"):
+                    self.on_next(int(message["payload"]["data"]["events"]["id"]), now)
+                elif kind == "connection_ack":
+                    payload = {"query": SUBSCRIPTION}
+                    self._send({"id": "1", "type": "subscribe", "payload": payload})
+                    if not self.ready.done():
+                        self.ready.set_result(None)
+                elif kind not in ("ping", "pong"):
+                    self._fail(str(message)[:200])
+        self._flush()  # pongs, close replies
+        if self.ws.close_code is not None:
+            self._fail(f"closed {self.ws.close_code}")
+
+    def _fail(self, problem: str) -> None:
+        if not self.ready.done():
+            self.ready.set_exception(RuntimeError(problem))
+        if not self.closed.done():
+            self.closed.set_result(problem)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._fail(f"connection lost: {exc!r}")
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
 
 
 def client_main(conn: Connection, *args: Any) -> None:
+    from bench.loadgen import pin
+
+    pin(1)  # the servers run on the other core
     asyncio.run(_client(conn, *args))
 
 
@@ -289,34 +365,46 @@ async def _client(
     conn: Connection, url: str, token: str, first: int, count: int, deflate: bool
 ) -> None:
     """``count`` subscriptions; reports deliveries as (first + index, event id, time)."""
+    from urllib.parse import urlsplit
+
     loop = asyncio.get_running_loop()
     counts, got, problems = [0] * count, list[Delivery](), list[str]()
     gate = asyncio.Semaphore(10)  # a connect storm is not what this measures
+    where = urlsplit(url)
+    live: set[int] = set()
 
-    async def one() -> Any:
+    def receiver(i: int) -> Callable[[int, float], None]:
+        def on_next(event_id: int, now: float) -> None:
+            got.append((first + i, event_id, now))
+            counts[i] += 1
+
+        return on_next
+
+    async def one(i: int) -> Subscription:
         async with gate:
-            return await open_subscription(url, token, deflate)
+            _, sub = await asyncio.wait_for(
+                loop.create_connection(
+                    lambda: Subscription(url, token, deflate, receiver(i)),
+                    where.hostname,
+                    where.port,
+                ),
+                60,
+            )
+            await asyncio.wait_for(sub.ready, 60)
+            return sub
 
-    async def read(i: int, ws: Any) -> None:
-        try:
-            async for raw in ws:
-                now = time.time()
-                msg = json.loads(raw)
-                if msg["type"] == "next" and (msg["payload"].get("data") or {}).get("events"):
-                    got.append((first + i, int(msg["payload"]["data"]["events"]["id"]), now))
-                    counts[i] += 1
-                else:
-                    problems.append(str(msg)[:200])
-        except Exception as exc:  # a benchmark reports, it does not crash
-            problems.append(f"{type(exc).__name__}: {exc}"[:200])
-        finally:
-            live.discard(i)  # nothing more will come: waiting for it would only time out
+    opened = await asyncio.gather(*(one(i) for i in range(count)), return_exceptions=True)
+    sockets = [sub for sub in opened if isinstance(sub, Subscription)]
+    problems += [f"open failed: {sub!r}"[:200] for sub in opened if isinstance(sub, BaseException)]
+    live.update(i for i, sub in enumerate(opened) if isinstance(sub, Subscription))
 
-    opened = await asyncio.gather(*(one() for _ in range(count)), return_exceptions=True)
-    sockets = [ws for ws in opened if not isinstance(ws, BaseException)]
-    problems += [f"open failed: {ws!r}"[:200] for ws in opened if isinstance(ws, BaseException)]
-    live = {i for i, ws in enumerate(opened) if not isinstance(ws, BaseException)}
-    readers = [asyncio.create_task(read(i, ws)) for i, ws in enumerate(opened) if i in live]
+    def ended(i: int, sub: Subscription) -> None:
+        # Nothing more will come: waiting for it would only time out.
+        sub.closed.add_done_callback(lambda f: (live.discard(i), problems.append(f.result())))
+
+    for i, sub in enumerate(opened):
+        if isinstance(sub, Subscription):
+            ended(i, sub)
 
     def fewest() -> int:  # deliveries on the open socket that has had the fewest
         return min((counts[i] for i in live), default=1 << 30)
@@ -328,9 +416,10 @@ async def _client(
             await until(lambda: fewest() >= args[0], args[1])  # noqa: B023 - awaited here
             conn.send(fewest())
         else:  # "close": hand over what arrived, then close
-            conn.send((list(got), list(problems)))
-            await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
-            await asyncio.gather(*readers, return_exceptions=True)
+            report = (list(got), [p for p in problems if not p.startswith("connection lost")])
+            conn.send(report)
+            for sub in sockets:
+                sub.close()
             return
 
 

@@ -56,6 +56,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from gateway.app import create_app
+    from gateway.direct_frames import DirectFrameProtocol
     from gateway.serving import HubServer
 
     _configure_logging(settings)
@@ -65,7 +66,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
         port=port,
         log_level=settings.log_level.lower(),
         proxy_headers=settings.is_production,
-        ws="websockets-sansio",
+        ws=DirectFrameProtocol,
         ws_per_message_deflate=settings.ws_compression,
         # Heartbeats: protocol pings find dead sockets, whatever the GraphQL sub-protocol.
         ws_ping_interval=20.0,

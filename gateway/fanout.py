@@ -46,6 +46,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.utils.aio import aclosing
 
+from gateway.direct_frames import DIRECT_TEXT, DirectText, text_frame
 from notifications.pump import EventPump
 from notifications.stream import CloseCode, close_code_for
 from orgs.principal import Principal
@@ -165,16 +166,40 @@ class Member:
     """One subscription in an audience: a bounded queue of encoded payloads for one socket.
 
     Kept small on purpose (slots, one deque, a future only while waiting): an idle
-    subscriber's memory is the point of sharing."""
+    subscriber's memory is the point of sharing.
 
-    __slots__ = ("_timer", "_waiter", "capacity", "ending", "head", "payloads", "principal")
+    With ``direct`` (gateway/direct_frames.py), a payload offered while nothing is queued or
+    being sent is written to the socket at once, in the audience's own loop: no task of the
+    member's wakes for it. Anything the socket cannot take at once (flow control, closing)
+    is queued and sent by ``deliver`` as before, and once something is queued every later
+    payload queues behind it, so order is kept and the queue stays the bound."""
 
-    def __init__(self, operation_id: str, principal: Principal, capacity: int) -> None:
+    __slots__ = (
+        "_sending",
+        "_timer",
+        "_waiter",
+        "capacity",
+        "direct",
+        "ending",
+        "head",
+        "payloads",
+        "principal",
+    )
+
+    def __init__(
+        self,
+        operation_id: str,
+        principal: Principal,
+        capacity: int,
+        direct: DirectText | None = None,
+    ) -> None:
         self.head = '{"id":' + json.dumps(operation_id) + ',"type":"next","payload":'
         self.principal = principal
         self.capacity = capacity
+        self.direct = direct
         self.payloads: deque[str] = deque()
         self.ending: Ending | None = None
+        self._sending = False
         self._waiter: asyncio.Future[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
         if principal.expires_at is not None:
@@ -182,7 +207,9 @@ class Member:
             delay = max(0.0, principal.expires_at - time.time())
             self._timer = loop.call_at(loop.time() + delay, self.end, TOKEN_EXPIRED)
 
-    def offer(self, payload: str) -> None:
+    def offer(self, payload: str, frames: dict[str, bytes] | None = None) -> None:
+        """Send or queue one encoded payload. ``frames``: this payload's frames already
+        built, by member head (members of an audience mostly share an operation id)."""
         if self.ending is not None:
             return
         expires = self.principal.expires_at
@@ -190,6 +217,15 @@ class Member:
             self.end(TOKEN_EXPIRED)
         elif len(self.payloads) >= self.capacity:
             self.end(TOO_SLOW)
+        elif self.direct is not None and not self.payloads and not self._sending:
+            frame = None if frames is None else frames.get(self.head)
+            if frame is None:
+                frame = text_frame((self.head + payload + "}").encode())
+                if frames is not None:
+                    frames[self.head] = frame
+            if not self.direct(frame):
+                self.payloads.append(payload)
+                self._wake()
         else:
             self.payloads.append(payload)
             self._wake()
@@ -214,7 +250,11 @@ class Member:
                 if ending is not None and (ending.code is not None or not self.payloads):
                     return ending
                 if self.payloads:
-                    await send(self.head + self.payloads.popleft() + "}")
+                    self._sending = True
+                    try:
+                        await send(self.head + self.payloads.popleft() + "}")
+                    finally:
+                        self._sending = False
                     continue
                 self._waiter = loop.create_future()
                 try:
@@ -297,8 +337,9 @@ class Audience:
                     if result.errors and first:
                         self.refusal = payload
                     first = False
+                    frames: dict[str, bytes] = {}
                     for member in list(self.members):
-                        member.offer(payload)
+                        member.offer(payload, frames)
             if shared.ended is not None:
                 ending = Ending(shared.ended.code, shared.ended.reason)
         except asyncio.CancelledError:
@@ -385,7 +426,10 @@ class Audiences:
     ) -> Ending:
         """Run one subscription as a member of its audience until it ends; how it ended.
         The caller closes the socket or completes the operation accordingly."""
-        member = Member(operation_id, context.actor, self.capacity)
+        direct = websocket.scope.get("extensions", {}).get(DIRECT_TEXT)
+        member = Member(
+            operation_id, context.actor, self.capacity, direct if callable(direct) else None
+        )
         audience = self.join(key, member, context, variables)
         try:
             return await member.deliver(websocket.send_text)

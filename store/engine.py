@@ -24,11 +24,12 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, PoolResetState
 from sqlalchemy.util import await_
 
 from store.key_store import attach_key_store
 from store.outage import Outage, is_unavailable
+from store.sqlite_trips import install as one_trip_cursors
 from store.watchdog import TransactionWatchdog
 
 _BEGIN_OPTION = "hub_sqlite_begin"
@@ -63,6 +64,7 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from the driver: we issue BEGIN ourselves.
         dbapi_connection.isolation_level = None
+        one_trip_cursors(dbapi_connection)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=15000")
@@ -81,6 +83,18 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
         assert driver is not None  # a checked-out connection
         await_(driver.execute(f"BEGIN {mode}"))
 
+    @event.listens_for(engine.sync_engine, "reset")
+    def on_reset(dbapi_connection: Any, record: Any, state: PoolResetState) -> None:
+        # In place of the pool's rollback-on-return (off for SQLite: ``pool_reset_on_return``
+        # is None), which after a COMMIT rolls back nothing but still costs a trip to
+        # aiosqlite's thread on every transaction. sqlite3 itself knows, without a trip,
+        # whether a transaction is still open on the connection; only then roll it back.
+        if not state.asyncio_safe:
+            return  # as the pool's own reset: no awaiting outside the event loop
+        driver = record.driver_connection
+        if driver is None or driver.in_transaction:
+            dbapi_connection.rollback()
+
 
 class Database:
     """The hub's database: a read engine, a write engine and their sessions."""
@@ -94,6 +108,7 @@ class Database:
         if self.dialect == "sqlite":
             _ensure_sqlite_directory(url)
             kwargs["connect_args"] = {"timeout": 15}
+            kwargs["pool_reset_on_return"] = None  # reset by _prepare_sqlite's on_reset
         else:
             kwargs["pool_pre_ping"] = True
             kwargs["pool_size"] = 10

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from gateway.app import build_hub, create_app
+from gateway.direct_frames import DirectFrameProtocol
 from gateway.oauth.keys import ensure_signing_key
 from gateway.serving import HubServer
 from gateway.settings import Settings
@@ -241,7 +242,7 @@ async def serve_hub(
     config = uvicorn.Config(
         app,
         log_level="warning",
-        ws="websockets-sansio",
+        ws=DirectFrameProtocol,
         ws_per_message_deflate=settings.ws_compression,
         lifespan="on",
         ws_ping_interval=ws_ping or 20.0,

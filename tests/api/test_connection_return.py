@@ -1,0 +1,127 @@
+"""A statement is one trip to aiosqlite's thread, and a connection goes back to SQLite's pool
+with no transaction open, without a wasted trip when its transaction already ended (a
+ROLLBACK after every COMMIT cost one on every transaction of the hub)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import pytest
+from sqlalchemy import text
+
+from store.engine import Database
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> Any:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}")
+    async with database.write() as session:
+        await session.execute(text("CREATE TABLE note (n INTEGER)"))
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+def rollbacks(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Every ROLLBACK the driver is asked for, with whether a transaction was open."""
+    seen: list[bool] = []
+    original = aiosqlite.Connection.rollback
+
+    async def rollback(self: aiosqlite.Connection) -> None:
+        seen.append(self.in_transaction)
+        await original(self)
+
+    monkeypatch.setattr(aiosqlite.Connection, "rollback", rollback)
+    return seen
+
+
+async def test_committed_and_read_transactions_return_without_a_rollback(
+    db: Database, rollbacks: list[bool]
+) -> None:
+    async with db.write() as session:
+        await session.execute(text("INSERT INTO note VALUES (1)"))
+    async with db.read() as session:
+        assert (await session.scalar(text("SELECT count(*) FROM note"))) == 1
+    assert rollbacks == []
+
+
+async def test_a_connection_returned_inside_a_transaction_is_rolled_back(
+    db: Database, rollbacks: list[bool]
+) -> None:
+    # A transaction the pool's owner never ended (opened behind SQLAlchemy's back).
+    async with db.engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        assert isinstance(driver, aiosqlite.Connection)
+        await driver.execute("BEGIN IMMEDIATE")
+        await driver.execute("INSERT INTO note VALUES (2)")
+    assert rollbacks == [True]
+    # Its write lock is gone and its row with it: the next write goes straight through.
+    async with db.write() as session:
+        await session.execute(text("INSERT INTO note VALUES (3)"))
+    async with db.read() as session:
+        assert list(await session.scalars(text("SELECT n FROM note"))) == [3]
+
+
+async def test_a_failed_write_is_rolled_back_by_its_unit_of_work(
+    db: Database, rollbacks: list[bool]
+) -> None:
+    with pytest.raises(RuntimeError):
+        async with db.write() as session:
+            await session.execute(text("INSERT INTO note VALUES (4)"))
+            raise RuntimeError("refused half-way")
+    assert rollbacks == [True]
+    async with db.read() as session:
+        assert (await session.scalar(text("SELECT count(*) FROM note"))) == 0
+
+
+@pytest.fixture
+def trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every call queued to aiosqlite's thread, by name."""
+    seen: list[str] = []
+    original = aiosqlite.Connection._execute
+
+    async def execute(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(getattr(fn, "__name__", type(fn).__name__))
+        return await original(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", execute)
+    return seen
+
+
+async def test_a_statement_is_one_trip_to_the_driver_thread_with_the_driver_s_results(
+    db: Database, trips: list[str]
+) -> None:
+    async with db.write() as session:
+        trips.clear()
+        inserted = await session.execute(text("INSERT INTO note VALUES (:n)"), [{"n": 5}, {"n": 6}])
+        assert inserted.rowcount == 2
+        one = await session.execute(text("INSERT INTO note VALUES (7)"))
+        assert one.lastrowid == 3 and one.rowcount == 1
+        rows = await session.execute(text("SELECT n FROM note ORDER BY n"))
+        assert [r.n for r in rows] == [5, 6, 7]
+        # BEGIN IMMEDIATE (store/engine.py), then one trip per statement.
+        assert trips == ["execute", "_run", "_run", "_run"]
+    async with db.read() as session:
+        empty = await session.execute(text("SELECT n FROM note WHERE n > 100"))
+        assert empty.all() == [] and list(empty.keys()) == ["n"]
+
+
+async def test_a_failing_statement_raises_the_driver_s_error_and_changes_nothing(
+    db: Database,
+) -> None:
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    async with db.write() as session:
+        await session.execute(text("CREATE UNIQUE INDEX one_n ON note (n)"))
+    with pytest.raises(IntegrityError):
+        async with db.write() as session:
+            await session.execute(text("INSERT INTO note VALUES (8)"))
+            await session.execute(text("INSERT INTO note VALUES (8)"))
+    with pytest.raises(OperationalError):
+        async with db.read() as session:
+            await session.execute(text("SELECT nothing FROM nowhere"))
+    async with db.read() as session:
+        assert (await session.scalar(text("SELECT count(*) FROM note"))) == 0
