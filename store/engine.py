@@ -28,6 +28,7 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.util import await_
 
 from store.outage import Outage, is_unavailable
+from store.sqlite_driver import one_trip_driver
 from store.watchdog import TransactionWatchdog
 
 _BEGIN_OPTION = "hub_sqlite_begin"
@@ -82,6 +83,8 @@ class Database:
         if self.dialect == "sqlite":
             _ensure_sqlite_directory(url)
             kwargs["connect_args"] = {"timeout": 15}
+            # One trip to the driver's thread per statement (store/sqlite_driver.py).
+            kwargs["module"] = one_trip_driver()
         else:
             kwargs["pool_pre_ping"] = True
             kwargs["pool_size"] = 10
