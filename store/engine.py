@@ -28,7 +28,7 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.util import await_
 
 from store.outage import Outage, is_unavailable
-from store.sqlite_driver import one_trip_driver
+from store.sqlite_driver import load_json, one_trip_driver
 from store.watchdog import TransactionWatchdog
 
 _BEGIN_OPTION = "hub_sqlite_begin"
@@ -85,6 +85,7 @@ class Database:
             kwargs["connect_args"] = {"timeout": 15}
             # One trip to the driver's thread per statement (store/sqlite_driver.py).
             kwargs["module"] = one_trip_driver()
+            kwargs["json_deserializer"] = load_json
         else:
             kwargs["pool_pre_ping"] = True
             kwargs["pool_size"] = 10

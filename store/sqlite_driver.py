@@ -17,11 +17,14 @@ thread, and an error is translated by SQLAlchemy's adapter exactly as before.
 from __future__ import annotations
 
 import collections
+import json
+import re
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
 import aiosqlite
+import orjson
 from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection,
     AsyncAdapt_aiosqlite_cursor,
@@ -30,6 +33,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 from sqlalchemy.util import immutabledict
 from sqlalchemy.util.concurrency import await_
 
+_LONG_DIGITS = re.compile(r"[0-9]{19}")
 _Outcome = tuple[Any, list[Any], int, int | None]
 
 
@@ -127,6 +131,21 @@ class OneTripDriver(AsyncAdapt_aiosqlite_dbapi):
         # Same slots, same state: only the cursor class differs.
         connection.__class__ = OneTripConnection
         return connection
+
+
+def load_json(text: str | bytes) -> Any:
+    """JSON columns read with orjson (several times faster than the standard library on the
+    small lists a page reads hundreds of); the few texts orjson refuses and the standard
+    library accepts (NaN, integers over 64 bits, lone surrogates) go to the standard library,
+    so every stored value reads back as before. orjson turns an integer past 64 bits into a
+    float instead of refusing it: a text with a run of 19 digits or more goes to the standard
+    library too."""
+    if _LONG_DIGITS.search(text if isinstance(text, str) else text.decode("utf-8", "replace")):
+        return json.loads(text)
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def one_trip_driver() -> OneTripDriver:

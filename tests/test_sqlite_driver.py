@@ -112,3 +112,30 @@ async def test_a_statement_is_one_trip_to_the_drivers_thread_instead_of_four(
         await stock.dispose()
         await one_trip.dispose()
     assert counts == [40, 10]
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        '["IDENTITY", "LEGAL"]',
+        '{"a": [1, 2.5, null, true], "b": {"c": "\\u00e9\\u17a2"}}',
+        "[1e400, -0.0, 0.1]",
+        "[NaN, Infinity, -Infinity]",
+        "[123456789012345678901234567890]",
+        "[18446744073709551616, -9223372036854775809, 9223372036854775807]",
+        '["\\ud800"]',
+        '{"k": 1, "k": 2}',
+        '"text"',
+        "null",
+    ],
+)
+def test_json_columns_read_back_as_the_standard_library_reads_them(stored: str) -> None:
+    import json
+    import math
+
+    from store.sqlite_driver import load_json
+
+    got, expected = load_json(stored), json.loads(stored)
+    # NaN is not equal to itself: compare its text.
+    assert repr(got) == repr(expected) and type(got) is type(expected)
+    assert not isinstance(got, float) or not math.isnan(got)
