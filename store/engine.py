@@ -29,6 +29,7 @@ from sqlalchemy.util import await_
 
 from store.key_store import attach_key_store
 from store.outage import Outage, is_unavailable
+from store.sqlite_json import load_json
 from store.sqlite_trips import install as one_trip_cursors
 from store.watchdog import TransactionWatchdog
 
@@ -109,6 +110,7 @@ class Database:
             _ensure_sqlite_directory(url)
             kwargs["connect_args"] = {"timeout": 15}
             kwargs["pool_reset_on_return"] = None  # reset by _prepare_sqlite's on_reset
+            kwargs["json_deserializer"] = load_json  # orjson where it reads as json does
         else:
             kwargs["pool_pre_ping"] = True
             kwargs["pool_size"] = 10

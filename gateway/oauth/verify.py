@@ -19,6 +19,7 @@ import jwt
 from sqlalchemy import Select, bindparam, select
 
 from gateway.oauth.models import RevokedToken
+from gateway.oauth.verified import VerifiedTokens
 from gateway.settings import Settings
 from orgs.models import ApiClient, Organization
 from orgs.principal import Principal
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 ALGORITHMS = ["ES256"]
 REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "jti"]
 _UNKNOWN_KID_COOLDOWN = 5.0
+# Distinct live tokens whose signature check is remembered (gateway/oauth/verified.py).
+VERIFIED_TOKENS = 2048
 
 JwksSource = Callable[[bool], Awaitable[dict[str, Any]]]
 
@@ -207,6 +210,7 @@ class TokenVerifier:
         self._reloading: asyncio.Future[dict[str, Any]] | None = None
         self.unknown_kid_reloads = 0  # forced key-set reloads for unknown kids (tests)
         self._revocation_checks: dict[str, asyncio.Future[bool]] = {}
+        self.verified = VerifiedTokens(VERIFIED_TOKENS)
 
     @property
     def db(self) -> Database:
@@ -259,7 +263,15 @@ class TokenVerifier:
             flight.exception()  # retrieved: the waiters re-raise it
 
     async def decode(self, token: str) -> dict[str, Any]:
-        """Signature, algorithm, type and registered claims; no database state."""
+        """Signature, algorithm, type and registered claims; no database state.
+
+        A token that passed these checks before is not checked again while it lives and its
+        key is still published (``VerifiedTokens``): nothing here depends on anything else.
+        """
+        self._parse(await self._jwks_source(False))
+        remembered = self.verified.get(token, self._keys)
+        if remembered is not None:
+            return remembered
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -287,6 +299,8 @@ class TokenVerifier:
         for name in ("org", "client_id", "scope"):
             if not isinstance(claims.get(name), str):
                 raise TokenRejected(f"missing claim {name}")
+        if isinstance(claims["exp"], int | float):
+            self.verified.keep(token, kid, key, claims)
         return claims
 
     async def is_revoked(self, jti: str, reads: RequestReads | None = None) -> bool:
