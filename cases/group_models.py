@@ -76,3 +76,18 @@ class GroupRepatriationMember(Base):
     request_id: Mapped[str] = mapped_column(
         ForeignKey("repatriation_requests.id"), primary_key=True, index=True
     )
+
+
+class GroupRepatriationHeld(Base):
+    """A survivor of a group repatriation held back on her own (her consent does not cover
+    the parties): her case id, a code and a reason code, never anything about her."""
+
+    __tablename__ = "group_repatriation_held"
+
+    group_repatriation_id: Mapped[str] = mapped_column(
+        ForeignKey("group_repatriations.id"), primary_key=True
+    )
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True, index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(48))
+    held_at: Mapped[datetime] = mapped_column(UTCDateTime())

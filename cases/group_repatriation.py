@@ -6,6 +6,12 @@ and history as any other), linked to the group repatriation. A survivor whose co
 not cover the embassy and the reception organisation is refused on her own; the others go
 ahead. Each survivor's request is its own transaction, keyed by the group's idempotency key
 and her case: a retry after a crash finishes what is left and repeats nothing.
+
+A survivor held back is recorded on the group repatriation (her case id, a code and a reason
+code: nothing about her), so that every party sees on the group view that she is held and
+why, without any of her fields; a retry that brings her in removes the record. The travel
+plan is still recorded on each survivor's own request (sealed in her row, released by her
+own consent): a route or escort may name her, so no copy is sealed under the hub key alone.
 """
 
 from __future__ import annotations
@@ -15,11 +21,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.group_models import (
     GroupRepatriation,
+    GroupRepatriationHeld,
     GroupRepatriationMember,
     IncidentGroupCase,
     IncidentGroupMember,
@@ -40,6 +47,11 @@ from store.sealed import FieldCipher
 from store.types import utcnow
 
 MAX_SURVIVORS = 100
+
+# Why a survivor is held back, by the refusal's code: codes only, never her data.
+HELD_REASONS: dict[ErrorCode, str] = {
+    ErrorCode.CONSENT_REQUIRED: "CONSENT_DOES_NOT_COVER_PARTIES",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +236,87 @@ async def request_group_repatriation(
             ErrorCode.CONSENT_REQUIRED,
             "no survivor's consent covers the embassy and the reception organisation",
         )
+    await _record_held(db, actor, outing, refused, [r.case_id for r in requests])
     return GroupRepatriationResult(outing, requests, refused)
+
+
+async def _record_held(
+    db: Database,
+    actor: Principal,
+    outing: GroupRepatriation,
+    refused: Sequence[RefusedCase],
+    gone: Sequence[str],
+) -> None:
+    """Who is held back now, in one transaction: new holds recorded, holds of survivors who
+    have since gone ahead removed, with an event and an audit entry when anything changed."""
+    async with db.write() as session:
+        rows = await session.scalars(
+            select(GroupRepatriationHeld).where(
+                GroupRepatriationHeld.group_repatriation_id == outing.id
+            )
+        )
+        earlier = {row.case_id for row in rows}
+        added = [r for r in refused if r.case_id not in earlier]
+        released = sorted(earlier & set(gone))
+        if not added and not released:
+            return
+        now = utcnow()
+        for r in added:
+            session.add(
+                GroupRepatriationHeld(
+                    group_repatriation_id=outing.id,
+                    case_id=r.case_id,
+                    code=r.code,
+                    reason=HELD_REASONS[ErrorCode(r.code)],
+                    held_at=now,
+                )
+            )
+        if released:
+            await session.execute(
+                delete(GroupRepatriationHeld).where(
+                    GroupRepatriationHeld.group_repatriation_id == outing.id,
+                    GroupRepatriationHeld.case_id.in_(released),
+                )
+            )
+        await session.flush()
+        counts = {"held": len(added), "released": len(released)}
+        await emit(
+            session,
+            topic="REPATRIATION",
+            type="GROUP_REPATRIATION_HELD_CHANGED",
+            subject_id=outing.id,
+            actor_organization_id=outing.requester_organization_id,
+            audience=sorted(
+                {
+                    outing.requester_organization_id,
+                    outing.embassy_organization_id,
+                    outing.reception_organization_id,
+                }
+            ),
+            payload={"groupRepatriationId": outing.id, **counts},
+        )
+        await record_audit(
+            session,
+            actor_organization_id=outing.requester_organization_id,
+            actor_client_id=actor.client_id,
+            action="group.repatriation.held",
+            subject_type="GroupRepatriation",
+            subject_id=outing.id,
+            detail=counts,
+            request_id=actor.request_id,
+        )
+
+
+async def held_members(db: Database, outing_id: str) -> list[GroupRepatriationHeld]:
+    """The survivors held back, oldest first: the caller has already loaded the outing."""
+    async with db.read() as session:
+        return list(
+            await session.scalars(
+                select(GroupRepatriationHeld)
+                .where(GroupRepatriationHeld.group_repatriation_id == outing_id)
+                .order_by(GroupRepatriationHeld.held_at, GroupRepatriationHeld.case_id)
+            )
+        )
 
 
 async def load_outing(session: AsyncSession, actor: Principal, outing_id: str) -> GroupRepatriation:

@@ -81,6 +81,20 @@ class IncidentGroupConnection:
 
 
 @strawberry.type(
+    description="A survivor held back from a group repatriation on her own: her case id and "
+    "why, never any of her fields. Seen by every party to the group repatriation."
+)
+class HeldMember:
+    case_id: strawberry.ID
+    code: str = strawberry.field(description="The refusal's code: CONSENT_REQUIRED.")
+    reason: str = strawberry.field(
+        description="Why, as a code: CONSENT_DOES_NOT_COVER_PARTIES (her consent does not "
+        "cover the embassy and the reception organisation for REPATRIATION)."
+    )
+    held_at: datetime
+
+
+@strawberry.type(
     description="Survivors of a group brought home together: one embassy, one reception "
     "organisation, one travel plan, and a repatriation request per survivor under her own "
     "consent. Seen by the requester, the embassy and the reception organisation."
@@ -108,6 +122,19 @@ class GroupRepatriation:
     async def requests(self, info: Info[HubContext, None]) -> list[RepatriationRequest]:
         rows = await outings.member_requests(info.context.db, str(self.id))
         return await shown(info, rows)
+
+    @strawberry.field(
+        description="Survivors held back on their own (no consent for the parties): each as "
+        "her case id and reason only. Gone once a retried request brings her in."
+    )
+    async def held(self, info: Info[HubContext, None]) -> list[HeldMember]:
+        rows = await outings.held_members(info.context.db, str(self.id))
+        return [
+            HeldMember(
+                case_id=strawberry.ID(r.case_id), code=r.code, reason=r.reason, held_at=r.held_at
+            )
+            for r in rows
+        ]
 
     @strawberry.field(description="The incident group these survivors belong to.")
     async def group(self, info: Info[HubContext, None]) -> IncidentGroup | None:
