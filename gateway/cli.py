@@ -173,6 +173,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 async def _demo(settings: Settings) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
     from cases.demo_desk import seed_desk_history
+    from cases.demo_group import seed_demo_group
     from cases.demo_journey import seed_demo_journey
     from cases.demo_statistics import seed_demo_statistics
     from gateway.app import data_cipher
@@ -188,6 +189,8 @@ async def _demo(settings: Settings) -> tuple[list[dict[str, Any]], list[dict[str
         members = await seed_demo_network(db)
         # One survivor's journey through the network, so every step shows with data.
         await seed_demo_journey(db, data_cipher(settings), members)
+        # Three fishermen of one boat, linked as a group and brought home together.
+        await seed_demo_group(db, data_cipher(settings), members)
         # Late requests, a failing webhook, an idle client: the coordinator's desk has work.
         await seed_desk_history(db, data_cipher(settings), members)
         # Consented history, so the coordinator's statistics show real (and suppressed) cells.
