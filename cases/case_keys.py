@@ -8,7 +8,9 @@ from sqlalchemy import literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.erasure_models import CaseErasure, CaseKeyRow
-from store.case_keys import CaseCipher, CaseKey, unwrap, wrap
+from cases.models import CaseField
+from store.case_keys import CASE_PREFIX, CaseCipher, CaseKey, unwrap, wrap
+from store.errors import ErrorCode, HubError
 from store.sealed import FieldCipher
 from store.types import utcnow
 
@@ -73,18 +75,38 @@ async def keys_and_erasures(
 async def case_cipher(session: AsyncSession, cipher: FieldCipher, case_id: str) -> CaseCipher:
     """The cipher that seals new values about ``case_id`` under the case's own key.
 
-    A case without a key (opened before case keys, or erased earlier and written to again)
-    gets a fresh one in this transaction: whatever is written about her from now on can be
-    shredded. The key is kept on the session so one transaction unwraps it once."""
+    A case opened before case keys gets a fresh one in this transaction: whatever is written
+    about her from now on can be shredded. An erased case gets none: the write is refused
+    (CONFLICT), since a value under a new key would outlive her erasure (erasing twice is
+    refused too). The key and the erasure record come in one statement; a keyless case is
+    also erased when it holds case-key values (a data backup restored after her erasure
+    carries no erasure record). The key is kept on the session so one transaction unwraps
+    it once."""
     cache: dict[str, CaseCipher] = session.info.setdefault("case_ciphers", {})
     found = cache.get(case_id)
     if found is None:
-        key = (await load_case_keys(session, cipher, [case_id])).get(case_id)
+        keys, erased = await keys_and_erasures(session, cipher, [case_id], with_keys=True)
+        key = keys.get(case_id)
         if key is None:
+            if case_id in erased or await _shredded(session, case_id):
+                raise HubError(ErrorCode.CONFLICT, ERASED_CASE)
             key = new_case_key(session, cipher, case_id)
             await session.flush()
         found = cache[case_id] = CaseCipher(cipher, key)
     return found
+
+
+ERASED_CASE = "her data was erased: nothing more is written about her case"
+
+
+async def _shredded(session: AsyncSession, case_id: str) -> bool:
+    """Whether a keyless case holds values sealed under a case key that is gone."""
+    found = await session.scalar(
+        select(CaseField.case_id)
+        .where(CaseField.case_id == case_id, CaseField.sealed.like(f"{CASE_PREFIX}.%"))
+        .limit(1)
+    )
+    return found is not None
 
 
 async def case_ciphers(
