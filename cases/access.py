@@ -25,7 +25,7 @@ from consent.disclosure import DisclosureRecord
 from consent.models import ConsentGrant, ConsentWithdrawal
 from consent.rules import DataCategory, Decision, DenyReason, Grant, Purpose, Recipient, decide
 from orgs.principal import Principal
-from store.case_keys import CaseKey, is_case_sealed, open_sealed
+from store.case_keys import CaseKey, open_sealed
 from store.sealed import FieldCipher
 from store.types import UTCDateTime
 
@@ -162,12 +162,6 @@ def _best_denial(decisions: list[Decision]) -> str:
     return max(reasons, key=_DENIAL_RANK.__getitem__).value
 
 
-def _shredded(key: CaseKey | None, sealed: dict[str, tuple[str, str]]) -> bool:
-    """A case whose fields are under a case key that is gone was erased, with or without
-    an erasure record (a data backup from before her erasure restored after it has none)."""
-    return key is None and any(is_case_sealed(value) for _, value in sealed.values())
-
-
 def erased_fields() -> list[Withheld]:
     """Every sensitive field of an erased case, withheld for everyone, the owner included."""
     return [Withheld(spec.name, spec.category, ERASED) for spec in SENSITIVE_FIELDS]
@@ -282,7 +276,7 @@ async def build_views(
         allowed, refused = decide_fields(
             viewer, is_owner, grants.get(case.id, []), purposes.get(case.id, set()), at, specs
         )
-        if case.id in erased or _shredded(keys.get(case.id), sealed[case.id]):
+        if case.id in erased:
             allowed, refused = {}, erased_fields()
         view = CaseView(case=case, viewer_is_owner=is_owner, withheld=refused if withheld else [])
         by_grant: dict[tuple[str, int], set[str]] = defaultdict(set)

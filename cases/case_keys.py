@@ -49,19 +49,32 @@ async def keys_and_erasures(
     session: AsyncSession, cipher: FieldCipher, case_ids: Sequence[str], with_keys: bool
 ) -> tuple[dict[str, CaseKey], set[str]]:
     """The cases' keys (when their sealed values will be opened) and which were erased, in
-    one statement: a page of cases costs one query more, not two."""
+    one statement: a page of cases costs one query more, not two.
+
+    A case is erased when it has an erasure record, and also when its fields are sealed under
+    a case key that is gone: a data backup taken before her erasure and restored after it
+    has her values and no erasure record, and the key store never gives her key back."""
     if not case_ids:
         return {}, set()
     ids = list(case_ids)
     erased = select(CaseErasure.case_id, null().label("wrapped"), literal("E").label("kind")).where(
         CaseErasure.case_id.in_(ids)
     )
-    query = erased
+    shredded = (
+        select(CaseField.case_id, null(), literal("E"))
+        .where(
+            CaseField.case_id.in_(ids),
+            CaseField.sealed.like(f"{CASE_PREFIX}.%"),
+            ~select(CaseKeyRow.case_id).where(CaseKeyRow.case_id == CaseField.case_id).exists(),
+        )
+        .distinct()
+    )
+    query = union_all(erased, shredded)
     if with_keys:
         keyed = select(CaseKeyRow.case_id, CaseKeyRow.wrapped, literal("K")).where(
             CaseKeyRow.case_id.in_(ids)
         )
-        query = union_all(erased, keyed)  # type: ignore[assignment]
+        query = union_all(erased, shredded, keyed)
     keys: dict[str, CaseKey] = {}
     gone: set[str] = set()
     for case_id, wrapped, kind in await session.execute(query):
@@ -78,17 +91,16 @@ async def case_cipher(session: AsyncSession, cipher: FieldCipher, case_id: str) 
     A case opened before case keys gets a fresh one in this transaction: whatever is written
     about her from now on can be shredded. An erased case gets none: the write is refused
     (CONFLICT), since a value under a new key would outlive her erasure (erasing twice is
-    refused too). The key and the erasure record come in one statement; a keyless case is
-    also erased when it holds case-key values (a data backup restored after her erasure
-    carries no erasure record). The key is kept on the session so one transaction unwraps
-    it once."""
+    refused too). The key and the erasure (recorded, or a restored backup's: see
+    ``keys_and_erasures``) come in one statement. The key is kept on the session so one
+    transaction unwraps it once."""
     cache: dict[str, CaseCipher] = session.info.setdefault("case_ciphers", {})
     found = cache.get(case_id)
     if found is None:
         keys, erased = await keys_and_erasures(session, cipher, [case_id], with_keys=True)
         key = keys.get(case_id)
         if key is None:
-            if case_id in erased or await _shredded(session, case_id):
+            if case_id in erased:
                 raise HubError(ErrorCode.CONFLICT, ERASED_CASE)
             key = new_case_key(session, cipher, case_id)
             await session.flush()
@@ -97,16 +109,6 @@ async def case_cipher(session: AsyncSession, cipher: FieldCipher, case_id: str) 
 
 
 ERASED_CASE = "her data was erased: nothing more is written about her case"
-
-
-async def _shredded(session: AsyncSession, case_id: str) -> bool:
-    """Whether a keyless case holds values sealed under a case key that is gone."""
-    found = await session.scalar(
-        select(CaseField.case_id)
-        .where(CaseField.case_id == case_id, CaseField.sealed.like(f"{CASE_PREFIX}.%"))
-        .limit(1)
-    )
-    return found is not None
 
 
 async def case_ciphers(

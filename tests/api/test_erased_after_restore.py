@@ -130,6 +130,11 @@ async def test_a_backup_from_before_her_erasure_restored_reads_as_erased(hub: Ru
         assert case["fullName"] is None and case["phone"] is None and case["healthNotes"] is None
         assert {w["field"] for w in case["withheld"]} >= {"fullName", "phone", "healthNotes"}
         assert {w["reason"] for w in case["withheld"]} == {"ERASED"}
+        # also when only the withheld list is asked for
+        only = await hub.gql(
+            member, "query($id: ID!) { case(id: $id) { withheld { reason } } }", {"id": her}
+        )
+        assert {w["reason"] for w in only.data["case"]["withheld"]} == {"ERASED"}, only.body
     # and her status note and referral texts read as empty, not as errors
     history = await hub.gql(OWNER, HISTORY, {"id": her})
     assert not history.errors, history.errors
