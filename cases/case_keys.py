@@ -108,6 +108,12 @@ async def case_cipher(session: AsyncSession, cipher: FieldCipher, case_id: str) 
     return found
 
 
+async def case_erased(session: AsyncSession, cipher: FieldCipher, case_id: str) -> bool:
+    """Whether the case was erased (recorded, or a restored backup's: see above)."""
+    _keys, erased = await keys_and_erasures(session, cipher, [case_id], with_keys=False)
+    return case_id in erased
+
+
 ERASED_CASE = "her data was erased: nothing more is written about her case"
 
 

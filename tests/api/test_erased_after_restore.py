@@ -201,6 +201,17 @@ async def test_writing_about_an_erased_case_is_refused_and_writes_nothing(
     # and a second erasure still answers CONFLICT (the case was erased once, and stays so)
     again = await erase(hub, her, "write-erase-0002")
     assert again.errors and again.errors[0]["extensions"]["code"] == "CONFLICT", again.body
+    # but her consent can still be withdrawn: the withdrawal stands, its reason is not kept
+    grant = await hub.scalar("SELECT id FROM consent_grants WHERE case_id = :id", id=her)
+    withdrawn = await hub.gql(
+        OWNER,
+        "mutation($id: ID!, $r: String!) { withdrawConsent(consentId: $id, reason: $r) { id } }",
+        {"id": grant, "r": planted("Thornbury withdrew after the erasure")},
+    )
+    assert not withdrawn.errors, withdrawn.errors
+    assert (
+        await hub.scalar("SELECT COUNT(*) FROM keystore.case_keys WHERE case_id = :id", id=her) == 0
+    )
     # while the same writes about the other case go through
     fine = await hub.gql(OWNER, STATUS_NOTE, {"id": other, "note": note})
     assert not fine.errors, fine.errors
