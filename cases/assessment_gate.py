@@ -31,7 +31,9 @@ async def _age_values(
     if not found:
         return {}
     # Values sealed under the case's own key (or erased with it) open only through it.
-    keys, _erased = await keys_and_erasures(session, cipher, [case_id], with_keys=True)
+    keys, erased = await keys_and_erasures(session, cipher, [case_id], with_keys=True)
+    if case_id in erased:  # her values are gone, as after an erasure
+        return {}
     return {
         row.field: orjson.loads(
             open_sealed(

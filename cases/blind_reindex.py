@@ -17,7 +17,7 @@ from cases import blind_index
 from cases.case_keys import load_case_keys
 from cases.link_models import BlindIndexEntry
 from cases.models import Case, CaseField
-from store.case_keys import open_sealed
+from store.case_keys import is_case_sealed, open_sealed
 from store.engine import Database
 from store.sealed import FieldCipher
 
@@ -60,6 +60,8 @@ async def reindex(db: Database, cipher: FieldCipher, batch: int = 200) -> int:
                     CaseField.case_id.in_(chunk), CaseField.field.in_(_PERSON_FIELDS)
                 )
             ):
+                if case_id not in case_keys and is_case_sealed(sealed):
+                    continue  # erased: her key is gone (a backup from before, restored)
                 plain = open_sealed(
                     cipher,
                     case_keys.get(case_id),

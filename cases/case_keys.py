@@ -8,7 +8,9 @@ from sqlalchemy import literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.erasure_models import CaseErasure, CaseKeyRow
-from store.case_keys import CaseCipher, CaseKey, unwrap, wrap
+from cases.models import CaseField
+from store.case_keys import CASE_PREFIX, CaseCipher, CaseKey, unwrap, wrap
+from store.errors import ErrorCode, HubError
 from store.sealed import FieldCipher
 from store.types import utcnow
 
@@ -47,19 +49,32 @@ async def keys_and_erasures(
     session: AsyncSession, cipher: FieldCipher, case_ids: Sequence[str], with_keys: bool
 ) -> tuple[dict[str, CaseKey], set[str]]:
     """The cases' keys (when their sealed values will be opened) and which were erased, in
-    one statement: a page of cases costs one query more, not two."""
+    one statement: a page of cases costs one query more, not two.
+
+    A case is erased when it has an erasure record, and also when its fields are sealed under
+    a case key that is gone: a data backup taken before her erasure and restored after it
+    has her values and no erasure record, and the key store never gives her key back."""
     if not case_ids:
         return {}, set()
     ids = list(case_ids)
     erased = select(CaseErasure.case_id, null().label("wrapped"), literal("E").label("kind")).where(
         CaseErasure.case_id.in_(ids)
     )
-    query = erased
+    shredded = (
+        select(CaseField.case_id, null(), literal("E"))
+        .where(
+            CaseField.case_id.in_(ids),
+            CaseField.sealed.like(f"{CASE_PREFIX}.%"),
+            ~select(CaseKeyRow.case_id).where(CaseKeyRow.case_id == CaseField.case_id).exists(),
+        )
+        .distinct()
+    )
+    query = union_all(erased, shredded)
     if with_keys:
         keyed = select(CaseKeyRow.case_id, CaseKeyRow.wrapped, literal("K")).where(
             CaseKeyRow.case_id.in_(ids)
         )
-        query = union_all(erased, keyed)  # type: ignore[assignment]
+        query = union_all(erased, shredded, keyed)
     keys: dict[str, CaseKey] = {}
     gone: set[str] = set()
     for case_id, wrapped, kind in await session.execute(query):
@@ -73,18 +88,33 @@ async def keys_and_erasures(
 async def case_cipher(session: AsyncSession, cipher: FieldCipher, case_id: str) -> CaseCipher:
     """The cipher that seals new values about ``case_id`` under the case's own key.
 
-    A case without a key (opened before case keys, or erased earlier and written to again)
-    gets a fresh one in this transaction: whatever is written about her from now on can be
-    shredded. The key is kept on the session so one transaction unwraps it once."""
+    A case opened before case keys gets a fresh one in this transaction: whatever is written
+    about her from now on can be shredded. An erased case gets none: the write is refused
+    (CONFLICT), since a value under a new key would outlive her erasure (erasing twice is
+    refused too). The key and the erasure (recorded, or a restored backup's: see
+    ``keys_and_erasures``) come in one statement. The key is kept on the session so one
+    transaction unwraps it once."""
     cache: dict[str, CaseCipher] = session.info.setdefault("case_ciphers", {})
     found = cache.get(case_id)
     if found is None:
-        key = (await load_case_keys(session, cipher, [case_id])).get(case_id)
+        keys, erased = await keys_and_erasures(session, cipher, [case_id], with_keys=True)
+        key = keys.get(case_id)
         if key is None:
+            if case_id in erased:
+                raise HubError(ErrorCode.CONFLICT, ERASED_CASE)
             key = new_case_key(session, cipher, case_id)
             await session.flush()
         found = cache[case_id] = CaseCipher(cipher, key)
     return found
+
+
+async def case_erased(session: AsyncSession, cipher: FieldCipher, case_id: str) -> bool:
+    """Whether the case was erased (recorded, or a restored backup's: see above)."""
+    _keys, erased = await keys_and_erasures(session, cipher, [case_id], with_keys=False)
+    return case_id in erased
+
+
+ERASED_CASE = "her data was erased: nothing more is written about her case"
 
 
 async def case_ciphers(

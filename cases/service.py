@@ -402,7 +402,7 @@ def seal_note(cipher: Sealing, note: str | None, case_id: str) -> str | None:
 
 
 def open_note(cipher: Sealing, sealed: str | None, case_id: str) -> str | None:
-    if sealed is None:
+    if sealed is None or (isinstance(cipher, CaseCipher) and cipher.shredded(sealed)):
         return None
     return cipher.open(sealed, table="case_status_changes", column="note", row_id=case_id)
 

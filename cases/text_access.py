@@ -17,8 +17,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cases.access import ERASED, Withheld, load_grants
 from cases.access import SCOPE_REQUIRED as PII_SCOPE_REQUIRED
-from cases.access import Withheld, load_grants
 from cases.case_keys import case_ciphers
 from cases.free_text import SCOPE_REQUIRED, TextField
 from cases.models import Case
@@ -129,6 +129,12 @@ async def open_texts(
                     view.withheld.append(Withheld(text.field.label, text.category, verdict))
                 continue
             if text.sealed is None:
+                continue
+            if openers[subject.case_id].shredded(text.sealed):
+                key = (text.field.label, text.category.value)
+                if key not in shown:
+                    shown.add(key)
+                    view.withheld.append(Withheld(text.field.label, text.category, ERASED))
                 continue
             view.values[text.slot] = openers[subject.case_id].open(
                 text.sealed, table=text.table, column=text.column, row_id=text.row_id

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases.case_keys import case_cipher, case_ciphers
+from cases.case_keys import case_cipher, case_ciphers, case_erased
 from cases.consent_holds import ConsentActor, follow_consent
 from cases.models import CaseParty
 from cases.rules import AgeBand
@@ -208,13 +208,20 @@ async def withdraw_consent(
         if await session.get(ConsentWithdrawal, grant.id) is not None:
             raise HubError(ErrorCode.INVALID_TRANSITION, "this consent is already withdrawn")
         now = utcnow()
+        place = {"table": "consent_withdrawals", "column": "reason", "row_id": grant.id}
+        # Withdrawing stays possible after her erasure; the reason is then not kept (an
+        # empty text, as her erasure leaves the others): nothing new is said about her.
+        erased = await case_erased(session, cipher, grant.case_id)
+        reason_sealed = (
+            cipher.seal("", **place)
+            if erased
+            else (await case_cipher(session, cipher, grant.case_id)).seal(why, **place)
+        )
         session.add(
             ConsentWithdrawal(
                 grant_id=grant.id,
                 at=now,
-                reason_sealed=(await case_cipher(session, cipher, grant.case_id)).seal(
-                    why, table="consent_withdrawals", column="reason", row_id=grant.id
-                ),
+                reason_sealed=reason_sealed,
                 by_organization_id=case.owner_organization_id,
             )
         )

@@ -94,7 +94,11 @@ class CaseCipher:
     It has the ``seal``/``open`` shape of ``FieldCipher`` so that code sealing a value about
     a case takes one of these instead of the hub cipher and changes nowhere else. Without a
     key (an erased case, or a read of a case that never had one) it opens only hub-key
-    values and refuses to seal: nothing about a case may land under the hub key again."""
+    values and refuses to seal: nothing about a case may land under the hub key again.
+
+    A case-key value without its key (a data backup taken before her erasure and restored
+    after it: the key store never brings her key back) was erased: it opens as the empty
+    text, as the live copies of her free texts are left by the erasure, never as an error."""
 
     __slots__ = ("_hub", "_key")
 
@@ -107,7 +111,13 @@ class CaseCipher:
             raise SealError("no case key to seal under")
         return self._key.seal(plaintext, table=table, column=column, row_id=row_id)
 
+    def shredded(self, envelope: str) -> bool:
+        """Whether ``envelope`` was sealed under this case's key and that key is gone."""
+        return self._key is None and is_case_sealed(envelope)
+
     def open(self, envelope: str, *, table: str, column: str, row_id: str) -> str:
+        if self.shredded(envelope):
+            return ""
         return open_sealed(
             self._hub, self._key, envelope, table=table, column=column, row_id=row_id
         )
