@@ -36,6 +36,7 @@ from cases.survivor_compensation_models import SurvivorCompensation
 from consent.family_models import FamilyConsentBasis
 from consent.models import ConsentGrant, ConsentWithdrawal
 from notifications.models import Webhook
+from orgs.staff_models import StaffInvite, StaffMember
 from store.case_keys import CASE_PREFIX
 from store.engine import Database
 from store.sealed import FieldCipher, Sealing
@@ -287,6 +288,17 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
         lambda r: "text",
         lambda r: r.id,
         CaseBinding(DeskNote.case_id),
+    ),
+    # A person's second factor: about staff, never a survivor.
+    SealedColumn(
+        StaffMember.totp_sealed, "staff", lambda r: "totp_sealed", lambda r: r.id, NOT_A_CASE
+    ),
+    SealedColumn(
+        StaffInvite.totp_sealed,
+        "staff_invites",
+        lambda r: "totp_sealed",
+        lambda r: r.id,
+        NOT_A_CASE,
     ),
 )
 

@@ -4,6 +4,7 @@ consent replaces her mother's; her return home begins from the intervention."""
 
 from __future__ import annotations
 
+from cases.case_keys import case_ciphers
 from cases.reseal import reseal_all
 from consent.family import open_basis
 from consent.family_models import FamilyConsentBasis
@@ -199,7 +200,7 @@ async def test_a_search_that_found_nothing_is_resumed_and_closed(hub: RunningHub
     sealed = await hub.scalar(
         "SELECT last_known_location_sealed FROM intervention_requests WHERE id = :i", i=iid
     )
-    assert sealed.startswith("v1.") and "Songkhla" not in sealed
+    assert sealed.startswith("c1.") and "Songkhla" not in sealed  # under her case's key
 
 
 async def test_rotating_the_data_key_reseals_what_an_intervention_holds(hub: RunningHub) -> None:
@@ -228,18 +229,26 @@ async def test_rotating_the_data_key_reseals_what_an_intervention_holds(hub: Run
     )
     current, keys = hub.settings.data_key_ring
     rotated = FieldCipher({**keys, "rotated-k2": b"\x07" * 32}, "rotated-k2")
-    await reseal_all(hub.db, rotated)
-    for sql in (
+    sql_values = (
         "SELECT last_known_location_sealed FROM intervention_requests WHERE id = :i",
         "SELECT note_sealed FROM intervention_changes WHERE request_id = :i "
         "AND note_sealed IS NOT NULL",
-    ):
-        assert (await hub.scalar(sql, i=iid)).startswith("v1.rotated-k2.")
+    )
+    before = [await hub.scalar(sql, i=iid) for sql in sql_values]
+    await reseal_all(hub.db, rotated)
+    # Her values are under her case's key, which the rotation re-wraps: the values stay put.
+    assert [await hub.scalar(sql, i=iid) for sql in sql_values] == before
+    assert all(value.startswith("c1.") for value in before)
+    wrapped = await hub.scalar(
+        "SELECT wrapped FROM keystore.case_keys WHERE case_id = :c", c=case_id
+    )
+    assert wrapped.startswith("v1.rotated-k2.") and current != "rotated-k2"
     basis = await hub.scalar(
         "SELECT basis_sealed FROM family_consent_bases WHERE grant_id = :g", g=family_grant
     )
-    assert basis.startswith("v1.rotated-k2.") and current != "rotated-k2"
+    assert basis.startswith("c1.")
     async with hub.db.read() as session:
         row = await session.get(FamilyConsentBasis, family_grant)
         assert row is not None
-        assert open_basis(rotated, row).reported_by == MOTHER
+        opener = (await case_ciphers(session, rotated, [case_id]))[case_id]
+        assert open_basis(opener, row).reported_by == MOTHER

@@ -87,7 +87,7 @@ async def test_a_family_consent_needs_its_basis_and_ends_with_her_own(hub: Runni
     sealed = await hub.scalar(
         "SELECT basis_sealed FROM family_consent_bases WHERE grant_id = :g", g=family
     )
-    assert sealed.startswith("v1.") and "Mao" not in sealed
+    assert sealed.startswith("c1.") and "Mao" not in sealed  # under her case's key
 
 
 def _without_basis(hub: RunningHub, case_id: str) -> dict[str, Any]:

@@ -36,6 +36,9 @@ def test_survivor_columns_are_bound_and_only_secrets_and_keys_are_not() -> None:
         "case_erasures",
         "legal_case_changes",
         "legal_case_hearings",
+        # Staff members' second factors: people of the network, not survivors.
+        "staff",
+        "staff_invites",
     }
     bound = {spec.table for spec in SEALED_COLUMNS if isinstance(spec.case, CaseBinding)}
     assert {"case_fields", "referrals", "repatriation_requests", "consent_withdrawals"} <= bound

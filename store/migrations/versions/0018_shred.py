@@ -78,7 +78,11 @@ def _reseal_under_hub_key() -> None:
         if table.name in ("case_fields", "case_keys") or not inspector.has_table(table.name):
             continue
         column = spec.column.property.columns[0].name
-        found = bind.execute(sa.select(table).where(table.c[column].like("c1.%"))).all()
+        # Only the columns this revision's table has: a later model may carry columns that a
+        # later migration (already downgraded) added.
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        here = [c for c in table.c if c.name in present]
+        found = bind.execute(sa.select(*here).where(table.c[column].like("c1.%"))).all()
         for row in found:
             values = SimpleNamespace(**row._mapping)
             owner = _owner(bind, spec.case, values) if isinstance(spec.case, CaseBinding) else None
@@ -93,7 +97,7 @@ def _reseal_under_hub_key() -> None:
             }
             plain = key.open(getattr(values, column), **place)
             changes: dict[str, object] = {column: cipher.seal(plain, **place)}
-            if "key_id" in table.c:
+            if "key_id" in present:
                 changes["key_id"] = cipher.current
             match = [pk == getattr(values, pk.name) for pk in table.primary_key.columns]
             bind.execute(sa.update(table).where(*match).values(**changes))
