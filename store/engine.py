@@ -7,10 +7,9 @@ transactions queue for the write lock instead of silently losing updates.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from store.key_store import attach_key_store
 from store.outage import Outage, is_unavailable
 from store.sqlite_json import load_json
 from store.sqlite_trips import install as one_trip_cursors
+from store.uninterrupted import uninterrupted
 from store.watchdog import TransactionWatchdog
 
 _BEGIN_OPTION = "hub_sqlite_begin"
@@ -82,7 +82,7 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
         # opened, executed, closed), on every transaction of the hub.
         driver = conn.connection.driver_connection
         assert driver is not None  # a checked-out connection
-        await_(driver.execute(f"BEGIN {mode}"))
+        await_(uninterrupted(driver.execute(f"BEGIN {mode}")))
 
     @event.listens_for(engine.sync_engine, "reset")
     def on_reset(dbapi_connection: Any, record: Any, state: PoolResetState) -> None:
@@ -93,8 +93,10 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
         if not state.asyncio_safe:
             return  # as the pool's own reset: no awaiting outside the event loop
         driver = record.driver_connection
-        if driver is None or driver.in_transaction:
+        if driver is None:
             dbapi_connection.rollback()
+        elif driver.in_transaction:
+            await_(uninterrupted(driver.rollback()))
 
 
 class Database:
@@ -172,39 +174,22 @@ class Database:
             try:
                 await session.begin()
                 yield session
-                await _uninterrupted(session.commit())
+                await uninterrupted(session.commit())
             except BaseException as error:
                 with contextlib.suppress(Exception):
-                    await _uninterrupted(session.rollback())
+                    await uninterrupted(session.rollback())
                 if isinstance(error, Exception) and is_unavailable(error):
                     self.outage.begin(error)
                 raise
             self.outage.end()
         finally:
             try:
-                await _uninterrupted(session.close())
+                await uninterrupted(session.close())
             finally:
                 self.watchdog.untrack(token)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-
-
-async def _uninterrupted(cleanup: Awaitable[None]) -> None:
-    """Run ``cleanup`` to its end even if the calling task is cancelled meanwhile; the
-    cancellation is passed on once it is done."""
-    task = asyncio.ensure_future(cleanup)
-    cancelled = False
-    while True:
-        try:
-            await asyncio.shield(task)
-            break
-        except asyncio.CancelledError:
-            if task.done():
-                raise
-            cancelled = True
-    if cancelled:
-        raise asyncio.CancelledError
 
 
 def _ensure_sqlite_directory(url: str) -> None:

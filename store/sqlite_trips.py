@@ -25,6 +25,8 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 )
 from sqlalchemy.util import EMPTY_DICT, await_
 
+from store.uninterrupted import uninterrupted
+
 T = TypeVar("T")
 Outcome = tuple[Any, list[Any], int, int | None]
 
@@ -98,7 +100,7 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
     async def _on_thread(self, fn: Callable[..., Outcome], *args: Any) -> Outcome:
         async with self._adapt_connection._execute_mutex:
             driver = self._connection
-            result: Outcome = await driver._execute(fn, driver._conn, *args)
+            result: Outcome = await uninterrupted(driver._execute(fn, driver._conn, *args))
             return result
 
     def _finish(self, outcome: Outcome) -> None:

@@ -4,6 +4,8 @@ ROLLBACK after every COMMIT cost one on every transaction of the hub)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -125,3 +127,40 @@ async def test_a_failing_statement_raises_the_driver_s_error_and_changes_nothing
             await session.execute(text("SELECT nothing FROM nowhere"))
     async with db.read() as session:
         assert (await session.scalar(text("SELECT count(*) FROM note"))) == 0
+
+
+async def _cancelled_after(db: Database, turns: int, write: bool) -> None:
+    """A unit of work whose task is cancelled after ``turns`` turns of the event loop, as
+    graphql-core cancels sibling field tasks and as a client's disconnect does."""
+
+    async def unit() -> None:
+        async with db.write() if write else db.read() as session:
+            await session.execute(text("SELECT count(*) FROM note"))
+            await session.execute(text("SELECT count(*) FROM note"))
+
+    task = asyncio.ensure_future(unit())
+    for _ in range(turns):
+        await asyncio.sleep(0)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+@pytest.mark.parametrize("write", [False, True], ids=["read", "write"])
+async def test_a_cancellation_at_any_moment_leaves_no_transaction_on_a_pooled_connection(
+    db: Database, write: bool
+) -> None:
+    # Cancelled at every moment of its life: while BEGIN, a statement or the return to the
+    # pool is on the driver's thread. A BEGIN still queued there when the pool looked would
+    # otherwise leave an idle connection inside a transaction (holding SQLite's write lock
+    # for BEGIN IMMEDIATE), and the next request to take it fails "cannot start a
+    # transaction within a transaction".
+    for turns in range(40):
+        await _cancelled_after(db, turns, write)
+        for _ in range(3):
+            async with db.write() as session:
+                await session.execute(text("INSERT INTO note VALUES (1)"))
+            async with db.read() as session:
+                await session.execute(text("SELECT 1"))
+    async with db.read() as session:
+        assert (await session.scalar(text("SELECT count(*) FROM note"))) == 120
