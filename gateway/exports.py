@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cases import exports as service
-from gateway.documents import DocumentEndpoints, _masked, _refused
+from gateway.bearer_routes import BearerDoor, guarded_route, refused
 from gateway.oauth.verify import TokenVerifier
 from gateway.ratelimit import RateLimits
 from store.engine import Database
@@ -44,25 +44,25 @@ class ExportEndpoints:
         self.db = db
         self.cipher = cipher
         self.pseudonym_key = pseudonym_key
-        self._tokens = DocumentEndpoints(db, verifier, cipher, 0, limits)
+        self.door = BearerDoor(verifier, limits)
 
     def routes(self) -> list[Route]:
         return [
-            Route(CSV_PATH, _masked(self.htcds_csv), methods=["GET"]),
-            Route(JSON_PATH, _masked(self.htcds_json), methods=["GET"]),
-            Route(FHIR_REFERRAL_PATH, _masked(self.fhir_referral), methods=["GET"]),
-            Route(FHIR_CONSENT_PATH, _masked(self.fhir_consents), methods=["GET"]),
+            guarded_route(CSV_PATH, self.htcds_csv, ["GET"]),
+            guarded_route(JSON_PATH, self.htcds_json, ["GET"]),
+            guarded_route(FHIR_REFERRAL_PATH, self.fhir_referral, ["GET"]),
+            guarded_route(FHIR_CONSENT_PATH, self.fhir_consents, ["GET"]),
         ]
 
     async def _export(self, request: Request) -> tuple[tuple[str, ...], list[dict[str, str]]]:
-        actor = await self._tokens._principal(request)
+        actor = await self.door.principal(request)
         return await service.htcds_export(self.db, self.cipher, actor, self.pseudonym_key)
 
     async def htcds_csv(self, request: Request) -> Response:
         try:
             columns, rows = await self._export(request)
         except HubError as error:
-            return _refused(error)
+            return refused(error)
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n")
         writer.writeheader()
@@ -77,26 +77,26 @@ class ExportEndpoints:
         try:
             columns, rows = await self._export(request)
         except HubError as error:
-            return _refused(error)
+            return refused(error)
         body = {"standard": "HTCDS", "columns": list(columns), "cases": rows}
         return Response(orjson.dumps(body), media_type="application/json", headers=_HEADERS)
 
     async def fhir_referral(self, request: Request) -> Response:
         try:
-            actor = await self._tokens._principal(request)
+            actor = await self.door.principal(request)
             document = await service.fhir_referral(
                 self.db, actor, request.path_params["referral_id"], self.pseudonym_key
             )
         except HubError as error:
-            return _refused(error)
+            return refused(error)
         return Response(orjson.dumps(document), media_type=FHIR_JSON, headers=_HEADERS)
 
     async def fhir_consents(self, request: Request) -> Response:
         try:
-            actor = await self._tokens._principal(request)
+            actor = await self.door.principal(request)
             document = await service.fhir_consents(
                 self.db, actor, request.path_params["case_id"], self.pseudonym_key
             )
         except HubError as error:
-            return _refused(error)
+            return refused(error)
         return Response(orjson.dumps(document), media_type=FHIR_JSON, headers=_HEADERS)

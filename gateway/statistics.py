@@ -8,9 +8,6 @@ values. Refusals are GraphQL-shaped error documents, as on ``/documents``.
 
 from __future__ import annotations
 
-from enum import StrEnum
-from typing import TypeVar
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -18,25 +15,15 @@ from starlette.routing import Route
 from cases import statistics as service
 from cases.statistics_output import to_csv, to_svg
 from cases.statistics_tables import Dimension, Measure, Table
-from gateway.documents import DocumentEndpoints, _masked, _refused
+from gateway.bearer_routes import BearerDoor, guarded_route, parse_enum, refused
 from gateway.oauth.verify import TokenVerifier
 from gateway.ratelimit import RateLimits
 from store.engine import Database
-from store.errors import ErrorCode, HubError
+from store.errors import HubError
 from store.sealed import FieldCipher
 
 CSV_PATH = "/statistics.csv"
 SVG_PATH = "/statistics.svg"
-
-E = TypeVar("E", bound=StrEnum)
-
-
-def _enum(kind: type[E], raw: str | None, name: str) -> E:
-    try:
-        return kind(raw or "")
-    except ValueError:
-        allowed = ", ".join(k.value for k in kind)
-        raise HubError(ErrorCode.BAD_USER_INPUT, f"{name}: one of {allowed}") from None
 
 
 class StatisticsEndpoints:
@@ -51,22 +38,22 @@ class StatisticsEndpoints:
         self.db = db
         self.cipher = cipher
         self.k = k
-        # The same bearer check (and rate limit) as the documents route.
-        self._tokens = DocumentEndpoints(db, verifier, cipher, 0, limits)
+        # The same bearer check (and rate limit) as every plain-HTTP route.
+        self.door = BearerDoor(verifier, limits)
 
     def routes(self) -> list[Route]:
         return [
-            Route(CSV_PATH, _masked(self.csv), methods=["GET"]),
-            Route(SVG_PATH, _masked(self.svg), methods=["GET"]),
+            guarded_route(CSV_PATH, self.csv, ["GET"]),
+            guarded_route(SVG_PATH, self.svg, ["GET"]),
         ]
 
     async def _table(self, request: Request) -> Table:
-        actor = await self._tokens._principal(request)
+        actor = await self.door.principal(request)
         params = request.query_params
-        measure = _enum(Measure, params.get("measure"), "measure")
-        rows = _enum(Dimension, params.get("rows"), "rows")
+        measure = parse_enum(Measure, params.get("measure"), "measure")
+        rows = parse_enum(Dimension, params.get("rows"), "rows")
         raw_columns = params.get("columns")
-        columns = _enum(Dimension, raw_columns, "columns") if raw_columns else None
+        columns = parse_enum(Dimension, raw_columns, "columns") if raw_columns else None
         return await service.statistics_table(
             self.db, self.cipher, actor, measure, rows, columns, self.k
         )
@@ -75,7 +62,7 @@ class StatisticsEndpoints:
         try:
             table = await self._table(request)
         except HubError as error:
-            return _refused(error)
+            return refused(error)
         name = f"statistics-{table.measure.value.lower()}-{table.rows.value.lower()}.csv"
         return Response(
             to_csv(table),
@@ -91,7 +78,7 @@ class StatisticsEndpoints:
         try:
             table = await self._table(request)
         except HubError as error:
-            return _refused(error)
+            return refused(error)
         return Response(
             to_svg(table),
             media_type="image/svg+xml",
