@@ -393,8 +393,13 @@ class Console:
         membership.py), imported here because those modules build on this one."""
         from gateway.console.admin import AdminPages
         from gateway.console.membership import MembershipPages
+        from gateway.console.overview import OverviewPage
 
-        return [*AdminPages(self, self.production).routes(), *MembershipPages(self).routes()]
+        return [
+            *AdminPages(self, self.production).routes(),
+            *MembershipPages(self).routes(),
+            *OverviewPage(self).routes(),
+        ]
 
 
 def _text(form: FormData, name: str) -> str:

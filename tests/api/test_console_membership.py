@@ -7,8 +7,13 @@ import re
 
 import httpx
 
+from cases.demo_desk import seed_desk_history
+from cases.demo_journey import seed_demo_journey
+from gateway.app import data_cipher
 from orgs.staff_rules import StaffRole
 from tests.api.console_support import Account, csrf_of, enrol, signed_in
+from tests.api.repatriation_support import do
+from tests.api.test_network_overview import OVERVIEW
 from tests.network import RunningHub
 
 XSS_NAME = "<script>alert(1)</script> Shelter"
@@ -189,3 +194,28 @@ async def test_the_statistics_page_draws_the_same_suppressed_chart_as_the_endpoi
         assert default.status_code == 200 and "CASES by MONTH" in default.text
         bad = await client.get("/console/statistics?measure=SURVIVORS")
         assert bad.status_code == 400
+
+
+async def test_the_overview_page_shows_the_desk_the_api_shows_and_no_survivor_data(
+    hub: RunningHub,
+) -> None:
+    cipher = data_cipher(hub.settings)
+    await seed_demo_journey(hub.db, cipher, hub.members)
+    history = await seed_desk_history(hub.db, cipher, hub.members)
+    overview = await do(hub, "secretariat", OVERVIEW, {}, "networkOverview")
+    coordinator = await _coordinator(hub)
+    async with signed_in(hub, coordinator) as client:
+        page = await client.get("/console/overview")
+        assert page.status_code == 200 and len(page.content) < 100 * 1024
+        shown = re.findall(r'<tr data-item="([^"]+)"', page.text)
+        assert shown == [i["id"] for i in overview["lateItems"]]
+        assert history.still_late_request_id in shown
+        assert history.acknowledged_late_request_id not in shown
+        assert history.idle_client_id in page.text and "Never used" in page.text
+        assert "fictional" not in page.text
+        khmer = await client.get("/console/overview?lang=km")
+        assert "ទិដ្ឋភាពទូទៅនៃបណ្តាញ" in khmer.text
+    worker = await enrol(hub, "adhoc", StaffRole.ORG_ADMIN, "admin@adhoc.example")
+    async with signed_in(hub, worker) as client:
+        refused = await client.get("/console/overview")
+        assert refused.status_code == 403 and history.still_late_request_id not in refused.text
