@@ -100,6 +100,13 @@ async def test_suspending_a_member_signs_its_staff_out_at_once(hub: RunningHub) 
             assert suspended.status_code == 303
         gone = await staff_client.get("/console/referrals")
         assert gone.status_code == 303 and gone.headers["location"] == "/console/sign-in"
+        # The audit entry names the coordinator in person, not only the secretariat.
+        named = await hub.scalar(
+            "SELECT count(*) FROM audit WHERE action = 'organization.suspend'"
+            " AND subject_id = :o AND actor_staff_id IS NOT NULL",
+            o=adhoc,
+        )
+        assert named == 1
         # Reinstating does not bring the ended session back.
         async with signed_in(hub, coordinator) as client:
             assert (await _act(client, adhoc, "REINSTATE", "answered")).status_code == 303
