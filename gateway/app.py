@@ -170,7 +170,13 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
             *ExportEndpoints(
                 hub.db, hub.verifier, hub.cipher, export_pseudonym_key(settings), limits
             ).routes(),
-            console_mount(hub.db, hub.cipher, settings.public_url),
+            console_mount(
+                hub.db,
+                hub.cipher,
+                settings.public_url,
+                production=settings.is_production,
+                statistics_k=settings.statistics_k,
+            ),
         ],
         middleware=[
             Middleware(RequestId),

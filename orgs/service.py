@@ -346,10 +346,18 @@ async def rotate_client_secret(db: Database, actor: Principal, client_id: str) -
 
 
 async def disable_client(db: Database, actor: Principal, client_id: str) -> ApiClient:
-    """Disable a client: no new tokens, and its live tokens stop working."""
-    _require_admin(actor)
+    """Disable (revoke) a client: no new tokens, and its live tokens stop working.
+
+    The coordinator may disable any client (membership is its job); a member holding
+    ``clients:manage`` may disable its own, and no other organisation's (NOT_FOUND).
+    """
     async with db.write() as session:
-        client = await _load_client(session, client_id)
+        if actor.organization_id is None or actor.has("network:admin"):
+            client = await _load_client(session, client_id)
+        elif actor.has("clients:manage"):
+            client = await _load_own_client(session, actor, client_id)
+        else:
+            raise HubError(ErrorCode.FORBIDDEN, "this operation needs the 'clients:manage' scope")
         if not client.enabled:
             raise HubError(ErrorCode.INVALID_TRANSITION, "the client is already disabled")
         client.enabled = False

@@ -27,13 +27,15 @@ _READ = frozenset({"orgs:read", "referrals:read", "repatriation:read", "events:s
 # ceiling is applied on top (see ``role_scopes``).
 ROLE_SCOPES: dict[StaffRole, frozenset[str]] = {
     # Staff, clients and webhooks of the organisation: no casework, no survivor data.
-    StaffRole.ORG_ADMIN: frozenset({"orgs:read", "clients:manage"}),
+    # Webhooks are the API's `events:subscribe` (events carry ids, never survivor data).
+    StaffRole.ORG_ADMIN: frozenset({"orgs:read", "clients:manage", "events:subscribe"}),
     StaffRole.CASEWORKER: _READ
     | {"cases:read", "cases:write", "consent:write", "referrals:write", "pii:read"},
     StaffRole.OFFICER: _READ | {"cases:read", "repatriation:write", "pii:read"},
     # Sees the workflow, never survivor fields (no pii:read), changes nothing.
     StaffRole.VIEWER: _READ | {"cases:read"},
-    StaffRole.COORDINATOR: _READ | {"network:admin"},
+    # Suppressed statistics (k-anonymous counts, no survivor data) for the desk's charts.
+    StaffRole.COORDINATOR: _READ | {"network:admin", "statistics:read"},
 }
 
 # Roles that only make sense in one kind of organisation.

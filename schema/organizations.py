@@ -16,7 +16,7 @@ from orgs.models import Organization as OrganizationRow
 from orgs.registration_rules import DEFAULT_TOKEN_HOURS
 from orgs.rules import MembershipAction, MembershipStatus, OrganizationKind
 from schema.context import HubContext
-from schema.permissions import requires
+from schema.permissions import requires, requires_any
 from store.errors import ErrorCode, HubError, not_found
 
 # Registers the domain enums with GraphQL under the same names; the classes stay the same.
@@ -352,7 +352,10 @@ class OrganizationMutations:
             client=ApiClient.from_row(issued.client),
         )
 
-    @strawberry.mutation(permission_classes=_ADMIN)
+    @strawberry.mutation(
+        permission_classes=[requires_any("network:admin", "clients:manage")],
+        description="Revoke a client: the coordinator any, a member its own.",
+    )
     async def disable_client(self, info: Info[HubContext, None], client_id: str) -> ApiClient:
         row = await service.disable_client(info.context.db, info.context.actor, client_id)
         return ApiClient.from_row(row)

@@ -83,6 +83,10 @@ class Console:
     cipher: FieldCipher
     secure: bool
     public_url: str
+    # Webhook URLs: plain http to loopback outside production only (as on the API).
+    production: bool = True
+    # The smallest published statistics cell (settings.statistics_k).
+    statistics_k: int = 5
 
     def __post_init__(self) -> None:
         self.templates = Jinja2Templates(env=_environment())
@@ -381,6 +385,20 @@ class Console:
             Route("/cases/{case_id}", self.case, methods=["GET"]),
             Route("/staff", self.staff_page, methods=["GET", "POST"]),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="console-static"),
+            *self.admin_routes(),
+        ]
+
+    def admin_routes(self) -> list[Route]:
+        """Clients, webhooks, membership and statistics (gateway/console/admin.py,
+        membership.py), imported here because those modules build on this one."""
+        from gateway.console.admin import AdminPages
+        from gateway.console.membership import MembershipPages
+        from gateway.console.overview import OverviewPage
+
+        return [
+            *AdminPages(self, self.production).routes(),
+            *MembershipPages(self).routes(),
+            *OverviewPage(self).routes(),
         ]
 
 
@@ -411,7 +429,16 @@ def _qr(uri: str) -> str:
     return str(segno.make(uri, error="m").svg_data_uri(scale=4))
 
 
-def console_mount(db: Database, cipher: FieldCipher, public_url: str) -> Mount:
+def console_mount(
+    db: Database,
+    cipher: FieldCipher,
+    public_url: str,
+    *,
+    production: bool = True,
+    statistics_k: int = 5,
+) -> Mount:
     """The console, mounted under /console."""
-    console = Console(db, cipher, guard.secure_cookies(public_url), public_url)
+    console = Console(
+        db, cipher, guard.secure_cookies(public_url), public_url, production, statistics_k
+    )
     return Mount(guard.PATH, routes=console.routes())

@@ -259,15 +259,28 @@ async def test_clients_of_unknown_ids_are_not_found(hub: RunningHub) -> None:
 
 
 @pytest.mark.parametrize("caller", ["ccpcr-shelter", "embassy-kuala-lumpur"])
-async def test_only_the_coordinator_creates_or_disables_clients(
+async def test_only_the_coordinator_creates_clients_and_a_member_revokes_only_its_own(
     hub: RunningHub, caller: str
 ) -> None:
     own = hub.members[caller]
     create_input = {"organizationId": own.organization_id, "name": "mine", "scopes": ["orgs:read"]}
     await refused(hub, caller, CREATE_CLIENT, {"input": create_input}, "FORBIDDEN")
-    await refused(hub, caller, DISABLE, {"c": hub.members["adhoc"].client_id}, "FORBIDDEN")
-    await refused(hub, caller, DISABLE, {"c": own.client_id}, "FORBIDDEN")
-    # Both secrets still work: nothing was rotated or disabled.
-    assert (await token_for(hub, own.client_id, own.client_secret))["access_token"]
+    # Another member's client does not exist for the caller.
+    await refused(hub, caller, DISABLE, {"c": hub.members["adhoc"].client_id}, "NOT_FOUND")
     adhoc = hub.members["adhoc"]
     assert (await token_for(hub, adhoc.client_id, adhoc.client_secret))["access_token"]
+    # Without clients:manage a member revokes nothing, not even its own client.
+    narrow = await hub.token(caller, "orgs:read")
+    result = await hub.gql(None, DISABLE, {"c": own.client_id}, token=narrow)
+    assert result.codes == ["FORBIDDEN"]
+    assert (await token_for(hub, own.client_id, own.client_secret))["access_token"]
+    # Its own client it may revoke (the console's admin page does the same).
+    result = await hub.gql(caller, DISABLE, {"c": own.client_id})
+    assert result.data == {"disableClient": {"clientId": own.client_id, "enabled": False}}
+    assert (
+        await hub.http.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(own.client_id, own.client_secret),
+        )
+    ).status_code != 200

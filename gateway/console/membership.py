@@ -1,0 +1,228 @@
+"""The coordinator's pages: membership (register, activate, suspend, reinstate, revoke,
+with reasons and history), registration tokens, and the published statistics as charts.
+
+Every change goes through ``orgs.service`` as the person's principal, so the rule that
+only ``network:admin`` manages membership, the reason check and the status table are the
+API's. Suspending a member ends its staff's console sessions at once because
+``staff.session_person`` accepts only staff of ACTIVE organisations.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from markupsafe import Markup
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from cases import statistics as statistics_service
+from cases.statistics_output import to_svg
+from cases.statistics_tables import Dimension, Measure
+from gateway.console import guard
+from orgs import registration
+from orgs import service as org_service
+from orgs.principal import Principal
+from orgs.registration_rules import DEFAULT_TOKEN_HOURS
+from orgs.rules import TRANSITIONS, MembershipAction, MembershipStatus, OrganizationKind
+from orgs.staff import Person
+from store.actor import acting_as
+from store.errors import ErrorCode, HubError, not_found
+
+if TYPE_CHECKING:
+    from gateway.console.pages import Console
+
+ADMIN_SCOPE = "network:admin"
+MAX_TEXT = 2000
+
+
+def _text(form: Any, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def actions_from(status: MembershipStatus) -> list[MembershipAction]:
+    """The membership actions the status table allows from ``status``, for the buttons."""
+    return [action for action, (sources, _) in TRANSITIONS.items() if status in sources]
+
+
+def _coordinator(actor: Principal) -> None:
+    if not actor.has(ADMIN_SCOPE):
+        raise HubError(ErrorCode.FORBIDDEN, "only a network coordinator may manage membership")
+
+
+def _enum_or(kind: Any, raw: str | None, default: Any) -> Any:
+    try:
+        return kind(raw) if raw else default
+    except ValueError as exc:
+        raise HubError(ErrorCode.BAD_USER_INPUT, "unknown choice") from exc
+
+
+class MembershipPages:
+    """Membership and statistics, delegated to from ``Console.routes``."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    async def _person(self, request: Request) -> Person | Response:
+        person = await self.console.person(request)
+        if person is None:
+            return guard.protect(RedirectResponse("/console/sign-in", status_code=303))
+        return person
+
+    async def members(self, request: Request) -> Response:
+        """Every organisation with its status; on POST register a new one (PENDING)."""
+        person = await self._person(request)
+        if isinstance(person, Response):
+            return person
+        actor = person.principal(request.state.request_id)
+        try:
+            _coordinator(actor)
+            if request.method == "POST":
+                form = await request.form()
+                if not guard.token_matches(person.csrf_token, form.get("csrf")):
+                    return self.console.csrf_refused(request, person)
+                new = org_service.NewOrganization(
+                    name=_text(form, "name"),
+                    kind=_enum_or(OrganizationKind, _text(form, "kind"), None),
+                    country=_text(form, "country"),
+                    contact_email=_text(form, "contact_email") or None,
+                )
+                if new.kind is None:
+                    raise HubError(ErrorCode.BAD_USER_INPUT, "kind is required")
+                with acting_as(person.staff_id):
+                    org = await org_service.register_organization(self.console.db, actor, new)
+                return guard.protect(
+                    RedirectResponse(f"/console/members/{org.id}", status_code=303)
+                )
+            rows = await org_service.list_organizations(self.console.db)
+        except HubError as error:
+            return self.console.refused(request, error, person)
+        context = {"organizations": rows, "kinds": list(OrganizationKind)}
+        return self.console.render(request, "members.html", context, person)
+
+    async def member(self, request: Request) -> Response:
+        """One organisation: its status, the actions open to it, and its history."""
+        person = await self._person(request)
+        if isinstance(person, Response):
+            return person
+        actor = person.principal(request.state.request_id)
+        organization_id = str(request.path_params["organization_id"])
+        try:
+            _coordinator(actor)
+            context = await self._member_context(organization_id)
+        except HubError as error:
+            return self.console.refused(request, error, person)
+        return self.console.render(request, "member.html", context, person)
+
+    async def _member_context(self, organization_id: str) -> dict[str, Any]:
+        org = await org_service.get_organization(self.console.db, organization_id)
+        if org is None:
+            raise not_found("organization")
+        history = await org_service.membership_history(self.console.db, [org.id])
+        status = MembershipStatus(org.status)
+        return {
+            "org": org,
+            "history": history[org.id],
+            "actions": actions_from(status),
+            "may_invite": status is MembershipStatus.ACTIVE,
+            "token": None,
+        }
+
+    async def member_action(self, request: Request) -> Response:
+        """Activate, suspend, reinstate or revoke, with the reason the API requires."""
+        person = await self._person(request)
+        if isinstance(person, Response):
+            return person
+        actor = person.principal(request.state.request_id)
+        organization_id = str(request.path_params["organization_id"])
+        form = await request.form()
+        if not guard.token_matches(person.csrf_token, form.get("csrf")):
+            return self.console.csrf_refused(request, person)
+        try:
+            _coordinator(actor)
+            action = _enum_or(MembershipAction, _text(form, "action"), None)
+            if action is None:
+                raise HubError(ErrorCode.BAD_USER_INPUT, "action is required")
+            raw_version = _text(form, "version")
+            with acting_as(person.staff_id):
+                await org_service.change_membership(
+                    self.console.db,
+                    actor,
+                    organization_id,
+                    action,
+                    _text(form, "reason"),
+                    int(raw_version) if raw_version.isdigit() else None,
+                )
+        except HubError as error:
+            return self.console.refused(request, error, person)
+        return guard.protect(
+            RedirectResponse(f"/console/members/{organization_id}", status_code=303)
+        )
+
+    async def registration_token(self, request: Request) -> Response:
+        """A single-use registration token for the member, shown in this answer only."""
+        person = await self._person(request)
+        if isinstance(person, Response):
+            return person
+        actor = person.principal(request.state.request_id)
+        organization_id = str(request.path_params["organization_id"])
+        form = await request.form()
+        if not guard.token_matches(person.csrf_token, form.get("csrf")):
+            return self.console.csrf_refused(request, person)
+        try:
+            _coordinator(actor)
+            with acting_as(person.staff_id):
+                issued = await registration.issue_registration_token(
+                    self.console.db, actor, organization_id, DEFAULT_TOKEN_HOURS
+                )
+            context = await self._member_context(organization_id)
+        except HubError as error:
+            return self.console.refused(request, error, person)
+        context["token"] = issued
+        return self.console.render(request, "member.html", context, person)
+
+    async def statistics(self, request: Request) -> Response:
+        """A published table drawn as the same SVG ``/statistics.svg`` serves, inline."""
+        person = await self._person(request)
+        if isinstance(person, Response):
+            return person
+        actor = person.principal(request.state.request_id)
+        params = request.query_params
+        try:
+            measure = _enum_or(Measure, params.get("measure"), Measure.CASES)
+            rows = _enum_or(Dimension, params.get("rows"), Dimension.MONTH)
+            columns = _enum_or(Dimension, params.get("columns"), None)
+            table = await statistics_service.statistics_table(
+                self.console.db,
+                self.console.cipher,
+                actor,
+                measure,
+                rows,
+                columns,
+                self.console.statistics_k,
+            )
+        except HubError as error:
+            return self.console.refused(request, error, person)
+        context = {
+            # Drawn from numbers and escaped labels by the same function as the endpoint.
+            "chart": Markup(to_svg(table)),  # noqa: S704
+            "measures": list(Measure),
+            "dimensions": list(Dimension),
+            "chosen": {"measure": measure, "rows": rows, "columns": columns},
+            "k": table.k,
+        }
+        return self.console.render(request, "statistics.html", context, person)
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/members", self.members, methods=["GET", "POST"]),
+            Route("/members/{organization_id}", self.member, methods=["GET"]),
+            Route("/members/{organization_id}/action", self.member_action, methods=["POST"]),
+            Route(
+                "/members/{organization_id}/registration-token",
+                self.registration_token,
+                methods=["POST"],
+            ),
+            Route("/statistics", self.statistics, methods=["GET"]),
+        ]
