@@ -460,3 +460,24 @@ def _normal_email(email: str) -> str:
     if not 3 <= len(email) <= 254 or "@" not in email:
         raise HubError(ErrorCode.BAD_USER_INPUT, "an email address is needed")
     return email
+
+
+async def session_open(db: Database, session_id: str) -> bool:
+    """Whether a session is still good, without counting as its use: a live page that
+    only listens must not keep an idle session alive."""
+    async with db.read() as session:
+        found = (
+            await session.execute(
+                select(StaffSession.created_at, StaffSession.last_seen_at, StaffSession.ended_at)
+                .join(StaffMember, StaffMember.id == StaffSession.staff_id)
+                .join(Organization, Organization.id == StaffMember.organization_id)
+                .where(
+                    StaffSession.id_hash == digest(session_id),
+                    StaffMember.disabled.is_(False),
+                    Organization.status == MembershipStatus.ACTIVE,
+                )
+            )
+        ).first()
+    if found is None or found.ended_at is not None:
+        return False
+    return not session_expired(found.created_at, found.last_seen_at, utcnow())

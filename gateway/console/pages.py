@@ -35,6 +35,8 @@ from gateway.console.i18n import (
     language_name,
     pick_locale,
 )
+from gateway.console.live import LiveEvents, end_person_streams, end_session_streams
+from notifications.pump import EventPump
 from orgs import staff
 from orgs.rules import ServiceCategory
 from orgs.staff import Person
@@ -83,9 +85,12 @@ class Console:
     cipher: FieldCipher
     secure: bool
     public_url: str
+    pump: EventPump | None = None
+    live_heartbeat: float = 15.0
 
     def __post_init__(self) -> None:
         self.templates = Jinja2Templates(env=_environment())
+        self.live = LiveEvents(self.db, self.pump, self.live_heartbeat)
 
     # -- rendering -------------------------------------------------------------------
 
@@ -180,8 +185,10 @@ class Console:
         if form.get("everywhere"):
             with acting_as(person.staff_id):
                 await staff.sign_out_everywhere(self.db, person.staff_id)
+            end_person_streams(self.pump, person.staff_id)
         else:
             await staff.sign_out(self.db, request.cookies.get(guard.SESSION_COOKIE, ""))
+            end_session_streams(self.pump, request.cookies.get(guard.SESSION_COOKIE, ""))
         response = RedirectResponse("/console/sign-in", status_code=303)
         guard.clear_session_cookie(response, self.secure)
         return guard.protect(response)
@@ -381,6 +388,7 @@ class Console:
             Route("/cases/{case_id}", self.case, methods=["GET"]),
             Route("/staff", self.staff_page, methods=["GET", "POST"]),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="console-static"),
+            Route("/events", self.live.events, methods=["GET"]),
         ]
 
 
@@ -411,7 +419,15 @@ def _qr(uri: str) -> str:
     return str(segno.make(uri, error="m").svg_data_uri(scale=4))
 
 
-def console_mount(db: Database, cipher: FieldCipher, public_url: str) -> Mount:
-    """The console, mounted under /console."""
-    console = Console(db, cipher, guard.secure_cookies(public_url), public_url)
+def console_mount(
+    db: Database,
+    cipher: FieldCipher,
+    public_url: str,
+    pump: EventPump | None = None,
+    live_heartbeat: float = 15.0,
+) -> Mount:
+    """The console, mounted under /console. With the event pump, pages update live."""
+    console = Console(
+        db, cipher, guard.secure_cookies(public_url), public_url, pump, live_heartbeat
+    )
     return Mount(guard.PATH, routes=console.routes())
