@@ -99,7 +99,10 @@ class LiveEvents:
         if not principal.has(SUBSCRIBE_SCOPE) or self.pump is None:
             return guard.protect(PlainTextResponse("forbidden", status_code=403))
         try:
-            after = parse_cursor(request.headers.get("last-event-id") or None)
+            # EventSource sends Last-Event-ID when it reconnects; a page just opened
+            # passes the last id its tab saw as ``after``.
+            raw = request.headers.get("last-event-id") or request.query_params.get("after")
+            after = parse_cursor(raw or None)
         except HubError:
             return guard.protect(PlainTextResponse("bad Last-Event-ID", status_code=400))
         if after is not None and after > await self.pump.head():
