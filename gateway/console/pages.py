@@ -27,6 +27,7 @@ from cases.referral_rules import REFERRAL_WORKFLOW, ReferralAction
 from cases.referrals import Box, Outcome, role_of
 from cases.rules import SENSITIVE_FIELDS, AgeBand, Sex
 from gateway.console import guard
+from gateway.console.errors import CSRF, error_message
 from gateway.console.i18n import (
     DEFAULT_TIME_ZONE,
     Formatter,
@@ -137,11 +138,16 @@ class Console:
 
     def refused(self, request: Request, error: HubError, person: Person | None) -> Response:
         return self.render(
-            request, "error.html", {"code": error.code.value}, person, _STATUS.get(error.code, 400)
+            request,
+            "error.html",
+            {"code": error.code.value, "message": error_message(error.code.value)},
+            person,
+            _STATUS.get(error.code, 400),
         )
 
     def csrf_refused(self, request: Request, person: Person | None) -> Response:
-        return self.render(request, "error.html", {"code": "CSRF"}, person, 403)
+        context = {"code": CSRF, "message": error_message(CSRF)}
+        return self.render(request, "error.html", context, person, 403)
 
     async def person(self, request: Request) -> Person | None:
         session_id = request.cookies.get(guard.SESSION_COOKIE)
