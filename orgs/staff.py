@@ -373,10 +373,11 @@ def _person(staff: StaffMember, org: Organization, csrf: str) -> Person:
     )
 
 
-async def session_person(db: Database, session_id: str) -> Person | None:
+async def session_person(db: Database, session_id: str, touch: bool = True) -> Person | None:
     """The person behind a session cookie, or None: unknown, ended, idle for 30 minutes,
     older than 12 hours, account disabled or organisation not active. Checked on every
-    request, so a suspension or a disable ends the session at once."""
+    request, so a suspension or a disable ends the session at once. ``touch=False``: a
+    read the person did not ask for (a live page refreshing itself) keeps the idle clock."""
     now = utcnow()
     async with db.write() as session:
         found = (
@@ -399,7 +400,8 @@ async def session_person(db: Database, session_id: str) -> Person | None:
         ):
             row.ended_at = now
             return None
-        row.last_seen_at = now
+        if touch:
+            row.last_seen_at = now
         return _person(staff, org, row.csrf_token)
 
 

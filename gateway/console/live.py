@@ -44,6 +44,8 @@ SUBSCRIBE_SCOPE = "events:subscribe"
 # What the browser waits before reconnecting after a dropped stream (milliseconds).
 RETRY_MS = 5000
 _SESSION_MARK = "console-session:"
+# Sent by live.js when it re-reads a page on its own: not activity of the person.
+LIVE_REFRESH_HEADER = "X-Hub-Live-Refresh"
 
 
 def session_mark(session_id: str) -> str:
@@ -91,7 +93,8 @@ class LiveEvents:
 
     async def events(self, request: Request) -> Response:
         session_id = request.cookies.get(guard.SESSION_COOKIE) or ""
-        person = await staff.session_person(self.db, session_id) if session_id else None
+        # Opening the stream is not activity either (EventSource reconnects by itself).
+        person = await staff.session_person(self.db, session_id, False) if session_id else None
         if person is None:
             # EventSource gives up on anything but 200: a signed-out page stops listening.
             return guard.protect(PlainTextResponse("signed out", status_code=401))

@@ -36,7 +36,12 @@ from gateway.console.i18n import (
     language_name,
     pick_locale,
 )
-from gateway.console.live import LiveEvents, end_person_streams, end_session_streams
+from gateway.console.live import (
+    LIVE_REFRESH_HEADER,
+    LiveEvents,
+    end_person_streams,
+    end_session_streams,
+)
 from notifications.pump import EventPump
 from orgs import staff
 from orgs.rules import ServiceCategory
@@ -151,7 +156,11 @@ class Console:
 
     async def person(self, request: Request) -> Person | None:
         session_id = request.cookies.get(guard.SESSION_COOKIE)
-        return await staff.session_person(self.db, session_id) if session_id else None
+        if not session_id:
+            return None
+        # A list re-read by live.js is not the person's own activity: idle time keeps running.
+        touch = request.headers.get(LIVE_REFRESH_HEADER) != "1"
+        return await staff.session_person(self.db, session_id, touch)
 
     # -- pages -----------------------------------------------------------------------
 

@@ -201,3 +201,20 @@ async def test_a_stream_ends_when_the_hub_shuts_down(template: Template) -> None
             assert hub.server is not None
             hub.server.should_exit = True
             assert await stream.until_ended(seconds=10) == []
+
+
+async def test_a_page_refreshing_itself_does_not_keep_an_idle_session_alive(
+    hub: RunningHub,
+) -> None:
+    account = await enrol(hub, "adhoc", StaffRole.CASEWORKER, "idle@adhoc.example")
+    seen = "SELECT last_seen_at FROM staff_sessions WHERE ended_at IS NULL"
+    async with signed_in(hub, account) as client:
+        await client.get("/console/referrals")
+        before = await hub.scalar(seen)
+        refreshed = await client.get("/console/referrals", headers={"X-Hub-Live-Refresh": "1"})
+        assert refreshed.status_code == 200
+        async with live(client):
+            await registered(hub, 1)
+        assert await hub.scalar(seen) == before  # neither the refresh nor the stream
+        await client.get("/console/referrals")
+        assert await hub.scalar(seen) != before  # her own visit does

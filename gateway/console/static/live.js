@@ -55,7 +55,7 @@
     }
     busy = true;
     wanted = false;
-    window.fetch(window.location.href, {credentials: "same-origin", headers: {Accept: "text/html"}})
+    window.fetch(window.location.href, {credentials: "same-origin", headers: {Accept: "text/html", "X-Hub-Live-Refresh": "1"}})
       .then(function (response) {
         return response.ok ? response.text() : null;
       })
