@@ -18,6 +18,7 @@ from starlette.routing import Route, WebSocketRoute
 from cases.deadlines import DeadlinePolicy
 from gateway.audit_checkpoints import CheckpointSchedule, latest_route
 from gateway.console import console_mount
+from gateway.console.live import ending_streams_first
 from gateway.documents import PATH as DOCUMENTS_PATH
 from gateway.documents import DocumentEndpoints
 from gateway.exports import ExportEndpoints
@@ -174,6 +175,8 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
                 hub.db,
                 hub.cipher,
                 settings.public_url,
+                hub.pump,
+                settings.console_live_heartbeat,
                 production=settings.is_production,
                 statistics_k=settings.statistics_k,
             ),
@@ -194,5 +197,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
     )
     app.state.hub = hub
     app.state.metrics = metrics
-    app.state.going_away = view.going_away  # called by gateway.serving.HubServer on shutdown
+    app.state.going_away = ending_streams_first(
+        hub.pump, view.going_away
+    )  # called by gateway.serving.HubServer on shutdown
     return app

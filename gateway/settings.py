@@ -60,6 +60,8 @@ class Settings:
     rate_limit_oauth: str = "60/minute"
     event_poll_interval: float = 2.0
     subscriber_queue: int = 1000
+    # Seconds between heartbeats (and session re-checks) on a console page's live stream.
+    console_live_heartbeat: float = 15.0
     remind_before: int = 3600
     expire_after: int = 86_400
     # The longest a database transaction may stay open before the watchdog ends it.

@@ -373,10 +373,11 @@ def _person(staff: StaffMember, org: Organization, csrf: str) -> Person:
     )
 
 
-async def session_person(db: Database, session_id: str) -> Person | None:
+async def session_person(db: Database, session_id: str, touch: bool = True) -> Person | None:
     """The person behind a session cookie, or None: unknown, ended, idle for 30 minutes,
     older than 12 hours, account disabled or organisation not active. Checked on every
-    request, so a suspension or a disable ends the session at once."""
+    request, so a suspension or a disable ends the session at once. ``touch=False``: a
+    read the person did not ask for (a live page refreshing itself) keeps the idle clock."""
     now = utcnow()
     async with db.write() as session:
         found = (
@@ -399,7 +400,8 @@ async def session_person(db: Database, session_id: str) -> Person | None:
         ):
             row.ended_at = now
             return None
-        row.last_seen_at = now
+        if touch:
+            row.last_seen_at = now
         return _person(staff, org, row.csrf_token)
 
 
@@ -460,3 +462,24 @@ def _normal_email(email: str) -> str:
     if not 3 <= len(email) <= 254 or "@" not in email:
         raise HubError(ErrorCode.BAD_USER_INPUT, "an email address is needed")
     return email
+
+
+async def session_open(db: Database, session_id: str) -> bool:
+    """Whether a session is still good, without counting as its use: a live page that
+    only listens must not keep an idle session alive."""
+    async with db.read() as session:
+        found = (
+            await session.execute(
+                select(StaffSession.created_at, StaffSession.last_seen_at, StaffSession.ended_at)
+                .join(StaffMember, StaffMember.id == StaffSession.staff_id)
+                .join(Organization, Organization.id == StaffMember.organization_id)
+                .where(
+                    StaffSession.id_hash == digest(session_id),
+                    StaffMember.disabled.is_(False),
+                    Organization.status == MembershipStatus.ACTIVE,
+                )
+            )
+        ).first()
+    if found is None or found.ended_at is not None:
+        return False
+    return not session_expired(found.created_at, found.last_seen_at, utcnow())

@@ -27,6 +27,7 @@ from cases.referral_rules import REFERRAL_WORKFLOW, ReferralAction
 from cases.referrals import Box, Outcome, role_of
 from cases.rules import SENSITIVE_FIELDS, AgeBand, Sex
 from gateway.console import guard
+from gateway.console.errors import CSRF, error_message
 from gateway.console.i18n import (
     DEFAULT_TIME_ZONE,
     Formatter,
@@ -35,6 +36,13 @@ from gateway.console.i18n import (
     language_name,
     pick_locale,
 )
+from gateway.console.live import (
+    LIVE_REFRESH_HEADER,
+    LiveEvents,
+    end_person_streams,
+    end_session_streams,
+)
+from notifications.pump import EventPump
 from orgs import staff
 from orgs.rules import ServiceCategory
 from orgs.staff import Person
@@ -83,6 +91,8 @@ class Console:
     cipher: FieldCipher
     secure: bool
     public_url: str
+    pump: EventPump | None = None
+    live_heartbeat: float = 15.0
     # Webhook URLs: plain http to loopback outside production only (as on the API).
     production: bool = True
     # The smallest published statistics cell (settings.statistics_k).
@@ -90,6 +100,7 @@ class Console:
 
     def __post_init__(self) -> None:
         self.templates = Jinja2Templates(env=_environment())
+        self.live = LiveEvents(self.db, self.pump, self.live_heartbeat)
 
     # -- rendering -------------------------------------------------------------------
 
@@ -136,15 +147,24 @@ class Console:
 
     def refused(self, request: Request, error: HubError, person: Person | None) -> Response:
         return self.render(
-            request, "error.html", {"code": error.code.value}, person, _STATUS.get(error.code, 400)
+            request,
+            "error.html",
+            {"code": error.code.value, "message": error_message(error.code.value)},
+            person,
+            _STATUS.get(error.code, 400),
         )
 
     def csrf_refused(self, request: Request, person: Person | None) -> Response:
-        return self.render(request, "error.html", {"code": "CSRF"}, person, 403)
+        context = {"code": CSRF, "message": error_message(CSRF)}
+        return self.render(request, "error.html", context, person, 403)
 
     async def person(self, request: Request) -> Person | None:
         session_id = request.cookies.get(guard.SESSION_COOKIE)
-        return await staff.session_person(self.db, session_id) if session_id else None
+        if not session_id:
+            return None
+        # A list re-read by live.js is not the person's own activity: idle time keeps running.
+        touch = request.headers.get(LIVE_REFRESH_HEADER) != "1"
+        return await staff.session_person(self.db, session_id, touch)
 
     # -- pages -----------------------------------------------------------------------
 
@@ -184,8 +204,10 @@ class Console:
         if form.get("everywhere"):
             with acting_as(person.staff_id):
                 await staff.sign_out_everywhere(self.db, person.staff_id)
+            end_person_streams(self.pump, person.staff_id)
         else:
             await staff.sign_out(self.db, request.cookies.get(guard.SESSION_COOKIE, ""))
+            end_session_streams(self.pump, request.cookies.get(guard.SESSION_COOKIE, ""))
         response = RedirectResponse("/console/sign-in", status_code=303)
         guard.clear_session_cookie(response, self.secure)
         return guard.protect(response)
@@ -385,6 +407,7 @@ class Console:
             Route("/cases/{case_id}", self.case, methods=["GET"]),
             Route("/staff", self.staff_page, methods=["GET", "POST"]),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="console-static"),
+            Route("/events", self.live.events, methods=["GET"]),
             *self.admin_routes(),
         ]
 
@@ -433,12 +456,21 @@ def console_mount(
     db: Database,
     cipher: FieldCipher,
     public_url: str,
+    pump: EventPump | None = None,
+    live_heartbeat: float = 15.0,
     *,
     production: bool = True,
     statistics_k: int = 5,
 ) -> Mount:
-    """The console, mounted under /console."""
+    """The console, mounted under /console. With the event pump, pages update live."""
     console = Console(
-        db, cipher, guard.secure_cookies(public_url), public_url, production, statistics_k
+        db,
+        cipher,
+        guard.secure_cookies(public_url),
+        public_url,
+        pump,
+        live_heartbeat,
+        production,
+        statistics_k,
     )
     return Mount(guard.PATH, routes=console.routes())

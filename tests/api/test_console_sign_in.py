@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pyotp
@@ -36,7 +37,12 @@ async def test_an_invited_caseworker_enrols_signs_in_and_sees_the_inbox(hub: Run
         assert inbox.headers["cache-control"] == "no-store"
         csp = inbox.headers["content-security-policy"]
         assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
-        assert "<script" not in inbox.text
+        # Scripts only from the console's own static files, never inline.
+        scripts = re.findall(r"<script[^>]*>", inbox.text)
+        assert all(
+            re.fullmatch(r'<script src="/console/static/[a-z]+\.js" defer>', s) for s in scripts
+        )
+        assert "</script>" not in inbox.text.replace("></script>", "")
         assert len(inbox.content) < 100 * 1024
 
 
