@@ -258,7 +258,7 @@ async def report(console: Console, request: Request) -> Response:
     actor = person.principal(request.state.request_id)
     try:
         if not actor.has(READ_SCOPE):
-            raise HubError(ErrorCode.NOT_FOUND, "no such case")
+            raise HubError(ErrorCode.FORBIDDEN, "this operation needs the 'cases:read' scope")
         # Owner only, as the API's ``disclosures``: the same call refuses everyone else.
         disclosures = await consent_service.disclosures_of_case(console.db, actor, case_id)
         grants = await consent_service.consents_of_case(console.db, actor, console.cipher, case_id)

@@ -369,3 +369,8 @@ async def test_a_report_with_nobody_yet_says_so(hub: RunningHub) -> None:
         assert (
             await _report(client, "00000000-0000-0000-0000-000000000000", "en")
         ).status_code == 404
+    # An admin's role holds no casework scope: refused as the API refuses `disclosures`.
+    admin = await _owner(hub, "admin@ccpcr.example", StaffRole.ORG_ADMIN)
+    async with signed_in(hub, admin) as client:
+        refused = await _report(client, case_id, "en")
+        assert refused.status_code == 403 and 'data-code="FORBIDDEN"' in refused.text
