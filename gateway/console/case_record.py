@@ -106,7 +106,13 @@ async def case_sections(
         grants = await consent_service.consents_of_case(db, actor, console.cipher, case_id)
         seen = seen_by(await consent_service.disclosures_of_case(db, actor, case_id))
         names = await display_names(db, [s.staff_id for s in seen if s.staff_id])
-    members = await org_service.list_organizations(db, status=MembershipStatus.ACTIVE)
+    may_consent = view.viewer_is_owner and actor.has(CONSENT_SCOPE)
+    # The recipients to choose from: only for someone who gets the form.
+    members = (
+        await org_service.list_organizations(db, status=MembershipStatus.ACTIVE)
+        if may_consent
+        else []
+    )
     org_ids = {r.by_organization_id for r in history} | {s.organization_id for s in seen}
     org_ids |= {o for g in grants for o in g.grant.recipient_organization_ids}
     orgs = await org_service.organizations_by_id(db, sorted(org_ids))
@@ -116,7 +122,7 @@ async def case_sections(
         "seen": [(s, _category_order(s.categories)) for s in seen],
         "staff_names": names,
         "org_names": {oid: o.name for oid, o in orgs.items()},
-        "may_consent": view.viewer_is_owner and actor.has(CONSENT_SCOPE),
+        "may_consent": may_consent,
         "consent_choices": {
             "grantors": list(Grantor),
             "methods": list(ConsentMethod),
