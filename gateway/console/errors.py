@@ -12,6 +12,8 @@ from __future__ import annotations
 from store.errors import ErrorCode
 
 CSRF = "CSRF"
+# A write about a survivor whose data was erased (the API's CONFLICT with its own message).
+ERASED = "ERASED"
 
 SIGN_IN_REFUSED = (
     "Sign-in refused. Check your email, password and code, or wait a while and try again."
@@ -35,6 +37,7 @@ ERROR_MESSAGES: dict[str, str] = {
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: "This kind of file or content is not accepted.",
     ErrorCode.OPERATION_NOT_ALLOWED: "This operation is not allowed this way.",
     ErrorCode.PAYLOAD_TOO_LARGE: "What was sent is too large.",
+    ERASED: "Her data was erased: nothing more can be written about her case.",
     CSRF: (
         "This form has expired or did not come from this console. "
         "Go back, reload the page and try again."

@@ -26,7 +26,7 @@ from cases import service as case_service
 from cases.referral_rules import REFERRAL_WORKFLOW, ReferralAction
 from cases.referrals import Box, Outcome, role_of
 from cases.rules import SENSITIVE_FIELDS, AgeBand, Sex
-from gateway.console import guard
+from gateway.console import case_record, guard
 from gateway.console.errors import CSRF, error_message
 from gateway.console.i18n import (
     DEFAULT_TIME_ZONE,
@@ -323,7 +323,10 @@ class Console:
         view = views[0]
         withheld = {w.field: w for w in view.withheld}
         fields = [(f, view.values.get(f.name), withheld.get(f.name)) for f in SENSITIVE_FIELDS]
-        return self.render(request, "case.html", {"view": view, "fields": fields}, person)
+        sections = await case_record.case_sections(self, person, actor, view)
+        return self.render(
+            request, "case.html", {"view": view, "fields": fields, **sections}, person
+        )
 
     async def new_case(self, request: Request) -> Response:
         """Open a case: the profile and a few survivor fields, sealed by the same service
@@ -408,6 +411,7 @@ class Console:
             Route("/staff", self.staff_page, methods=["GET", "POST"]),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="console-static"),
             Route("/events", self.live.events, methods=["GET"]),
+            *case_record.routes(self),
             *self.admin_routes(),
         ]
 
