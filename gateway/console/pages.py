@@ -35,6 +35,7 @@ from gateway.console.i18n import (
     language_name,
     pick_locale,
 )
+from gateway.console.sendpages import SendPages
 from orgs import staff
 from orgs.rules import ServiceCategory
 from orgs.staff import Person
@@ -381,6 +382,7 @@ class Console:
             Route("/cases/{case_id}", self.case, methods=["GET"]),
             Route("/staff", self.staff_page, methods=["GET", "POST"]),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="console-static"),
+            *SendPages(self).routes(),
         ]
 
 
