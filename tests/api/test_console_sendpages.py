@@ -190,7 +190,7 @@ async def test_refusals_of_the_send(hub: RunningHub) -> None:
     async with signed_in(hub, viewer) as client:
         found = await client.get("/console/services", params={"category": "LEGAL_AID"})
         assert found.status_code == 200 and "data-offer=" in found.text
-        assert "/refer\"" not in found.text  # no link to a send she may not make
+        assert '/refer"' not in found.text  # no link to a send she may not make
         offer = re.findall(r'data-offer="([^"]+)"', found.text)[0]
         assert (await client.get(f"/console/services/{offer}/refer")).status_code == 403
         refused = await client.post(
