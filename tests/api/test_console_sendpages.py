@@ -100,6 +100,11 @@ async def test_the_search_ranks_as_the_api_and_filters_by_capacity(hub: RunningH
         assert re.findall(r'data-offer="([^"]+)"', khmer.text) == re.findall(
             r'data-offer="([^"]+)"', code.text
         )
+        assert len(page.content) < 100 * 1024
+        # A place the hub does not know is refused as the API refuses it, never echoed.
+        typed = await client.get("/console/services", params={"area": ATTACK})
+        assert typed.status_code == 400 and 'data-code="BAD_USER_INPUT"' in typed.text
+        assert "<script>alert(2)" not in typed.text and "<img src=x" not in typed.text
         bad = await client.get("/console/services", params={"category": "NOPE"})
         assert bad.status_code == 400 and 'data-code="BAD_USER_INPUT"' in bad.text
         km = await client.get("/console/services", params={"lang": "km"})
@@ -149,6 +154,15 @@ async def test_a_caseworker_sends_a_referral_and_sees_the_outcome(hub: RunningHu
         outbox = await client.get("/console/referrals?box=outbox")
         row = outbox.text.split(f'data-referral="{referral.id}"')[1].split("</tr>")[0]
         assert "Services delivered: Legal aid" in row
+        # The reason and notes are stored as typed (the sender reads them back).
+        read = await hub.gql(
+            "ccpcr-koh-kong", f'query {{ referral(id: "{referral.id}") {{ reason notes }} }}', {}
+        )
+        assert not read.errors, read.errors
+        assert read.data["referral"] == {
+            "reason": planted(ATTACK),
+            "notes": planted("<b>speaks Khmer only</b>"),
+        }
     # The send is audited in the person's name.
     async with hub.db.read() as session:
         entry = (
@@ -271,11 +285,15 @@ async def test_an_officer_runs_a_repatriation_to_hand_over(hub: RunningHub) -> N
         inbox = await client.get("/console/repatriations")
         assert f'data-repatriation="{rid}"' in inbox.text
         done = await _post(
-            client, rid, "action", action="CONFIRM_HANDOVER", note=planted("met at Poipet")
+            client, rid, "action", action="CONFIRM_HANDOVER", note=planted("met " + ATTACK)
         )
         assert done.status_code == 303, done.text
         page = await client.get(f"/console/repatriations/{rid}")
         assert "Handed over" in page.text
+        assert len(page.content) < 100 * 1024
+        _escaped(page.text)
+        # Her consent covers identity and location, not the note (HEALTH unless said).
+        assert planted("met") not in page.text and "withheld" in page.text
     row = await _request(hub, rid)
     assert row.status == "HANDED_OVER"
     async with hub.db.read() as session:
