@@ -42,6 +42,7 @@ from gateway.console.live import (
     end_person_streams,
     end_session_streams,
 )
+from gateway.console.sendpages import SendPages
 from notifications.pump import EventPump
 from orgs import staff
 from orgs.rules import ServiceCategory
@@ -412,6 +413,7 @@ class Console:
             Mount("/static", StaticFiles(directory=HERE / "static"), name="console-static"),
             Route("/events", self.live.events, methods=["GET"]),
             *case_record.routes(self),
+            *SendPages(self).routes(),
             *self.admin_routes(),
         ]
 
