@@ -6,6 +6,7 @@ from enum import StrEnum
 
 import pycountry
 
+from orgs.places import find_place
 from store.errors import ErrorCode, HubError
 
 
@@ -179,11 +180,17 @@ def check_scopes(kind: OrganizationKind, requested: list[str]) -> frozenset[str]
 
 
 def check_country(code: str) -> str:
-    """An ISO 3166-1 alpha-2 country code, upper case."""
+    """An ISO 3166-1 alpha-2 country code, upper case, from a code or a name we know
+    ("Thailand", "ថៃ"), so that requests record countries the way services do."""
     value = code.strip().upper()
-    if len(value) != 2 or pycountry.countries.get(alpha_2=value) is None:
-        raise HubError(ErrorCode.BAD_USER_INPUT, "country must be an ISO 3166-1 alpha-2 code")
-    return value
+    if len(value) == 2 and pycountry.countries.get(alpha_2=value) is not None:
+        return value
+    found = find_place(code)
+    if found is None or not found.is_country:
+        raise HubError(
+            ErrorCode.BAD_USER_INPUT, "country must be an ISO 3166-1 alpha-2 code or its name"
+        )
+    return found.code
 
 
 def check_name(name: str) -> str:
