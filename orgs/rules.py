@@ -180,17 +180,11 @@ def check_scopes(kind: OrganizationKind, requested: list[str]) -> frozenset[str]
 
 
 def check_country(code: str) -> str:
-    """An ISO 3166-1 alpha-2 country code, upper case, from a code or a name we know
-    ("Thailand", "ថៃ"), so that requests record countries the way services do."""
+    """An ISO 3166-1 alpha-2 country code, upper case."""
     value = code.strip().upper()
-    if len(value) == 2 and pycountry.countries.get(alpha_2=value) is not None:
-        return value
-    found = find_place(code)
-    if found is None or not found.is_country:
-        raise HubError(
-            ErrorCode.BAD_USER_INPUT, "country must be an ISO 3166-1 alpha-2 code or its name"
-        )
-    return found.code
+    if len(value) != 2 or pycountry.countries.get(alpha_2=value) is None:
+        raise HubError(ErrorCode.BAD_USER_INPUT, "country must be an ISO 3166-1 alpha-2 code")
+    return value
 
 
 def check_name(name: str) -> str:
@@ -213,3 +207,16 @@ def check_client_steward(
     if actor_is_coordinator:
         raise HubError(ErrorCode.FORBIDDEN, "the coordinator never holds a member's credentials")
     raise HubError(ErrorCode.NOT_FOUND, "client not found")
+
+
+def check_request_country(text: str, field: str = "currentCountry") -> str:
+    """The ISO 3166-1 alpha-2 code of the country a request names by code or by a name we
+    know ("Thailand", "ថៃ"): requests record places the way services do. Membership stays
+    stricter (``check_country``): an organisation registers with the code itself."""
+    found = find_place(text)
+    if found is None or not found.is_country:
+        raise HubError(
+            ErrorCode.BAD_USER_INPUT,
+            f"{field} must be an ISO 3166-1 alpha-2 code or a country's name",
+        )
+    return found.code
