@@ -39,7 +39,7 @@ from consent.rules import DataCategory, Purpose, Recipient, covers
 from notifications.outbox import emit
 from orgs.models import Organization
 from orgs.principal import Principal
-from orgs.rules import MembershipStatus, OrganizationKind, check_country
+from orgs.rules import MembershipStatus, OrganizationKind, check_request_country
 from store.audit import record_audit
 from store.engine import Database
 from store.errors import ErrorCode, HubError, not_found
@@ -159,7 +159,7 @@ async def _submit(
     requester = actor.organization_id
     assert requester is not None
     now = utcnow()
-    country = check_country(new.current_country)
+    country = check_request_country(new.current_country)
     location = (new.last_known_location or "").strip() or None
     if location is not None and len(location) > MAX_LOCATION:
         raise _bad(f"lastKnownLocation is longer than {MAX_LOCATION} characters")

@@ -49,7 +49,7 @@ from consent.rules import DataCategory, Purpose, Recipient, decide
 from notifications.outbox import emit
 from orgs.models import Organization
 from orgs.principal import Principal
-from orgs.rules import MembershipStatus, OrganizationKind, check_country
+from orgs.rules import MembershipStatus, OrganizationKind, check_request_country
 from store.audit import record_audit
 from store.engine import Database
 from store.errors import ErrorCode, HubError, not_found
@@ -180,7 +180,7 @@ async def request_repatriation(
 
 
 def _check_new(new: NewRepatriation, now: datetime) -> tuple[str, datetime]:
-    country = check_country(new.current_country)
+    country = check_request_country(new.current_country)
     if not new.documents_held:
         raise _bad("documentsHeld: say what the survivor holds, or NONE")
     if DocumentHeld.NONE in new.documents_held and len(new.documents_held) > 1:

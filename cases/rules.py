@@ -14,6 +14,7 @@ from typing import Any
 import pycountry
 
 from consent.rules import DataCategory
+from orgs.places import find_place
 from store.errors import ErrorCode, HubError
 
 
@@ -91,6 +92,7 @@ class FieldKind(StrEnum):
     DATE = "DATE"
     AGE = "AGE"
     COUNTRY = "COUNTRY"
+    PLACE = "PLACE"
     DOCUMENTS = "DOCUMENTS"
     EXPLOITATION_TYPES = "EXPLOITATION_TYPES"
     RECRUITER = "RECRUITER"
@@ -116,7 +118,7 @@ SENSITIVE_FIELDS: tuple[SensitiveField, ...] = (
     SensitiveField("phone", C.CONTACT, K.TEXT),
     SensitiveField("familyContact", C.CONTACT, K.TEXT),
     SensitiveField("currentLocation", C.LOCATION, K.TEXT),
-    SensitiveField("homeProvince", C.LOCATION, K.TEXT),
+    SensitiveField("homeProvince", C.LOCATION, K.PLACE),
     SensitiveField("homeCommune", C.LOCATION, K.TEXT),
     SensitiveField("healthNotes", C.HEALTH, K.TEXT),
     SensitiveField("legalNotes", C.LEGAL, K.TEXT),
@@ -151,10 +153,27 @@ def _text(name: str, value: Any) -> str:
 
 
 def _country(name: str, value: Any) -> str:
-    code = str(value).strip().upper()
-    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
-        raise _bad(name, "must be an ISO 3166-1 alpha-2 country code")
-    return code
+    """A country by its ISO 3166-1 code or by a name we know ("Thailand", "ថៃ")."""
+    found = find_place(str(value)) if isinstance(value, str) else None
+    if found is None or not found.is_country:
+        raise _bad(name, "must be an ISO 3166-1 alpha-2 country code or a country's name")
+    return found.code
+
+
+# Never echo the value in the message: where she comes from is survivor data.
+UNKNOWN_PROVINCE = (
+    "unknown place: use an ISO 3166-2 code such as KH-9 or a province's name "
+    "in Khmer or Latin letters"
+)
+
+
+def _province(name: str, value: Any) -> str:
+    """A province (an ISO 3166-2 subdivision) by code or by any spelling we know, as its code:
+    "Koh Kong", "Kaoh Kong" and "កោះកុង" are all stored as ``KH-9``."""
+    found = find_place(value) if isinstance(value, str) and len(value) <= MAX_TEXT else None
+    if found is None or found.is_country:
+        raise _bad(name, UNKNOWN_PROVINCE)
+    return found.code
 
 
 def _date(name: str, value: Any) -> str:
@@ -184,6 +203,8 @@ def check_sensitive_value(name: str, value: Any) -> Any:
         return value
     if kind is FieldKind.COUNTRY:
         return _country(name, value)
+    if kind is FieldKind.PLACE:
+        return _province(name, value)
     if kind is FieldKind.DOCUMENTS:
         if not isinstance(value, list) or len(value) > MAX_LIST:
             raise _bad(name, f"must be a list of at most {MAX_LIST} documents")

@@ -22,6 +22,7 @@ from cases.repatriation_rules import RepatriationStatus
 from cases.rules import AgeBand, CaseStatus, ExploitationType, Sex
 from cases.statistics_rules import Published, grid_of, suppress
 from consent.rules import DataCategory
+from orgs.places import find_place, place
 
 OTHER = "OTHER"
 UNKNOWN = "UNKNOWN"
@@ -131,9 +132,14 @@ def time_band(start: datetime, end: datetime | None) -> str:
 
 
 def province_label(raw: object) -> str:
-    """A province as recorded, with spacing and case made uniform (free text today)."""
+    """A province by its ISO 3166-2 code, so that every spelling of one province is one cell
+    ("Koh Kong", "កោះកុង" and ``KH-9`` all count as ``KH-9``). Text kept from before codes that
+    names no known place is counted as written, with spacing and case made uniform."""
     if not isinstance(raw, str) or not raw.strip():
         return UNKNOWN
+    found = place(raw) or find_place(raw)
+    if found is not None:
+        return found.code
     return " ".join(raw.split()).title()
 
 

@@ -6,6 +6,7 @@ from enum import StrEnum
 
 import pycountry
 
+from orgs.places import find_place
 from store.errors import ErrorCode, HubError
 
 
@@ -206,3 +207,16 @@ def check_client_steward(
     if actor_is_coordinator:
         raise HubError(ErrorCode.FORBIDDEN, "the coordinator never holds a member's credentials")
     raise HubError(ErrorCode.NOT_FOUND, "client not found")
+
+
+def check_request_country(text: str, field: str = "currentCountry") -> str:
+    """The ISO 3166-1 alpha-2 code of the country a request names by code or by a name we
+    know ("Thailand", "ថៃ"): requests record places the way services do. Membership stays
+    stricter (``check_country``): an organisation registers with the code itself."""
+    found = find_place(text)
+    if found is None or not found.is_country:
+        raise HubError(
+            ErrorCode.BAD_USER_INPUT,
+            f"{field} must be an ISO 3166-1 alpha-2 code or a country's name",
+        )
+    return found.code

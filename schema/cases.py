@@ -32,6 +32,7 @@ from consent.models import ConsentGrant as GrantRow
 from consent.models import Disclosure as DisclosureRow
 from consent.models import WithdrawalNotice as NoticeRow
 from consent.rules import ConsentMethod, DataCategory, Grantor, Purpose
+from orgs.places import find_place, place
 from orgs.rules import OrganizationKind
 from schema.context import HubContext
 from schema.disclosures import collector
@@ -40,6 +41,7 @@ from schema.documents import AttachedDocumentConnection, documents_of
 from schema.family_consent import FamilyBasisInput
 from schema.paging import PageInfo
 from schema.permissions import requires
+from schema.places import Place
 from schema.selection import fields_at
 from store.errors import not_found
 from store.sealed import Sealing
@@ -131,6 +133,15 @@ def _date(value: Any) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
+def _as_place(value: object) -> Place | None:
+    """A recorded place with its names: a code, or text written before codes that still
+    names a known place (it is shown as written, never rewritten)."""
+    if not isinstance(value, str):
+        return None
+    found = place(value) or find_place(value)
+    return Place.from_place(found) if found is not None else None
+
+
 def _snake(name: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
 
@@ -180,6 +191,16 @@ class Case:
     exploitation_start_date: date | None
     exploitation_end_date: date | None
     viewer_is_owner: strawberry.Private[bool]
+    home_province_place: Place | None = strawberry.field(
+        default=None,
+        description="`homeProvince` as a place (ISO 3166-2 code, English and Khmer names); "
+        "null when `homeProvince` is not shown or is text kept from before codes that names "
+        "no known province.",
+    )
+    destination_country_place: Place | None = strawberry.field(
+        default=None,
+        description="`destinationCountry` as a place with its names; null when not shown.",
+    )
     possible_duplicate: bool = strawberry.field(
         default=False,
         description="On the answer to `createCase`: the person may already be known at "
@@ -230,6 +251,8 @@ class Case:
                 for w in view.withheld
             ],
             viewer_is_owner=view.viewer_is_owner,
+            home_province_place=_as_place(fields["home_province"]),
+            destination_country_place=_as_place(fields["destination_country"]),
             possible_duplicate=view.duplicate_hint is not None,
             duplicate_hint=strawberry.ID(view.duplicate_hint) if view.duplicate_hint else None,
             **fields,

@@ -10,10 +10,11 @@ from datetime import datetime, timedelta
 import strawberry
 from strawberry.types import Info
 
-from cases import desk, desk_levers, desk_network
+from cases import desk, desk_levers, desk_network, desk_paging
 from cases.desk_models import DeskNotice as NoticeRow
-from cases.desk_rules import ClientConcern, ClientPolicy, DeskItemKind
+from cases.desk_rules import AcknowledgementSummary, ClientConcern, ClientPolicy, DeskItemKind
 from schema.context import HubContext
+from schema.paging import PageInfo
 from schema.permissions import requires, requires_any
 from store.errors import ErrorCode, HubError
 from store.types import utcnow
@@ -112,6 +113,95 @@ class ClientNeedingAttention:
     concerns: list[ClientConcern]
 
 
+def _acknowledger(a: AcknowledgementSummary) -> LateAcknowledger:
+    return LateAcknowledger(
+        organization_id=strawberry.ID(a.organization_id),
+        acknowledged=a.acknowledged,
+        late=a.late,
+        median_seconds_to_acknowledge=_seconds(a.median_seconds),
+        p90_seconds_to_acknowledge=_seconds(a.p90_seconds),
+    )
+
+
+def _webhook(h: desk_network.FailingWebhook) -> FailingWebhook:
+    return FailingWebhook(
+        webhook_id=strawberry.ID(h.webhook_id),
+        organization_id=strawberry.ID(h.organization_id),
+        enabled=h.enabled,
+        failed_deliveries=h.failed_deliveries,
+        retrying_deliveries=h.retrying_deliveries,
+        last_attempt_at=h.last_attempt_at,
+        last_status_code=h.last_status_code,
+    )
+
+
+def _client(c: desk_network.ClientAttention) -> ClientNeedingAttention:
+    return ClientNeedingAttention(
+        client_id=c.client_id,
+        organization_id=strawberry.ID(c.organization_id),
+        name=c.name,
+        created_at=c.created_at,
+        last_token_at=c.last_token_at,
+        key_rotated_at=c.key_rotated_at,
+        key_expires_at=c.key_expires_at,
+        concerns=list(c.concerns),
+    )
+
+
+@strawberry.type
+class DeskItemEdge:
+    cursor: str
+    node: DeskItem
+
+
+@strawberry.type(description="Late items, most overdue first (the earliest deadline first).")
+class DeskItemConnection:
+    edges: list[DeskItemEdge]
+    page_info: PageInfo
+
+
+@strawberry.type
+class LateAcknowledgerEdge:
+    cursor: str
+    node: LateAcknowledger
+
+
+@strawberry.type(description="Late acknowledgers, the most late acknowledgements first.")
+class LateAcknowledgerConnection:
+    edges: list[LateAcknowledgerEdge]
+    page_info: PageInfo
+
+
+@strawberry.type
+class FailingWebhookEdge:
+    cursor: str
+    node: FailingWebhook
+
+
+@strawberry.type(description="Failing webhooks, the most failed deliveries first.")
+class FailingWebhookConnection:
+    edges: list[FailingWebhookEdge]
+    page_info: PageInfo
+
+
+@strawberry.type
+class ClientNeedingAttentionEdge:
+    cursor: str
+    node: ClientNeedingAttention
+
+
+@strawberry.type(description="Clients needing attention, the first rotation due first.")
+class ClientNeedingAttentionConnection:
+    edges: list[ClientNeedingAttentionEdge]
+    page_info: PageInfo
+
+
+_PAGED = (
+    "The same rows as `{name}`, a page at a time: `first` from 1 to 100, `after` a cursor "
+    "from this list (it names the last row's rank, so rows settling between pages shift nothing)."
+)
+
+
 @strawberry.type(description="What is late in the network, and who needs a nudge.")
 class NetworkOverview:
     generated_at: datetime
@@ -119,6 +209,50 @@ class NetworkOverview:
     late_acknowledgers: list[LateAcknowledger]
     failing_webhooks: list[FailingWebhook]
     clients_needing_attention: list[ClientNeedingAttention]
+    items: strawberry.Private[list[desk.DeskItem]]
+    acknowledgers: strawberry.Private[list[AcknowledgementSummary]]
+    hooks: strawberry.Private[list[desk_network.FailingWebhook]]
+    clients: strawberry.Private[list[desk_network.ClientAttention]]
+
+    @strawberry.field(description=_PAGED.format(name="lateItems"))
+    def late_items_connection(
+        self, first: int = 20, after: str | None = None
+    ) -> DeskItemConnection:
+        page = desk_paging.page_of(self.items, desk_paging.late_item_rank, first, after)
+        return DeskItemConnection(
+            edges=[DeskItemEdge(cursor=c, node=DeskItem.of(i)) for c, i in page.rows],
+            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
+        )
+
+    @strawberry.field(description=_PAGED.format(name="lateAcknowledgers"))
+    def late_acknowledgers_connection(
+        self, first: int = 20, after: str | None = None
+    ) -> LateAcknowledgerConnection:
+        page = desk_paging.page_of(self.acknowledgers, desk_paging.acknowledger_rank, first, after)
+        return LateAcknowledgerConnection(
+            edges=[LateAcknowledgerEdge(cursor=c, node=_acknowledger(a)) for c, a in page.rows],
+            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
+        )
+
+    @strawberry.field(description=_PAGED.format(name="failingWebhooks"))
+    def failing_webhooks_connection(
+        self, first: int = 20, after: str | None = None
+    ) -> FailingWebhookConnection:
+        page = desk_paging.page_of(self.hooks, desk_paging.webhook_rank, first, after)
+        return FailingWebhookConnection(
+            edges=[FailingWebhookEdge(cursor=c, node=_webhook(h)) for c, h in page.rows],
+            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
+        )
+
+    @strawberry.field(description=_PAGED.format(name="clientsNeedingAttention"))
+    def clients_needing_attention_connection(
+        self, first: int = 20, after: str | None = None
+    ) -> ClientNeedingAttentionConnection:
+        page = desk_paging.page_of(self.clients, desk_paging.client_rank, first, after)
+        return ClientNeedingAttentionConnection(
+            edges=[ClientNeedingAttentionEdge(cursor=c, node=_client(a)) for c, a in page.rows],
+            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
+        )
 
 
 @strawberry.type(description="A reminder from the coordinator about a late item.")
@@ -187,41 +321,13 @@ class DeskQueries:
         return NetworkOverview(
             generated_at=now,
             late_items=[DeskItem.of(i) for i in items],
-            late_acknowledgers=[
-                LateAcknowledger(
-                    organization_id=strawberry.ID(a.organization_id),
-                    acknowledged=a.acknowledged,
-                    late=a.late,
-                    median_seconds_to_acknowledge=_seconds(a.median_seconds),
-                    p90_seconds_to_acknowledge=_seconds(a.p90_seconds),
-                )
-                for a in acknowledgers
-            ],
-            failing_webhooks=[
-                FailingWebhook(
-                    webhook_id=strawberry.ID(h.webhook_id),
-                    organization_id=strawberry.ID(h.organization_id),
-                    enabled=h.enabled,
-                    failed_deliveries=h.failed_deliveries,
-                    retrying_deliveries=h.retrying_deliveries,
-                    last_attempt_at=h.last_attempt_at,
-                    last_status_code=h.last_status_code,
-                )
-                for h in hooks
-            ],
-            clients_needing_attention=[
-                ClientNeedingAttention(
-                    client_id=c.client_id,
-                    organization_id=strawberry.ID(c.organization_id),
-                    name=c.name,
-                    created_at=c.created_at,
-                    last_token_at=c.last_token_at,
-                    key_rotated_at=c.key_rotated_at,
-                    key_expires_at=c.key_expires_at,
-                    concerns=list(c.concerns),
-                )
-                for c in clients
-            ],
+            late_acknowledgers=[_acknowledger(a) for a in acknowledgers],
+            failing_webhooks=[_webhook(h) for h in hooks],
+            clients_needing_attention=[_client(c) for c in clients],
+            items=items,
+            acknowledgers=acknowledgers,
+            hooks=hooks,
+            clients=clients,
         )
 
     @strawberry.field(

@@ -31,7 +31,7 @@ SURVIVOR: dict[str, Any] = {
     "phone": planted("+855 12 345 678"),
     "healthNotes": planted("needs follow-up for malaria"),
     "legalNotes": planted("complaint filed in Koh Kong court"),
-    "homeProvince": planted("Prey Veng"),
+    "homeProvince": "Prey Veng",  # a place is recorded as its code (KH-14): nothing to plant
 }
 
 

@@ -21,7 +21,7 @@ PHONE = planted("+855 16 909 4411")
 SURVIVOR: dict[str, Any] = {
     "fullName": NAME,
     "phone": PHONE,
-    "homeProvince": planted("Takeo"),
+    "homeProvince": "តាកែវ",  # Takeo in Khmer, recorded as KH-21: a code carries no marker
     "healthNotes": planted("fracture of the left wrist, healing"),
 }
 
@@ -321,4 +321,4 @@ async def test_the_outbox_and_the_audit_trail_never_hold_survivor_data(hub: Runn
         details = [str(r[0]) for r in await session.execute(text("SELECT detail FROM audit"))]
     assert len(payloads) > 5 and len(details) > 5
     for row in payloads + details:
-        assert NAME not in row and PHONE not in row and "Takeo" not in row, row
+        assert NAME not in row and PHONE not in row and "KH-21" not in row, row

@@ -50,7 +50,7 @@ SURVIVOR: dict[str, Any] = {
     "phone": "+855 97 765 4321",
     "familyContact": "mother, stall 14 at Kampong Cham market",
     "currentLocation": "CCPCR transit centre, Koh Kong",
-    "homeProvince": "Kampong Cham",
+    "homeProvince": "KH-3",  # Kampong Cham, recorded by its ISO 3166-2 code
     "homeCommune": "Chhuk",
     "healthNotes": "treated for dehydration",
     "legalNotes": "witness statement taken by provincial police",
