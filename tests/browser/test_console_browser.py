@@ -19,6 +19,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 from orgs.staff_rules import StaffRole
 from tests.api.console_support import PASSWORD, invite
@@ -67,7 +68,11 @@ def _enrol_and_sign_in(
     browser.find_element(By.CSS_SELECTOR, f'#locale option[value="{locale}"]').click()
     browser.find_element(By.ID, "code").send_keys(totp.now())
     browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    codes = browser.find_elements(By.CSS_SELECTOR, "ul.codes code")
+    # The answer page may still be loading when the click returns (a busy machine): wait
+    # for it rather than read the page the form was on.
+    codes = WebDriverWait(browser, 30).until(
+        lambda b: b.find_elements(By.CSS_SELECTOR, "ul.codes code")
+    )
     assert len(codes) == 8
     browser.get(base_url + "/console/sign-in")
     browser.find_element(By.ID, "email").send_keys(email)
@@ -79,6 +84,7 @@ def _enrol_and_sign_in(
         totp.generate_otp(totp.timecode(datetime.now()) + 1)
     )
     browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    WebDriverWait(browser, 30).until(lambda b: not b.current_url.endswith("/sign-in"))
 
 
 async def test_a_caseworker_enrols_signs_in_and_sees_the_inbox(
