@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import literal, null, select, union_all
+from sqlalchemy import BindParameter, CompoundSelect, bindparam, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.erasure_models import CaseErasure, CaseKeyRow
-from cases.models import CaseField
+from cases.models import Case, CaseField
 from store.case_keys import CASE_PREFIX, CaseCipher, CaseKey, unwrap, wrap
 from store.errors import ErrorCode, HubError
 from store.sealed import FieldCipher
@@ -45,18 +46,10 @@ async def erased_among(session: AsyncSession, case_ids: Sequence[str]) -> set[st
     return set(rows)
 
 
-async def keys_and_erasures(
-    session: AsyncSession, cipher: FieldCipher, case_ids: Sequence[str], with_keys: bool
-) -> tuple[dict[str, CaseKey], set[str]]:
-    """The cases' keys (when their sealed values will be opened) and which were erased, in
-    one statement: a page of cases costs one query more, not two.
-
-    A case is erased when it has an erasure record, and also when its fields are sealed under
-    a case key that is gone: a data backup taken before her erasure and restored after it
-    has her values and no erasure record, and the key store never gives her key back."""
-    if not case_ids:
-        return {}, set()
-    ids = list(case_ids)
+def _keys_and_erasures_query(with_keys: bool) -> CompoundSelect[Any]:
+    """Built once per shape at import: each read only binds its ids (building and caching
+    this union per call cost a survivor page about a millisecond)."""
+    ids: BindParameter[str] = bindparam("ids", expanding=True)
     erased = select(CaseErasure.case_id, null().label("wrapped"), literal("E").label("kind")).where(
         CaseErasure.case_id.in_(ids)
     )
@@ -69,15 +62,33 @@ async def keys_and_erasures(
         )
         .distinct()
     )
-    query = union_all(erased, shredded)
-    if with_keys:
-        keyed = select(CaseKeyRow.case_id, CaseKeyRow.wrapped, literal("K")).where(
-            CaseKeyRow.case_id.in_(ids)
-        )
-        query = union_all(erased, shredded, keyed)
+    if not with_keys:
+        return union_all(erased, shredded)
+    keyed = select(CaseKeyRow.case_id, CaseKeyRow.wrapped, literal("K")).where(
+        CaseKeyRow.case_id.in_(ids)
+    )
+    return union_all(erased, shredded, keyed)
+
+
+_KEYS_AND_ERASURES = _keys_and_erasures_query(with_keys=True)
+_ERASURES = _keys_and_erasures_query(with_keys=False)
+
+
+async def keys_and_erasures(
+    session: AsyncSession, cipher: FieldCipher, case_ids: Sequence[str], with_keys: bool
+) -> tuple[dict[str, CaseKey], set[str]]:
+    """The cases' keys (when their sealed values will be opened) and which were erased, in
+    one statement: a page of cases costs one query more, not two.
+
+    A case is erased when it has an erasure record, and also when its fields are sealed under
+    a case key that is gone: a data backup taken before her erasure and restored after it
+    has her values and no erasure record, and the key store never gives her key back."""
+    if not case_ids:
+        return {}, set()
+    query = _KEYS_AND_ERASURES if with_keys else _ERASURES
     keys: dict[str, CaseKey] = {}
     gone: set[str] = set()
-    for case_id, wrapped, kind in await session.execute(query):
+    for case_id, wrapped, kind in await session.execute(query, {"ids": list(case_ids)}):
         if kind == "E":
             gone.add(case_id)
         else:
@@ -115,6 +126,36 @@ async def case_erased(session: AsyncSession, cipher: FieldCipher, case_id: str) 
 
 
 ERASED_CASE = "her data was erased: nothing more is written about her case"
+
+
+_OWNERS_AND_KEYS = (
+    select(Case.id, Case.owner_organization_id, CaseKeyRow.wrapped)
+    .outerjoin(CaseKeyRow, CaseKeyRow.case_id == Case.id)
+    .where(Case.id.in_(bindparam("ids", expanding=True)))
+)
+
+
+async def owners_and_ciphers(
+    session: AsyncSession, cipher: FieldCipher, case_ids: Sequence[str], with_keys: bool
+) -> tuple[dict[str, str], dict[str, CaseCipher]]:
+    """Each case's owner and, ``with_keys``, its read-side cipher, in one statement: a
+    read of free texts (a referral's reason, a send's answer) needs both, and a second
+    trip for the keys cost it about as much as the first."""
+    if not case_ids:
+        return {}, {}
+    owners: dict[str, str] = {}
+    openers: dict[str, CaseCipher] = {}
+    for case_id, owner, wrapped in await session.execute(
+        _OWNERS_AND_KEYS, {"ids": sorted(set(case_ids))}
+    ):
+        owners[case_id] = owner
+        if with_keys:
+            key = unwrap(cipher, wrapped, case_id) if wrapped is not None else None
+            openers[case_id] = CaseCipher(cipher, key)
+    if with_keys:  # as ``case_ciphers``: every id gets one, keyless when nothing was found
+        for case_id in case_ids:
+            openers.setdefault(case_id, CaseCipher(cipher, None))
+    return owners, openers
 
 
 async def case_ciphers(

@@ -30,6 +30,7 @@ from cases.service import case_audience, load_owned_case
 from notifications.outbox import emit
 from orgs.principal import Principal
 from store.audit import record_audit
+from store.case_keys import forget_keys
 from store.engine import Database
 from store.errors import ErrorCode, HubError
 from store.key_store import SCHEMA as KEY_SCHEMA
@@ -94,7 +95,10 @@ async def _clear_legal_notes(session: AsyncSession, case_id: str) -> None:
     linked = select(LegalCaseLink.legal_case_id).where(LegalCaseLink.case_id == case_id)
     # Their key goes too, so no copy of them opens anywhere (backups included); later
     # notes get a fresh key.
-    await session.execute(delete(CaseKeyRow).where(CaseKeyRow.case_id.in_(linked)))
+    shredded = await session.scalars(
+        delete(CaseKeyRow).where(CaseKeyRow.case_id.in_(linked)).returning(CaseKeyRow.case_id)
+    )
+    forget_keys(set(shredded))
     await session.execute(
         update(LegalCaseChange)
         .where(LegalCaseChange.legal_case_id.in_(linked), LegalCaseChange.note_sealed.is_not(None))
@@ -118,6 +122,7 @@ async def _destroy(
 ) -> None:
     """The erasure itself, inside the caller's transaction: key, values, record, event, audit."""
     await session.execute(delete(CaseKeyRow).where(CaseKeyRow.case_id == case.id))
+    forget_keys({case.id})  # readers cannot reach it without the row; it leaves memory too
     await _clear_sealed(session, cipher, case.id)
     await _clear_legal_notes(session, case.id)
     await forget_case(session, case.id)

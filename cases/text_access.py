@@ -14,14 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.access import ERASED, Withheld, load_grants
 from cases.access import SCOPE_REQUIRED as PII_SCOPE_REQUIRED
-from cases.case_keys import case_ciphers
+from cases.case_keys import owners_and_ciphers
 from cases.free_text import SCOPE_REQUIRED, TextField
-from cases.models import Case
 from cases.rules import PII_CATEGORIES
 from consent.disclosure import DisclosureRecord
 from consent.rules import DataCategory, Decision, Grant, Purpose, Recipient, decide
@@ -96,16 +94,12 @@ async def open_texts(
     """A view per subject, in order. Grants are loaded once for every case involved."""
     org = viewer.organization_id or ""
     case_ids = sorted({s.case_id for s in subjects})
-    owners: dict[str, str] = {}
-    if case_ids:
-        rows = await session.execute(
-            select(Case.id, Case.owner_organization_id).where(Case.id.in_(case_ids))
-        )
-        owners = {case_id: owner for case_id, owner in rows}
+    # One statement for every case's owner and key: texts about a case are sealed under it.
+    owners, openers = await owners_and_ciphers(
+        session, cipher, case_ids, with_keys=viewer.has(read_scope)
+    )
     foreign = [c for c in case_ids if owners.get(c) != org]
     grants = await load_grants(session, foreign) if foreign and viewer.has(read_scope) else {}
-    # One statement for every case's key: texts about a case are sealed under it.
-    openers = await case_ciphers(session, cipher, case_ids) if viewer.has(read_scope) else {}
     views = []
     for subject in subjects:
         is_owner = owners.get(subject.case_id) == org

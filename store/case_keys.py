@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import base64
 import os
+import weakref
+from collections import OrderedDict
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -67,8 +69,64 @@ def wrap(cipher: FieldCipher, raw: bytes, case_id: str) -> str:
 
 
 def unwrap(cipher: FieldCipher, wrapped: str, case_id: str) -> CaseKey:
-    text = cipher.open(wrapped, table="case_keys", column="dek", row_id=case_id)
-    return CaseKey(base64.urlsafe_b64decode(text.encode()))
+    """The case key in ``wrapped``, from the process's small cache when this cipher opened
+    the same wrapped text for the same case before (see ``UnwrappedKeys``)."""
+    cache = _caches.get(cipher)
+    if cache is None:
+        cache = _caches[cipher] = UnwrappedKeys()
+    found = cache.get(case_id, wrapped)
+    if found is None:
+        text = cipher.open(wrapped, table="case_keys", column="dek", row_id=case_id)
+        found = CaseKey(base64.urlsafe_b64decode(text.encode()))
+        cache.put(case_id, wrapped, found)
+    return found
+
+
+class UnwrappedKeys:
+    """A bounded LRU of unwrapped case keys, keyed by (case id, wrapped text).
+
+    Unwrapping every case's key on every read of a page cost about a tenth of a survivor
+    read. The cache never decides whether a key exists: a reader must first read the
+    wrapped text from the key store in its own transaction, so once an erasure deletes
+    that row no reader can reach the cached key any more, in any process. Rotation re-wraps
+    the key, so the new wrapped text is a new entry and the old one ages out. ``forget``
+    drops a case's entries when she is erased, so her key leaves memory at once too."""
+
+    __slots__ = ("_entries", "_size")
+
+    def __init__(self, size: int = 4096) -> None:
+        self._entries: OrderedDict[tuple[str, str], CaseKey] = OrderedDict()
+        self._size = size
+
+    def get(self, case_id: str, wrapped: str) -> CaseKey | None:
+        found = self._entries.get((case_id, wrapped))
+        if found is not None:
+            self._entries.move_to_end((case_id, wrapped))
+        return found
+
+    def put(self, case_id: str, wrapped: str, key: CaseKey) -> None:
+        self._entries[(case_id, wrapped)] = key
+        self._entries.move_to_end((case_id, wrapped))
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+    def forget(self, case_ids: set[str]) -> None:
+        for entry in [e for e in self._entries if e[0] in case_ids]:
+            del self._entries[entry]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+# One cache per hub cipher: a key unwrapped by one key ring is never handed to another
+# (a ring without the wrapping key id must still fail to open it).
+_caches: weakref.WeakKeyDictionary[FieldCipher, UnwrappedKeys] = weakref.WeakKeyDictionary()
+
+
+def forget_keys(case_ids: set[str]) -> None:
+    """Drop these cases' unwrapped keys from every cache of this process (on erasure)."""
+    for cache in list(_caches.values()):
+        cache.forget(case_ids)
 
 
 def open_sealed(

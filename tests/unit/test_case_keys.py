@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from store.case_keys import CaseKey, open_sealed, unwrap, wrap
+from store.case_keys import CaseKey, UnwrappedKeys, forget_keys, open_sealed, unwrap, wrap
 from store.sealed import FieldCipher, SealError
 
 PLACE = {"table": "case_fields", "column": "fullName", "row_id": "case-1"}
@@ -53,3 +53,39 @@ def test_a_backups_wrapped_key_stops_opening_when_its_data_key_is_retired() -> N
     # and a wrapped key moved to another case does not open either
     with pytest.raises(SealError):
         unwrap(retired, live, "case-2")
+
+
+def test_an_unwrapped_key_is_reused_only_for_the_same_wrapped_text_and_ring() -> None:
+    ring = FieldCipher({"k1": os.urandom(32)}, "k1")
+    raw = os.urandom(32)
+    wrapped = wrap(ring, raw, "case-1")
+    first = unwrap(ring, wrapped, "case-1")
+    assert unwrap(ring, wrapped, "case-1") is first
+    # re-wrapped (rotation): a new entry, the same key inside
+    rewrapped = wrap(ring, raw, "case-1")
+    again = unwrap(ring, rewrapped, "case-1")
+    assert again is not first
+    assert again.open(first.seal("x", **PLACE), **PLACE) == "x"
+    # another ring without the wrapping key id never gets the cached key
+    stranger = FieldCipher({"k2": os.urandom(32)}, "k2")
+    with pytest.raises(SealError):
+        unwrap(stranger, wrapped, "case-1")
+    # bound to its case: the same text under another case id does not open
+    with pytest.raises(SealError):
+        unwrap(ring, wrapped, "case-2")
+
+
+def test_erasure_drops_her_cached_keys_and_the_cache_stays_bounded() -> None:
+    ring = FieldCipher({"k1": os.urandom(32)}, "k1")
+    wrapped = wrap(ring, os.urandom(32), "case-9")
+    first = unwrap(ring, wrapped, "case-9")
+    forget_keys({"case-9"})
+    assert unwrap(ring, wrapped, "case-9") is not first
+    cache = UnwrappedKeys(size=2)
+    keys = [CaseKey.generate()[0] for _ in range(3)]
+    for n, key in enumerate(keys):
+        cache.put(f"case-{n}", "w", key)
+    assert len(cache) == 2 and cache.get("case-0", "w") is None
+    assert cache.get("case-2", "w") is keys[2]
+    cache.forget({"case-2"})
+    assert cache.get("case-2", "w") is None and cache.get("case-1", "w") is keys[1]
