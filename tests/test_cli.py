@@ -24,7 +24,14 @@ import httpx
 import pytest
 from authlib.integrations.httpx_client import OAuth2Client
 
+# These tests start the hub as a process (the demo takes its time): their own waits bound them.
+pytestmark = pytest.mark.timeout(300)
+
+
 TIMEOUT = 60
+# The demo builds a whole network with months of history before it prints its sign-ins:
+# half a minute on a quiet two-core machine, more beside a parallel test run.
+READY_TIMEOUT = 150
 
 
 @pytest.fixture
@@ -223,7 +230,7 @@ class Server:
     def read_json(self) -> dict[str, Any]:
         """Read stdout until it holds one complete JSON object."""
         text = ""
-        deadline = time.monotonic() + TIMEOUT
+        deadline = time.monotonic() + READY_TIMEOUT
         while True:
             line = self.lines.get(timeout=max(0.1, deadline - time.monotonic()))
             assert line is not None, f"the process ended early: {self.log()}"

@@ -29,6 +29,9 @@ from tests.test_cli import (
     sqlite_env,
 )
 
+# These tests start the hub as a process (the demo takes its time): their own waits bound them.
+pytestmark = pytest.mark.timeout(300)
+
 # Commands that need a database that exists and is migrated (PATH arguments relative).
 NEEDS_A_DATABASE = [
     ["audit", "verify"],

@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.test_cli import (
     Server,
@@ -17,6 +18,9 @@ from tests.test_cli import (
     sqlite_env,
     workdir,
 )
+
+# These tests start the hub as a process (the demo takes its time): their own waits bound them.
+pytestmark = pytest.mark.timeout(300)
 
 __all__ = ["servers", "workdir"]  # fixtures shared with tests/test_cli.py
 

@@ -9,8 +9,14 @@ import re
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.readme_blocks import blocks, run_first_hour, the_block, unmarked
 from tests.test_cli import Server, cli_env, free_port
+
+# These tests start the hub as a process (the demo takes its time): their own waits bound them.
+pytestmark = pytest.mark.timeout(300)
+
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()

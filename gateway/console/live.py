@@ -41,6 +41,9 @@ from store.errors import HubError
 log = logging.getLogger(__name__)
 
 SUBSCRIBE_SCOPE = "events:subscribe"
+# The stream tells a page that its referral lists changed: for people who read those lists
+# (an organisation's admin holds events:subscribe for webhooks, not for casework).
+LIST_SCOPE = "referrals:read"
 # What the browser waits before reconnecting after a dropped stream (milliseconds).
 RETRY_MS = 5000
 _SESSION_MARK = "console-session:"
@@ -99,7 +102,7 @@ class LiveEvents:
             # EventSource gives up on anything but 200: a signed-out page stops listening.
             return guard.protect(PlainTextResponse("signed out", status_code=401))
         principal = person.principal(request.state.request_id)
-        if not principal.has(SUBSCRIBE_SCOPE) or self.pump is None:
+        if not (principal.has(SUBSCRIBE_SCOPE) and principal.has(LIST_SCOPE)) or self.pump is None:
             return guard.protect(PlainTextResponse("forbidden", status_code=403))
         try:
             # EventSource sends Last-Event-ID when it reconnects; a page just opened
