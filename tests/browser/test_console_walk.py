@@ -14,7 +14,6 @@ up in the console's own catalog.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import re
 import shutil
@@ -66,12 +65,6 @@ def browsers() -> Iterator[Browsers]:
             pytest.fail(message)
         pytest.skip(f"{message}; CI installs them and fails without them")
     os.environ["SE_OFFLINE"] = "true"
-    # Selenium's client logs every command it sends at DEBUG, the words the test types
-    # included: that is the test's own input echoed, not the hub's output, and it would
-    # trip the run-wide survivor-marker watch. The hub's loggers stay at DEBUG.
-    echo = logging.getLogger("selenium.webdriver.remote.remote_connection")
-    level = echo.level
-    echo.setLevel(logging.INFO)
     opened: list[webdriver.Chrome] = []
 
     def new() -> webdriver.Chrome:
@@ -87,7 +80,6 @@ def browsers() -> Iterator[Browsers]:
                 browser.quit()
             except Exception:  # already closed by the walk
                 pass
-        echo.setLevel(level)
 
 
 def _wait(browser: webdriver.Chrome, condition: Callable[[webdriver.Chrome], object]) -> None:
