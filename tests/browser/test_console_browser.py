@@ -19,6 +19,8 @@ from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from orgs.staff_rules import StaffRole
@@ -54,6 +56,18 @@ def driver() -> Iterator[webdriver.Chrome]:
         yield browser
     finally:
         browser.quit()
+
+
+def follow(browser: webdriver.Chrome, element: WebElement) -> None:
+    """Click a link or a form's button and wait until the page it leads to has loaded: on a
+    busy machine the click returns while the old page is still there, and reading it then
+    finds the old page's elements (or ones gone stale under the reader)."""
+    old = browser.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(old))
+    WebDriverWait(browser, 30).until(
+        lambda b: b.execute_script("return document.readyState") == "complete"
+    )
 
 
 def _enrol_and_sign_in(

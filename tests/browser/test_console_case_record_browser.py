@@ -19,6 +19,7 @@ from tests.browser.test_console_browser import (  # noqa: F401  (driver is a fix
     _axe_problems,
     _enrol_and_sign_in,
     driver,
+    follow,
 )
 from tests.network import RunningHub
 
@@ -48,7 +49,7 @@ async def test_a_caseworker_records_consent_and_prints_her_report_in_khmer(
                 By.CSS_SELECTOR, f'input[name=categories][value="{category}"]'
             ).click()
         form.find_element(By.CSS_SELECTOR, f'input[name=recipients][value="{adhoc}"]').click()
-        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        follow(driver, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
         return _axe_problems(driver) if AXE else []
 
     case_problems = await asyncio.to_thread(record)
@@ -61,9 +62,12 @@ async def test_a_caseworker_records_consent_and_prints_her_report_in_khmer(
 
     def report() -> list[str]:
         driver.get(f"{base}/console/cases/{case_id}")
-        driver.find_element(By.CSS_SELECTOR, f'a[href="/console/cases/{case_id}/report"]').click()
+        follow(
+            driver,
+            driver.find_element(By.CSS_SELECTOR, f'a[href="/console/cases/{case_id}/report"]'),
+        )
         driver.find_element(By.CSS_SELECTOR, '#language option[value="km"]').click()
-        driver.find_element(By.CSS_SELECTOR, "form.report-language button").click()
+        follow(driver, driver.find_element(By.CSS_SELECTOR, "form.report-language button"))
         return _axe_problems(driver) if AXE else []
 
     report_problems = await asyncio.to_thread(report)

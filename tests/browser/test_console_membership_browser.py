@@ -18,6 +18,7 @@ from tests.browser.test_console_browser import (  # noqa: F401 - the driver fixt
     _axe_problems,
     _enrol_and_sign_in,
     driver,
+    follow,
 )
 from tests.network import RunningHub
 
@@ -46,18 +47,18 @@ def _coordinator_reinstates(
     browser.find_element(By.ID, "email").send_keys(account.email)
     browser.find_element(By.ID, "password").send_keys(account.password)
     browser.find_element(By.ID, "code").send_keys(account.recovery.pop())
-    browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
-    browser.find_element(By.LINK_TEXT, "Membership").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]"))
+    follow(browser, browser.find_element(By.LINK_TEXT, "Membership"))
     problems = {"members": _axe_problems(browser)} if AXE else {}
     browser.get(f"{base_url}/console/members/{organization_id}")
     assert browser.find_element(By.ID, "member-status").text == "Suspended"
     browser.find_element(By.ID, "reason-REINSTATE").send_keys("answered since")
-    browser.find_element(By.ID, "do-REINSTATE").click()
+    follow(browser, browser.find_element(By.ID, "do-REINSTATE"))
     assert browser.find_element(By.ID, "member-status").text == "Active"
     assert "answered since" in browser.find_element(By.TAG_NAME, "table").text
     if AXE:
         problems["member"] = _axe_problems(browser)
-        browser.find_element(By.LINK_TEXT, "Statistics").click()
+        follow(browser, browser.find_element(By.LINK_TEXT, "Statistics"))
         assert browser.find_element(By.CSS_SELECTOR, "#chart svg")
         problems["statistics"] = _axe_problems(browser)
     return problems
@@ -78,7 +79,7 @@ async def test_a_suspended_members_staff_browser_is_sent_to_sign_in(
     await _suspend(hub, coordinator, adhoc)
 
     # Her next click: the session ended with the suspension.
-    await asyncio.to_thread(driver.find_element(By.LINK_TEXT, "Outbox").click)
+    await asyncio.to_thread(follow, driver, driver.find_element(By.LINK_TEXT, "Outbox"))
     assert driver.current_url.endswith("/console/sign-in")
     assert driver.find_element(By.ID, "email")
 
