@@ -222,9 +222,12 @@ class RunningHub:
 
 
 def _free_socket() -> socket.socket:
+    """A port of our own, listening at once. (With SO_REUSEADDR, a bound socket not yet
+    listening shares its port with another such socket: a parallel worker's hub could take
+    it first, and ours then failed with "address already in use".)"""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
     return sock
 
 
@@ -263,10 +266,12 @@ async def serve_hub(
             yield running
     finally:
         server.should_exit = True
-        await task
-        sock.close()
-        await hub.db.dispose()
-        await template.drop(url)
+        try:
+            await task
+        finally:
+            sock.close()
+            await hub.db.dispose()
+            await template.drop(url)
 
 
 def unique(prefix: str) -> str:
