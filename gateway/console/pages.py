@@ -423,11 +423,13 @@ class Console:
         from gateway.console.admin import AdminPages
         from gateway.console.membership import MembershipPages
         from gateway.console.overview import OverviewPage
+        from gateway.console.security_keys import SecurityKeyPages
 
         return [
             *AdminPages(self, self.production).routes(),
             *MembershipPages(self).routes(),
             *OverviewPage(self).routes(),
+            *SecurityKeyPages(self).routes(),
         ]
 
 

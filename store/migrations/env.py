@@ -18,6 +18,7 @@ import consent.models  # noqa: F401
 import gateway.oauth.models  # noqa: F401  (registers tables)
 import notifications.models  # noqa: F401
 import orgs.models
+import orgs.security_key_models
 import orgs.staff_models  # noqa: F401
 import store.audit
 import store.lease  # noqa: F401
