@@ -233,12 +233,18 @@ def _free_socket() -> socket.socket:
 
 @asynccontextmanager
 async def serve_hub(
-    template: Template, *, ws_ping: float | None = None, **overrides: Any
+    template: Template,
+    *,
+    ws_ping: float | None = None,
+    host: str = "127.0.0.1",
+    **overrides: Any,
 ) -> AsyncIterator[RunningHub]:
+    """A hub on a port of its own. ``host``: the name in its public URL (``localhost``
+    where a browser refuses an IP address, as WebAuthn does for an RP ID)."""
     url = await template.copy()
     sock = _free_socket()
     port = sock.getsockname()[1]
-    base_url = f"http://127.0.0.1:{port}"
+    base_url = f"http://{host}:{port}"
     settings = base_settings(url, base_url).with_overrides(**overrides)
     hub = build_hub(settings)
     app = create_app(settings, hub)
