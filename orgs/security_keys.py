@@ -149,10 +149,12 @@ async def _take_challenge(
             )
         )
     ).scalar_one_or_none()
-    if row is not None:
-        await session.delete(row)
-        await session.flush()
-    return row
+    if row is None:
+        return None
+    # Deleted by id and counted: of two requests racing with one answer, only the one
+    # whose DELETE removed the row may go on (the other waits on the row lock, finds none).
+    taken = await session.execute(delete(WebAuthnChallenge).where(WebAuthnChallenge.id == row.id))
+    return row if getattr(taken, "rowcount", 0) == 1 else None
 
 
 def _credential(raw: object) -> str:

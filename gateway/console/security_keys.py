@@ -26,7 +26,7 @@ from store.errors import ErrorCode, HubError
 if TYPE_CHECKING:
     from gateway.console.pages import Console
 
-_STATUS = {
+_STATUS: dict[str, int] = {
     ErrorCode.UNAUTHENTICATED: 401,
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.NOT_FOUND: 404,
@@ -58,7 +58,7 @@ class SecurityKeyPages:
             None, request.cookies.get(guard.LANG_COOKIE), person.locale if person else None
         )
         message = Formatter(locale, "UTC").gettext(error_message(code))
-        status = 403 if code == CSRF else _STATUS.get(ErrorCode(code), 400)
+        status = 403 if code == CSRF else _STATUS.get(code, 400)
         body = json.dumps({"error": {"code": code, "message": message}})
         return guard.protect(Response(body, status, media_type="application/json"))
 

@@ -6,6 +6,7 @@ browser with a key would; tests make it lie to check what the hub refuses.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import timedelta
 
@@ -331,3 +332,19 @@ async def test_adding_a_key_needs_this_session_and_its_token(hub: RunningHub) ->
         assert nobody.status_code == 401
         assert (await stranger.get("/console/security-keys")).status_code == 303
     assert await _keys(hub) == []
+
+
+async def test_one_answer_posted_twice_at_once_signs_in_once(hub: RunningHub) -> None:
+    account, key = await _with_key(hub, "race@adhoc.example")
+    async with browser(hub) as client:
+        csrf, options = await key_options(client, account.email, account.password)
+        answer = key.assertion(options.json())
+        results = await asyncio.gather(*(post_assertion(client, csrf, answer) for _ in range(3)))
+    assert sorted(r.status_code for r in results) == [200, 401, 401]
+    async with hub.db.read() as session:
+        uses = (
+            await session.scalars(
+                select(AuditEntry).where(AuditEntry.action == "staff.security_key.use")
+            )
+        ).all()
+    assert len(uses) == 1
