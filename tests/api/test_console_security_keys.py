@@ -160,6 +160,13 @@ async def test_a_challenge_belongs_to_the_browser_that_asked_for_it(hub: Running
         # Without the double-submit token: a CSRF refusal.
         forged = await asked.post("/console/sign-in/key", json={"credential": answer})
         assert forged.status_code == 403 and forged.json()["error"]["code"] == "CSRF"
+        assert forged.json()["error"]["message"].startswith("This form has expired")
+        # The message is the reader's language, from the catalog.
+        asked.cookies.set("hub_console_lang", "km", domain="127.0.0.1", path="/console")
+        khmer = await asked.post("/console/sign-in/key", json={"credential": answer})
+        message = khmer.json()["error"]["message"]
+        assert message and "This form" not in message
+        assert any("\u1780" <= c <= "\u17ff" for c in message)
 
 
 async def test_another_accounts_key_does_not_sign_in(hub: RunningHub) -> None:
