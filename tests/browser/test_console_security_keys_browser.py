@@ -88,6 +88,13 @@ def _register_and_sign_in(
     if AXE:
         problems["sign-in (with key button)"] = _axe_problems(browser)
     browser.find_element(By.ID, "email").send_keys(account.email)
+    # A wrong password: the refusal is shown beside the button, and nothing else happens.
+    browser.find_element(By.ID, "password").send_keys("not the password")
+    browser.find_element(By.ID, "key-button").click()
+    _visible(browser, "key-error")
+    assert "Sign-in refused" in browser.find_element(By.ID, "key-error").text
+    assert browser.current_url.endswith("/console/sign-in")
+    browser.find_element(By.ID, "password").clear()
     browser.find_element(By.ID, "password").send_keys(account.password)
     # No code typed: the key is the second factor.
     browser.find_element(By.ID, "key-button").click()
