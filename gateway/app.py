@@ -36,6 +36,7 @@ from gateway.scheduler import Scheduler
 from gateway.settings import Settings
 from gateway.socket_guard import SocketMessageLimit
 from gateway.statistics import StatisticsEndpoints
+from gateway.unstarted import discarding_unstarted_work
 from notifications.pump import EventPump
 from notifications.stream import cut_off_on
 from notifications.webhooks import WebhookDispatcher
@@ -141,7 +142,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
         hub.db.watchdog.start()
         scheduler.start()
         try:
-            with settled_heap():
+            with settled_heap(), discarding_unstarted_work():
                 yield
         finally:
             await scheduler.stop()
