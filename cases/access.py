@@ -15,17 +15,18 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, and_, bindparam, or_, select
+from sqlalchemy import ColumnElement, Text, bindparam, cast, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases.case_keys import keys_and_erasures
-from cases.models import Case, CaseField, CaseParty
+from cases.case_facts import CaseFacts, grant_of_text_row, load_case_facts
+from cases.case_facts import parties_in_force as parties_in_force  # where it always was
+from cases.models import Case, CaseParty
 from cases.rules import PII_CATEGORIES, SENSITIVE_FIELDS, SensitiveField
 from consent.disclosure import DisclosureRecord
 from consent.models import ConsentGrant, ConsentWithdrawal
 from consent.rules import DataCategory, Decision, DenyReason, Grant, Purpose, Recipient, decide
 from orgs.principal import Principal
-from store.case_keys import CaseKey, open_sealed
+from store.case_keys import open_sealed
 from store.sealed import FieldCipher
 from store.types import UTCDateTime
 
@@ -36,14 +37,6 @@ READ_SCOPE = "cases:read"
 READ_SCOPE_REQUIRED = "SCOPE_REQUIRED"
 # The survivor's data was destroyed (at her request or after the retention period).
 ERASED = "ERASED"
-
-
-def parties_in_force(at: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
-    return and_(
-        CaseParty.ended_at.is_(None),
-        CaseParty.valid_from <= at,
-        or_(CaseParty.valid_until.is_(None), CaseParty.valid_until > at),
-    )
 
 
 def visible_to(
@@ -87,7 +80,7 @@ class CaseView:
 
 
 def to_grant(row: Any, withdrawn_at: datetime | None) -> Grant:
-    """The policy's view of a grant row (an ORM row or a row of ``_GRANT_COLUMNS``)."""
+    """The policy's view of a grant row (an ORM row)."""
     return Grant(
         id=row.id,
         version=row.version,
@@ -101,17 +94,20 @@ def to_grant(row: Any, withdrawn_at: datetime | None) -> Grant:
     )
 
 
-# Only what the policy reads, as plain rows: no ORM instance per grant.
+# Only what the policy reads, as plain rows: no ORM instance per grant. The four lists
+# come as their stored JSON text: a page's grants mostly repeat the same few texts, so
+# each distinct text is parsed into its frozenset once per process (``_texts_of`` and
+# friends in ``cases.case_facts``) instead of decoded and converted per row.
 _GRANT_COLUMNS = (
     ConsentGrant.id,
     ConsentGrant.case_id,
     ConsentGrant.version,
-    ConsentGrant.purposes,
-    ConsentGrant.categories,
+    cast(ConsentGrant.purposes, Text).label("purposes"),
+    cast(ConsentGrant.categories, Text).label("categories"),
     ConsentGrant.valid_from,
     ConsentGrant.valid_until,
-    ConsentGrant.recipient_organization_ids,
-    ConsentGrant.recipient_kinds,
+    cast(ConsentGrant.recipient_organization_ids, Text).label("recipient_organization_ids"),
+    cast(ConsentGrant.recipient_kinds, Text).label("recipient_kinds"),
 )
 
 
@@ -126,17 +122,25 @@ _PURPOSES = select(CaseParty.case_id, CaseParty.purpose).where(
     CaseParty.organization_id == bindparam("org"),
     parties_in_force(bindparam("at", type_=UTCDateTime())),
 )
-_SEALED = select(CaseField.case_id, CaseField.field, CaseField.category, CaseField.sealed).where(
-    CaseField.case_id.in_(bindparam("case_ids", expanding=True))
-)
-_SEALED_NAMED = _SEALED.where(CaseField.field.in_(bindparam("names", expanding=True)))
 
 
 async def load_grants(session: AsyncSession, case_ids: Sequence[str]) -> dict[str, list[Grant]]:
     grants: dict[str, list[Grant]] = defaultdict(list)
     rows = await session.execute(_GRANTS, {"case_ids": list(case_ids)})
     for row in rows:
-        grants[row.case_id].append(to_grant(row, row.at))
+        grants[row.case_id].append(
+            grant_of_text_row(
+                row.id,
+                row.version,
+                row.purposes,
+                row.categories,
+                row.valid_from,
+                row.valid_until,
+                row.recipient_organization_ids,
+                row.recipient_kinds,
+                row.at,
+            )
+        )
     return grants
 
 
@@ -252,24 +256,22 @@ async def build_views(
     ids = [c.id for c in cases]
     specs = _specs(fields, withheld)
     foreign = [c.id for c in cases if c.owner_organization_id != org] if specs else []
-    grants = await load_grants(session, foreign) if foreign else {}
-    purposes = await party_purposes(session, foreign, org, at) if foreign else {}
-    sealed: dict[str, dict[str, tuple[str, str]]] = defaultdict(dict)
     # Only the sealed rows the operation asked for: `case { id status }` loads none. Plain
     # rows, not ORM instances: they are opened once and dropped.
     wanted = sorted(fields) if fields is not None else None
-    keys: dict[str, CaseKey] = {}
-    erased: set[str] = set()
     # An erased case withholds every field as ERASED: known whenever anything is decided.
+    # Grants, party purposes, keys, erasures and sealed values come in one statement.
+    # Nothing decided, nothing shown: then nothing is loaded either.
+    facts = CaseFacts()
     if ids and specs:
-        keys, erased = await keys_and_erasures(session, cipher, ids, with_keys=wanted != [])
-    if ids and wanted != []:
-        if wanted is None:
-            found = await session.execute(_SEALED, {"case_ids": ids})
-        else:
-            found = await session.execute(_SEALED_NAMED, {"case_ids": ids, "names": wanted})
-        for case_id, name, category, value in found:
-            sealed[case_id][name] = (category, value)
+        facts = await load_case_facts(session, cipher, ids, foreign, org, at, wanted != [], wanted)
+    grants, purposes, keys, erased, sealed = (
+        facts.grants,
+        facts.purposes,
+        facts.keys,
+        facts.erased,
+        facts.sealed,
+    )
     views = []
     for case in cases:
         is_owner = case.owner_organization_id == org

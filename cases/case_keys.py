@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import BindParameter, CompoundSelect, bindparam, literal, null, select, union_all
+from sqlalchemy import (
+    BindParameter,
+    CompoundSelect,
+    Select,
+    bindparam,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.erasure_models import CaseErasure, CaseKeyRow
@@ -46,15 +55,23 @@ async def erased_among(session: AsyncSession, case_ids: Sequence[str]) -> set[st
     return set(rows)
 
 
-def _keys_and_erasures_query(with_keys: bool) -> CompoundSelect[Any]:
-    """Built once per shape at import: each read only binds its ids (building and caching
-    this union per call cost a survivor page about a millisecond)."""
-    ids: BindParameter[str] = bindparam("ids", expanding=True)
-    erased = select(CaseErasure.case_id, null().label("wrapped"), literal("E").label("kind")).where(
-        CaseErasure.case_id.in_(ids)
-    )
+Shape = Callable[[str, Any, Any], Sequence[Any]]
+"""The columns of one key or erasure row: (kind, case id column, wrapped key column)."""
+
+
+def _plain_shape(kind: str, case_id: Any, wrapped: Any) -> Sequence[Any]:
+    return (case_id, wrapped.label("wrapped"), literal(kind).label("kind"))
+
+
+def key_and_erasure_selects(
+    ids: BindParameter[str], with_keys: bool, shape: Shape = _plain_shape
+) -> list[Select[Any]]:
+    """The selects of ``keys_and_erasures``, each row shaped by ``shape`` (so that a read
+    can fold them into a larger union of its own): kind "E" for an erased case, "K" with
+    the wrapped key."""
+    erased = select(*shape("E", CaseErasure.case_id, null())).where(CaseErasure.case_id.in_(ids))
     shredded = (
-        select(CaseField.case_id, null(), literal("E"))
+        select(*shape("E", CaseField.case_id, null()))
         .where(
             CaseField.case_id.in_(ids),
             CaseField.sealed.like(f"{CASE_PREFIX}.%"),
@@ -63,11 +80,33 @@ def _keys_and_erasures_query(with_keys: bool) -> CompoundSelect[Any]:
         .distinct()
     )
     if not with_keys:
-        return union_all(erased, shredded)
-    keyed = select(CaseKeyRow.case_id, CaseKeyRow.wrapped, literal("K")).where(
+        return [erased, shredded]
+    keyed = select(*shape("K", CaseKeyRow.case_id, CaseKeyRow.wrapped)).where(
         CaseKeyRow.case_id.in_(ids)
     )
-    return union_all(erased, shredded, keyed)
+    return [erased, shredded, keyed]
+
+
+def _keys_and_erasures_query(with_keys: bool) -> CompoundSelect[Any]:
+    """Built once per shape at import: each read only binds its ids (building and caching
+    this union per call cost a survivor page about a millisecond)."""
+    ids: BindParameter[str] = bindparam("ids", expanding=True)
+    return union_all(*key_and_erasure_selects(ids, with_keys))
+
+
+def take_key_row(
+    cipher: FieldCipher,
+    kind: str,
+    case_id: str,
+    wrapped: str | None,
+    keys: dict[str, CaseKey],
+    gone: set[str],
+) -> None:
+    """One row of those selects into ``keys`` or ``gone``."""
+    if kind == "E":
+        gone.add(case_id)
+    else:
+        keys[case_id] = unwrap(cipher, str(wrapped), case_id)
 
 
 _KEYS_AND_ERASURES = _keys_and_erasures_query(with_keys=True)
@@ -89,10 +128,7 @@ async def keys_and_erasures(
     keys: dict[str, CaseKey] = {}
     gone: set[str] = set()
     for case_id, wrapped, kind in await session.execute(query, {"ids": list(case_ids)}):
-        if kind == "E":
-            gone.add(case_id)
-        else:
-            keys[case_id] = unwrap(cipher, str(wrapped), case_id)
+        take_key_row(cipher, kind, case_id, wrapped, keys, gone)
     return keys, gone
 
 

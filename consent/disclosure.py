@@ -11,9 +11,10 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import cast
 
 import orjson
-from sqlalchemy import insert, select, text
+from sqlalchemy import Table, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from consent.models import Disclosure
@@ -86,6 +87,12 @@ def _record_of(row: Disclosure) -> DisclosureRecord:
     )
 
 
+# Built once, on the table rather than the mapped class: the rows are plain dicts, and
+# the ORM's bulk path prepared each one as if it were an instance (about a tenth of a
+# survivor read). One executemany, as before.
+_INSERT = insert(cast(Table, Disclosure.__table__))
+_HEAD = select(Disclosure.id, Disclosure.hash).order_by(Disclosure.id.desc()).limit(1)
+
 DisclosureSink = Callable[[Sequence[DisclosureRecord]], None]
 """Where a read hands the disclosures it amounts to, to be written by the request."""
 
@@ -108,17 +115,15 @@ async def append(session: AsyncSession, records: Sequence[DisclosureRecord]) -> 
         return 0
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
-    last = (
-        await session.execute(
-            select(Disclosure.id, Disclosure.hash).order_by(Disclosure.id.desc()).limit(1)
-        )
-    ).first()
+    last = (await session.execute(_HEAD)).first()
     prev_id, prev_hash = (last[0], last[1]) if last is not None else (0, GENESIS)
     at = utcnow()
     person = acting_staff()
     rows: list[dict[str, object]] = []
     for offset, given in enumerate(records, start=1):
-        record = given if given.staff_id is not None else replace(given, staff_id=person)
+        record = given
+        if given.staff_id is None and person is not None:
+            record = replace(given, staff_id=person)
         entry_id = prev_id + offset
         digest = entry_hash(prev_hash, entry_id, at, record)
         rows.append(
@@ -138,7 +143,7 @@ async def append(session: AsyncSession, records: Sequence[DisclosureRecord]) -> 
             }
         )
         prev_hash = digest
-    await session.execute(insert(Disclosure), rows)
+    await session.execute(_INSERT, rows)
     return len(rows)
 
 

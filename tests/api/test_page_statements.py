@@ -31,6 +31,12 @@ query($first: Int!) {
 # case joined under the visibility filter; the organisations. No text, sealed field or
 # `withheld` list is selected, so no grant, party or sealed row is loaded.
 STATEMENTS_PER_PAGE = 3
+# With a text, survivor fields and `withheld` selected, 7 (10 before the case facts were
+# one statement): the token check; the page; the text's case keys and its grants; the
+# cases' grants, parties, keys, erasures and asked sealed values in one statement
+# (``cases.case_facts``); then the disclosure write: the chain's head and one insert of
+# every entry (on PostgreSQL after the chain's advisory lock, one statement more).
+SURVIVOR_STATEMENTS_PER_PAGE = 7
 
 
 async def refer_cases(hub: RunningHub, count: int) -> None:
@@ -190,12 +196,14 @@ async def test_an_inbox_page_is_one_read_transaction_token_check_included(
 async def test_survivor_fields_cost_the_same_statements_for_10_and_100_rows(
     hub: RunningHub,
 ) -> None:
-    """Texts, grants, parties and sealed fields: one statement each, whatever the page size;
-    the disclosures they amount to are one short write after the read."""
+    """Texts, then the cases' grants, parties, keys, erasures and sealed fields together:
+    the same statements whatever the page size; the disclosures they amount to are one
+    short write after the read."""
     await refer_cases(hub, 20)
     await copy_referrals(hub, 120)
     ten = await statements_for_page(hub, 10, SURVIVOR_INBOX)
     hundred = await statements_for_page(hub, 100, SURVIVOR_INBOX)
-    assert ten == hundred, (ten, hundred)
+    chain_lock = 1 if hub.db.dialect == "postgresql" else 0
+    assert ten == hundred == SURVIVOR_STATEMENTS_PER_PAGE + chain_lock, (ten, hundred)
     # One read transaction and one write (the disclosure entries).
     assert await transactions_for_page(hub, 10, SURVIVOR_INBOX) == 2
