@@ -101,7 +101,7 @@ async def serve_anchors(page: dict[str, Any]) -> AsyncIterator[dict[str, str]]:
     apps = {"strawberry": GraphQL[None, None](schema), "starlette": bare_app(page)}
     servers, tasks, urls, socks = [], [], {}, []
     for name, app in apps.items():
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         socks.append(sock)

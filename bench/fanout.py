@@ -238,7 +238,7 @@ async def _bare(conn: Connection, deflate: bool) -> None:
             await ws.send_text('{"id":' + op + ',"type":"next","payload":' + payload + "}")
 
     app = Starlette(routes=[WebSocketRoute("/graphql", endpoint)])
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     config = uvicorn.Config(

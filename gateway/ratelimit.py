@@ -1,38 +1,38 @@
 """Rate limits: per OAuth client on /graphql, per address and per client on OAuth endpoints.
 
-Moving windows from the `limits` library, kept in this process's memory: each hub process
-limits on its own, which bounds what one client can make any one process do.
+Moving windows (`gateway/moving_window.py`; limits in the `limits` library's notation), kept
+in this process's memory: each hub process limits on its own, which bounds what one client can
+make any one process do.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 
 import orjson
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage
-from limits.aio.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gateway.moving_window import MovingWindow
 
 
 class RateLimits:
     def __init__(self, graphql: str, token: str) -> None:
         self.graphql: RateLimitItem = parse(graphql)
         self.token: RateLimitItem = parse(token)
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._window = MovingWindow()
         # Told of every refusal ("graphql" or "token"), for metrics.
         self.on_refusal: Callable[[str], None] | None = None
 
     async def allow(self, item: RateLimitItem, who: str) -> float | None:
         """None when allowed; otherwise the seconds to wait before trying again."""
-        if await self._limiter.hit(item, who):
+        wait = self._window.hit((item.key_for(), who), item.amount, item.get_expiry())
+        if wait is None:
             return None
         if self.on_refusal is not None:
             self.on_refusal("graphql" if item is self.graphql else "token")
-        stats = await self._limiter.get_window_stats(item, who)
-        return max(1.0, stats.reset_time - time.time())
+        return max(1.0, wait)
 
 
 async def refuse(send: Send, retry_after: float, body: dict[str, object]) -> None:

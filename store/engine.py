@@ -29,6 +29,7 @@ from sqlalchemy.util import await_
 from store.key_store import attach_key_store
 from store.outage import Outage, is_unavailable
 from store.sqlite_json import load_json
+from store.sqlite_trips import OneTripConnection
 from store.sqlite_trips import install as one_trip_cursors
 from store.uninterrupted import uninterrupted
 from store.watchdog import TransactionWatchdog
@@ -78,6 +79,12 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
+        adapted = conn.connection.dbapi_connection
+        if isinstance(adapted, OneTripConnection):
+            # Sent with the transaction's first statement, in the same trip to aiosqlite's
+            # thread (store/sqlite_trips.py): no trip of its own.
+            adapted.defer_begin(f"BEGIN {mode}")
+            return
         # Straight to the driver: one trip to aiosqlite's thread instead of three (a cursor
         # opened, executed, closed), on every transaction of the hub.
         driver = conn.connection.driver_connection
@@ -90,6 +97,8 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
         # is None), which after a COMMIT rolls back nothing but still costs a trip to
         # aiosqlite's thread on every transaction. sqlite3 itself knows, without a trip,
         # whether a transaction is still open on the connection; only then roll it back.
+        if isinstance(dbapi_connection, OneTripConnection):
+            dbapi_connection.take_begin()  # a BEGIN still waiting began nothing
         if not state.asyncio_safe:
             return  # as the pool's own reset: no awaiting outside the event loop
         driver = record.driver_connection

@@ -8,6 +8,12 @@ cursor runs the whole statement (cursor, execute, fetch, close) as one function 
 same thread, in the same order and with the same connection, so results, errors and
 transaction state are exactly the driver's; only the number of hand-overs changes.
 
+A transaction's ``BEGIN`` waits on the connection (``defer_begin``) and goes in the same trip
+as the transaction's first statement: a query's read transaction is two trips instead of three
+(BEGIN with its first statement, COMMIT). A transaction that ran no statement began nothing,
+so its COMMIT or ROLLBACK takes no trip either. Before a server-side cursor opens, a waiting
+BEGIN takes its own trip, as it did before.
+
 Installed on the hub's own SQLite connections as they connect (store/engine.py).
 Server-side cursors (``stream_results``) keep SQLAlchemy's own class.
 """
@@ -28,11 +34,21 @@ from sqlalchemy.util import EMPTY_DICT, await_
 from store.uninterrupted import uninterrupted
 
 T = TypeVar("T")
+_WAITING = "hub_waiting_begin"
 Outcome = tuple[Any, list[Any], int, int | None]
 
 
-def _run(connection: sqlite3.Connection, many: bool, operation: str, parameters: Any) -> Outcome:
-    """On aiosqlite's thread: the statement from cursor to close; what it left behind."""
+def _run(
+    connection: sqlite3.Connection,
+    begin: str | None,
+    many: bool,
+    operation: str,
+    parameters: Any,
+) -> Outcome:
+    """On aiosqlite's thread: the waiting BEGIN if any, then the statement from cursor to
+    close; what it left behind."""
+    if begin is not None:
+        connection.execute(begin)
     cursor = connection.cursor()
     try:
         if many:
@@ -85,10 +101,12 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         pass  # rows are fetched whole on the driver's thread
 
     def execute(self, operation: Any, parameters: Any = None) -> Any:
-        self._finish(self._trip(_run, False, operation, parameters))
+        begin = _take_begin(self._connection)
+        self._finish(self._trip(_run, begin, False, operation, parameters))
 
     def executemany(self, operation: Any, seq_of_parameters: Any) -> Any:
-        self._finish(self._trip(_run, True, operation, seq_of_parameters))
+        begin = _take_begin(self._connection)
+        self._finish(self._trip(_run, begin, True, operation, seq_of_parameters))
 
     def _trip(self, fn: Callable[..., Outcome], *args: Any) -> Outcome:
         try:
@@ -126,10 +144,50 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
-    """SQLAlchemy's adapted aiosqlite connection, with ``OneTripCursor`` as its cursor."""
+    """SQLAlchemy's adapted aiosqlite connection, with ``OneTripCursor`` as its cursor and a
+    transaction's BEGIN sent with its first statement."""
 
     __slots__ = ()
     _cursor_cls = OneTripCursor
+
+    # The waiting BEGIN is kept on the aiosqlite connection: this adapter has slots only.
+    def defer_begin(self, statement: str) -> None:
+        """Begin a transaction with ``statement`` when its first statement runs."""
+        if getattr(self._connection, _WAITING, None) is not None:
+            raise RuntimeError("a transaction is already waiting to begin")
+        setattr(self._connection, _WAITING, statement)
+
+    def take_begin(self) -> str | None:
+        """The waiting BEGIN, now handed to a statement's trip (or None)."""
+        return _take_begin(self._connection)
+
+    def cursor(self, server_side: bool = False) -> Any:
+        if server_side:
+            self._begin_now()
+        return super().cursor(server_side)
+
+    def commit(self) -> None:
+        if self.take_begin() is None:
+            super().commit()
+
+    def rollback(self) -> None:
+        if self.take_begin() is None:
+            super().rollback()
+
+    def _begin_now(self) -> None:
+        begin = self.take_begin()
+        if begin is not None:
+            try:
+                await_(uninterrupted(self._connection.execute(begin)))
+            except Exception as error:
+                self._handle_exception(error)
+
+
+def _take_begin(driver: Any) -> str | None:
+    begin: str | None = getattr(driver, _WAITING, None)
+    if begin is not None:
+        setattr(driver, _WAITING, None)
+    return begin
 
 
 def install(dbapi_connection: Any) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -104,8 +105,8 @@ async def test_a_statement_is_one_trip_to_the_driver_thread_with_the_driver_s_re
         assert one.lastrowid == 3 and one.rowcount == 1
         rows = await session.execute(text("SELECT n FROM note ORDER BY n"))
         assert [r.n for r in rows] == [5, 6, 7]
-        # BEGIN IMMEDIATE (store/engine.py), then one trip per statement.
-        assert trips == ["execute", "_run", "_run", "_run"]
+        # One trip per statement; BEGIN IMMEDIATE (store/engine.py) went with the first.
+        assert trips == ["_run", "_run", "_run"]
     async with db.read() as session:
         empty = await session.execute(text("SELECT n FROM note WHERE n > 100"))
         assert empty.all() == [] and list(empty.keys()) == ["n"]
@@ -164,3 +165,66 @@ async def test_a_cancellation_at_any_moment_leaves_no_transaction_on_a_pooled_co
                 await session.execute(text("SELECT 1"))
     async with db.read() as session:
         assert (await session.scalar(text("SELECT count(*) FROM note"))) == 120
+
+
+async def test_begin_goes_with_the_first_statement_and_still_begins_the_transaction(
+    db: Database, trips: list[str], tmp_path: Path
+) -> None:
+    other = sqlite3.connect(tmp_path / "hub.db", timeout=0, isolation_level=None)
+    try:
+        async with db.write() as session:
+            await session.execute(text("INSERT INTO note VALUES (1)"))
+            # BEGIN IMMEDIATE ran: the write lock is held until the commit.
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+        async with db.read() as session:
+            assert (await session.scalar(text("SELECT count(*) FROM note"))) == 1
+            other.execute("INSERT INTO note VALUES (2)")
+            # BEGIN (deferred) ran with the first read: its snapshot does not move.
+            assert (await session.scalar(text("SELECT count(*) FROM note"))) == 1
+        with pytest.raises(RuntimeError):  # a failing unit rolls back what it wrote
+            async with db.write() as session:
+                await session.execute(text("INSERT INTO note VALUES (3)"))
+                raise RuntimeError
+        async with db.read() as session:
+            assert (await session.scalar(text("SELECT count(*) FROM note"))) == 2
+    finally:
+        other.close()
+
+
+async def test_a_transaction_without_statements_takes_no_trip(
+    db: Database, trips: list[str]
+) -> None:
+    trips.clear()
+    async with db.write():
+        pass
+    async with db.read():
+        pass
+    with pytest.raises(RuntimeError):
+        async with db.write():
+            raise RuntimeError
+    assert trips == []
+    async with db.write() as session:  # and nothing is left waiting for the next one
+        await session.execute(text("INSERT INTO note VALUES (4)"))
+    async with db.read() as session:
+        assert (await session.scalar(text("SELECT count(*) FROM note"))) == 1
+
+
+async def test_a_streamed_read_begins_its_transaction_first(
+    db: Database, trips: list[str], tmp_path: Path
+) -> None:
+    other = sqlite3.connect(tmp_path / "hub.db", timeout=0, isolation_level=None)
+    try:
+        async with db.write() as session:
+            await session.execute(text("INSERT INTO note VALUES (1), (2)"))
+        trips.clear()
+        async with db.read() as session:
+            streamed = await session.stream_scalars(text("SELECT n FROM note ORDER BY n"))
+            assert [n async for n in streamed] == [1, 2]
+            other.execute("INSERT INTO note VALUES (3)")
+            assert (await session.scalar(text("SELECT count(*) FROM note"))) == 2
+        assert trips[0] == "execute"  # the BEGIN, on its own before the server-side cursor
+    finally:
+        other.close()
