@@ -43,6 +43,7 @@ from gateway.console.live import (
     end_session_streams,
 )
 from gateway.console.sendpages import SendPages
+from gateway.console.staffstatus import StaffStatusPages, people_of
 from notifications.pump import EventPump
 from orgs import staff
 from orgs.rules import ServiceCategory
@@ -397,6 +398,7 @@ class Console:
             except HubError as error:
                 return self.refused(request, error, person)
             context["link"] = f"{self.public_url}/console/invite/{issued.token}"
+        context["people"] = await people_of(self, person.role, person.organization_id)
         return self.render(request, "staff.html", context, person)
 
     def routes(self) -> list[Route | Mount]:
@@ -415,6 +417,7 @@ class Console:
             *case_record.routes(self),
             *SendPages(self).routes(),
             *self.admin_routes(),
+            *StaffStatusPages(self).routes(),
         ]
 
     def admin_routes(self) -> list[Route]:
