@@ -147,6 +147,16 @@ class Console:
             )
         return guard.protect(response)
 
+    def words(self, request: Request, person: Person | None) -> Callable[[str], str]:
+        """The catalog's gettext for the language ``render`` will choose, for text drawn
+        outside a template (a chart)."""
+        locale = pick_locale(
+            request.query_params.get("lang"),
+            request.cookies.get(guard.LANG_COOKIE),
+            person.locale if person else None,
+        )
+        return Formatter(locale, DEFAULT_TIME_ZONE).gettext
+
     def refused(self, request: Request, error: HubError, person: Person | None) -> Response:
         return self.render(
             request,
