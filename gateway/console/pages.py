@@ -23,6 +23,7 @@ from starlette.templating import Jinja2Templates
 
 from cases import referrals as referral_service
 from cases import service as case_service
+from cases.deadlines import referral_overdue
 from cases.referral_rules import REFERRAL_WORKFLOW, ReferralAction
 from cases.referrals import Box, Outcome, role_of
 from cases.rules import SENSITIVE_FIELDS, AgeBand, Sex
@@ -267,8 +268,7 @@ class Console:
             rows.append(
                 {
                     "referral": referral,
-                    "overdue": referral.overdue
-                    or (referral.status == "SENT" and referral.acknowledge_by < now),
+                    "overdue": referral_overdue(referral, now),
                     "actions": [a for a in REFERRAL_ACTIONS if a in allowed]
                     if actor.has(WRITE_SCOPE)
                     else [],

@@ -25,6 +25,7 @@ from starlette.routing import Route
 from cases import referrals as referral_service
 from cases import repatriation as repatriation_service
 from cases import service as case_service
+from cases.deadlines import repatriation_overdue
 from cases.paging import encode_cursor
 from cases.referral_rules import Urgency
 from cases.repatriation_rules import (
@@ -264,7 +265,7 @@ class SendPages:
         listed = [
             {
                 "request": r,
-                "overdue": r.overdue or (r.status == "SUBMITTED" and r.acknowledge_by < now),
+                "overdue": repatriation_overdue(r, now),
             }
             for r in rows
         ]
@@ -319,7 +320,7 @@ class SendPages:
             "costs": costs[row.id],
             "names": names,
             "actions": actions,
-            "overdue": row.overdue or (row.status == "SUBMITTED" and row.acknowledge_by < utcnow()),
+            "overdue": repatriation_overdue(row, utcnow()),
             "may_plan": writes and not final and bool(roles & {Role.RECEIVER, Role.SENDER}),
             "may_cost": writes and not final,
             "cost_items": list(CostItem),
