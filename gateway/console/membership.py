@@ -205,9 +205,10 @@ class MembershipPages:
             )
         except HubError as error:
             return self.console.refused(request, error, person)
+        words = chart_words(self.console.words(request, person), table)
         context = {
             # Drawn from numbers and escaped labels by the same function as the endpoint.
-            "chart": Markup(to_svg(table, chart_words(self.console.words(request, person), table))),  # noqa: S704
+            "chart": Markup(to_svg(table, words)),  # noqa: S704
             "measures": list(Measure),
             "dimensions": list(Dimension),
             "chosen": {"measure": measure, "rows": rows, "columns": columns},
