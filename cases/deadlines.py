@@ -31,6 +31,32 @@ from store.engine import Database
 from store.sealed import FieldCipher
 
 
+def shows_overdue(
+    marked: bool, awaiting_acknowledgement: bool, acknowledge_by: datetime, now: datetime
+) -> bool:
+    """Whether a referral or repatriation request reads as overdue now: marked so by the
+    deadline pass, or still waiting for its acknowledgement past the deadline (the pass
+    runs every few minutes; a reader must not see "on time" in between). The pass marks
+    with the same comparison (``acknowledge_by <= now``). One rule for the API's
+    ``overdue`` and the console's highlighting."""
+    return marked or (awaiting_acknowledgement and acknowledge_by <= now)
+
+
+def referral_overdue(referral: Referral, now: datetime) -> bool:
+    return shows_overdue(
+        referral.overdue, referral.status == ReferralStatus.SENT, referral.acknowledge_by, now
+    )
+
+
+def repatriation_overdue(request: RepatriationRequest, now: datetime) -> bool:
+    return shows_overdue(
+        request.overdue,
+        request.status == RepatriationStatus.SUBMITTED,
+        request.acknowledge_by,
+        now,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class DeadlinePolicy:
     remind_before: timedelta = timedelta(hours=1)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
+from dataclasses import dataclass
 from html import escape
 
 from cases.statistics_tables import Table
@@ -49,32 +51,59 @@ _PLOT_WIDTH = 420
 _COLOURS = ("#1f6f8b", "#e39b2d", "#6a9a3a", "#9b4f96", "#c0392b", "#7f8c8d")
 
 
-def to_svg(table: Table) -> str:
+def _same(text: str) -> str:
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class ChartWords:
+    """The words a chart is drawn with, in the reader's language (the console passes its
+    catalog's); without them, the endpoint's codes and English. ``label`` names a row or
+    column label, a dimension or a measure: numbers and recorded text pass through it too,
+    so it must return what it does not know unchanged."""
+
+    title: str | None = None
+    suppressed: str = "suppressed"
+    label: Callable[[str], str] = _same
+
+
+def chart_title(table: Table, label: Callable[[str], str] = _same) -> str:
+    """The endpoint's title ("CASES by MONTH and SEX"); the console builds its own."""
+    title = f"{label(table.measure.value)} by {label(table.rows.value)}"
+    if table.columns is not None:
+        title += f" and {label(table.columns.value)}"
+    return title
+
+
+def to_svg(table: Table, words: ChartWords | None = None) -> str:
     """A horizontal bar chart: one group per row, one bar per column. A suppressed value is
-    an empty outlined bar marked "suppressed", never a guess at its size."""
+    an empty outlined bar marked "suppressed", never a guess at its size. The row axis is
+    captioned with the row dimension, the bars' axis with the measure."""
+    words = words or ChartWords()
+    name = words.label
     p = table.published
     columns = len(table.column_labels)
     values = [v for row in p.cells for v in row if v is not None]
     top = max(values, default=0) or 1
     group = columns * _BAR + _GAP
     legend = 20 * columns if columns > 1 else 0
-    height = 40 + len(table.row_labels) * group + legend + 20
+    height = 56 + len(table.row_labels) * group + legend + 24
     width = _LABEL_WIDTH + _PLOT_WIDTH + 90
-    title = f"{table.measure.value} by {table.rows.value}"
-    if table.columns is not None:
-        title += f" and {table.columns.value}"
+    title = words.title or chart_title(table)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
         'font-family="sans-serif" font-size="12">',
         f"<title>{escape(title)} (k = {table.k})</title>",
         f'<text x="10" y="20" font-size="14" font-weight="bold">{escape(title)}</text>',
+        f'<text x="{_LABEL_WIDTH - 8}" y="44" text-anchor="end" font-style="italic" '
+        f'class="axis-rows">{escape(name(table.rows.value))}</text>',
     ]
-    y = 40
+    y = 56
     for i, label in enumerate(table.row_labels):
         parts.append(
             f'<text x="{_LABEL_WIDTH - 8}" y="{y + group // 2}" text-anchor="end">'
-            f"{escape(label)}</text>"
+            f"{escape(name(label))}</text>"
         )
         for j, value in enumerate(p.cells[i]):
             colour = _COLOURS[j % len(_COLOURS)]
@@ -86,7 +115,7 @@ def to_svg(table: Table) -> str:
                 )
                 parts.append(
                     f'<text x="{_LABEL_WIDTH + 66}" y="{bar_y + _BAR - 5}" fill="#555">'
-                    "suppressed</text>"
+                    f"{escape(words.suppressed)}</text>"
                 )
                 continue
             length = round(_PLOT_WIDTH * value / top)
@@ -102,6 +131,11 @@ def to_svg(table: Table) -> str:
         for j, label in enumerate(table.column_labels):
             colour = _COLOURS[j % len(_COLOURS)]
             parts.append(f'<rect x="10" y="{y + 20 * j}" width="12" height="12" fill="{colour}"/>')
-            parts.append(f'<text x="28" y="{y + 20 * j + 11}">{escape(label)}</text>')
+            parts.append(f'<text x="28" y="{y + 20 * j + 11}">{escape(name(label))}</text>')
+        y += 20 * columns
+    parts.append(
+        f'<text x="{_LABEL_WIDTH}" y="{y + 16}" font-style="italic" class="axis-values">'
+        f"{escape(name(table.measure.value))}</text>"
+    )
     parts.append("</svg>")
     return "\n".join(parts) + "\n"

@@ -433,30 +433,6 @@ async def sign_out_everywhere(db: Database, staff_id: str) -> int:
         return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def disable_staff(db: Database, by: Person, staff_id: str) -> None:
-    """An organisation's admin disables one of its people; their sessions end at once."""
-    async with db.write() as session:
-        staff = await session.get(StaffMember, staff_id)
-        if staff is None or staff.organization_id != by.organization_id:
-            raise HubError(ErrorCode.NOT_FOUND, "no such person")
-        if by.role is not StaffRole.ORG_ADMIN:
-            raise HubError(ErrorCode.FORBIDDEN, "only the organisation's admin may do this")
-        staff.disabled = True
-        await session.execute(
-            update(StaffSession)
-            .where(StaffSession.staff_id == staff_id, StaffSession.ended_at.is_(None))
-            .values(ended_at=utcnow())
-        )
-        await record_audit(
-            session,
-            actor_organization_id=by.organization_id,
-            actor_client_id=None,
-            action="staff.disable",
-            subject_type="Staff",
-            subject_id=staff_id,
-        )
-
-
 def _normal_email(email: str) -> str:
     email = email.strip().lower()
     if not 3 <= len(email) <= 254 or "@" not in email:

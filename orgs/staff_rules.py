@@ -106,3 +106,26 @@ def check_password(password: str) -> None:
         )
     if len(password) > 1024:
         raise HubError(ErrorCode.BAD_USER_INPUT, "the password is too long")
+
+
+MAX_STATUS_REASON = 500
+
+
+def check_status_change(by_role: StaffRole, by_staff_id: str, staff_id: str, reason: str) -> str:
+    """Who may disable or re-enable a staff account, and the reason it needs (cleaned).
+
+    Only the organisation's admin, and never her own account: that alone keeps every
+    organisation with at least one enabled admin, since the admin acting stays enabled
+    (an admin cannot lock the organisation out, by mistake or by a stolen session). A
+    locked-out organisation's first admin is invited again by the coordinator.
+    """
+    if by_role is not StaffRole.ORG_ADMIN:
+        raise HubError(ErrorCode.FORBIDDEN, "only the organisation's admin may do this")
+    if by_staff_id == staff_id:
+        raise HubError(ErrorCode.FORBIDDEN, "an admin may not disable or enable herself")
+    cleaned = reason.strip()
+    if not cleaned:
+        raise HubError(ErrorCode.BAD_USER_INPUT, "a reason is required")
+    if len(cleaned) > MAX_STATUS_REASON:
+        raise HubError(ErrorCode.BAD_USER_INPUT, "the reason is too long")
+    return cleaned

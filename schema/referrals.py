@@ -10,6 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from cases import referrals as service
+from cases.deadlines import referral_overdue
 from cases.models import Referral as ReferralRow
 from cases.paging import encode_cursor
 from cases.referral_reads import (
@@ -37,6 +38,7 @@ from schema.permissions import requires, requires_any
 from schema.places import Place, places
 from schema.selection import fields_at
 from store.errors import not_found
+from store.types import utcnow
 
 strawberry.enum(ReferralStatus, name="ReferralStatus")
 strawberry.enum(Urgency, name="Urgency")
@@ -171,7 +173,7 @@ class Referral:
             notes=view.text("notes"),
             acknowledge_by=row.acknowledge_by,
             respond_by=row.respond_by,
-            overdue=row.overdue,
+            overdue=referral_overdue(row, utcnow()),
             outcome=outcome,
             created_at=row.created_at,
             updated_at=row.updated_at,

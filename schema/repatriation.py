@@ -10,6 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from cases import repatriation as service
+from cases.deadlines import repatriation_overdue
 from cases.document_rules import SubjectType
 from cases.models import RepatriationRequest as RequestRow
 from cases.paging import encode_cursor
@@ -36,6 +37,7 @@ from schema.paging import PageInfo
 from schema.permissions import requires
 from schema.referrals import ReferralBox
 from schema.selection import fields_at
+from store.types import utcnow
 
 for enum, name in (
     (RepatriationStatus, "RepatriationStatus"),
@@ -143,7 +145,7 @@ class RepatriationRequest:
             version=row.version,
             notes=view.text("notes"),
             acknowledge_by=row.acknowledge_by,
-            overdue=row.overdue,
+            overdue=repatriation_overdue(row, utcnow()),
             travel_plan=TravelPlan(
                 date=date.fromisoformat(plan["date"]),
                 route=plan["route"],

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 CLIENTS_SCOPE = "clients:manage"
 WEBHOOKS_SCOPE = "events:subscribe"
 MAX_TEXT = 2000
+WEBHOOK_CHANGES = ("edit", "rotate", "disable", "enable")
 
 
 def _text(form: Any, name: str) -> str:
@@ -161,6 +162,8 @@ class AdminPages:
                         shown = {"webhook_id": row.id, "secret": secret}
                     elif action == "delete":
                         await webhook_owner.delete_webhook(db, actor, _text(form, "webhook_id"))
+                    elif action in WEBHOOK_CHANGES:
+                        shown = await self._webhook_change(actor, action, form)
                     else:
                         raise HubError(ErrorCode.BAD_USER_INPUT, "unknown action")
             rows = await webhook_service.webhooks_of(db, actor)
@@ -168,6 +171,30 @@ class AdminPages:
             return self.console.refused(request, error, person)
         context = {"webhooks": rows, "shown": shown, "topics": list(EventTopic)}
         return self.console.render(request, "webhooks.html", context, person)
+
+    async def _webhook_change(
+        self, actor: Principal, action: str, form: Any
+    ) -> dict[str, str] | None:
+        """Edit (address and topics), rotate the signing secret (the new one shown in
+        this answer only), disable or enable: updateWebhook, rotateWebhookSecret,
+        disableWebhook and enableWebhook's services."""
+        db = self.console.db
+        webhook_id = _text(form, "webhook_id")
+        if action == "edit":
+            url = _text(form, "url").strip()
+            if len(url) > MAX_TEXT:
+                raise HubError(ErrorCode.BAD_USER_INPUT, "url is too long")
+            topics = [_topic(t) for t in form.getlist("topics") if isinstance(t, str)]
+            # The form always sends both: an unchanged address is vetted again, harmlessly.
+            await webhook_owner.update_webhook(db, actor, webhook_id, url, topics, self.production)
+            return None
+        if action == "rotate":
+            row, secret = await webhook_owner.rotate_webhook_secret(
+                db, actor, self.console.cipher, webhook_id
+            )
+            return {"webhook_id": row.id, "secret": secret}
+        await webhook_owner.set_webhook_enabled(db, actor, webhook_id, action == "enable")
+        return None
 
     def routes(self) -> list[Route]:
         return [

@@ -9,6 +9,7 @@ API's. Suspending a member ends its staff's console sessions at once because
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
@@ -17,8 +18,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from cases import statistics as statistics_service
-from cases.statistics_output import to_svg
-from cases.statistics_tables import Dimension, Measure
+from cases.statistics_output import ChartWords, to_svg
+from cases.statistics_tables import Dimension, Measure, Table
 from gateway.console import guard
 from orgs import registration
 from orgs import service as org_service
@@ -204,9 +205,10 @@ class MembershipPages:
             )
         except HubError as error:
             return self.console.refused(request, error, person)
+        words = chart_words(self.console.words(request, person), table)
         context = {
             # Drawn from numbers and escaped labels by the same function as the endpoint.
-            "chart": Markup(to_svg(table)),  # noqa: S704
+            "chart": Markup(to_svg(table, words)),  # noqa: S704
             "measures": list(Measure),
             "dimensions": list(Dimension),
             "chosen": {"measure": measure, "rows": rows, "columns": columns},
@@ -226,3 +228,23 @@ class MembershipPages:
             ),
             Route("/statistics", self.statistics, methods=["GET"]),
         ]
+
+
+def chart_words(gettext: Callable[[str], str], table: Table) -> ChartWords:
+    """The chart's title, axis captions, labels and "suppressed" in the reader's language.
+    Only non-empty labels are looked up (gettext of "" is the catalog's header)."""
+
+    def label(text: str) -> str:
+        return gettext(text) if text else text
+
+    names = {
+        "measure": label(table.measure.value),
+        "rows": label(table.rows.value),
+        "columns": label(table.columns.value) if table.columns is not None else "",
+    }
+    template = (
+        gettext("%(measure)s by %(rows)s and %(columns)s")
+        if table.columns is not None
+        else gettext("%(measure)s by %(rows)s")
+    )
+    return ChartWords(title=template % names, suppressed=gettext("suppressed"), label=label)

@@ -15,6 +15,7 @@ from starlette.routing import Route
 from cases import desk, desk_network
 from cases.desk_rules import ClientPolicy
 from gateway.console import guard
+from gateway.console.overview_levers import LEVERS, OverviewLevers
 from orgs import service as org_service
 from store.errors import HubError
 from store.types import utcnow
@@ -48,8 +49,14 @@ class OverviewPage:
             "webhooks": await desk_network.failing_webhooks(db, now, WINDOW),
             "clients": await desk_network.clients_needing_attention(db, now, ClientPolicy()),
             "names": names,
+            "done": request.query_params.get("done")
+            if request.query_params.get("done") in LEVERS
+            else None,
         }
         return self.console.render(request, "overview.html", context, person)
 
     def routes(self) -> list[Route]:
-        return [Route("/overview", self.overview, methods=["GET"])]
+        return [
+            Route("/overview", self.overview, methods=["GET"]),
+            *OverviewLevers(self.console).routes(),
+        ]

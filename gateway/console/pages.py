@@ -23,6 +23,7 @@ from starlette.templating import Jinja2Templates
 
 from cases import referrals as referral_service
 from cases import service as case_service
+from cases.deadlines import referral_overdue
 from cases.referral_rules import REFERRAL_WORKFLOW, ReferralAction
 from cases.referrals import Box, Outcome, role_of
 from cases.rules import SENSITIVE_FIELDS, AgeBand, Sex
@@ -43,6 +44,7 @@ from gateway.console.live import (
     end_session_streams,
 )
 from gateway.console.sendpages import SendPages
+from gateway.console.staffstatus import StaffStatusPages, people_of
 from notifications.pump import EventPump
 from orgs import staff
 from orgs.rules import ServiceCategory
@@ -145,6 +147,16 @@ class Console:
                 samesite="lax",
             )
         return guard.protect(response)
+
+    def words(self, request: Request, person: Person | None) -> Callable[[str], str]:
+        """The catalog's gettext for the language ``render`` will choose, for text drawn
+        outside a template (a chart)."""
+        locale = pick_locale(
+            request.query_params.get("lang"),
+            request.cookies.get(guard.LANG_COOKIE),
+            person.locale if person else None,
+        )
+        return Formatter(locale, DEFAULT_TIME_ZONE).gettext
 
     def refused(self, request: Request, error: HubError, person: Person | None) -> Response:
         return self.render(
@@ -256,8 +268,7 @@ class Console:
             rows.append(
                 {
                     "referral": referral,
-                    "overdue": referral.overdue
-                    or (referral.status == "SENT" and referral.acknowledge_by < now),
+                    "overdue": referral_overdue(referral, now),
                     "actions": [a for a in REFERRAL_ACTIONS if a in allowed]
                     if actor.has(WRITE_SCOPE)
                     else [],
@@ -397,6 +408,7 @@ class Console:
             except HubError as error:
                 return self.refused(request, error, person)
             context["link"] = f"{self.public_url}/console/invite/{issued.token}"
+        context["people"] = await people_of(self, person.role, person.organization_id)
         return self.render(request, "staff.html", context, person)
 
     def routes(self) -> list[Route | Mount]:
@@ -415,6 +427,7 @@ class Console:
             *case_record.routes(self),
             *SendPages(self).routes(),
             *self.admin_routes(),
+            *StaffStatusPages(self).routes(),
         ]
 
     def admin_routes(self) -> list[Route]:

@@ -25,6 +25,8 @@ from starlette.routing import Route
 from cases import referrals as referral_service
 from cases import repatriation as repatriation_service
 from cases import service as case_service
+from cases.deadlines import repatriation_overdue
+from cases.paging import encode_cursor
 from cases.referral_rules import Urgency
 from cases.repatriation_rules import (
     REPATRIATION_WORKFLOW,
@@ -63,6 +65,8 @@ NOTE_ACTIONS = frozenset(
     {RepatriationAction.HOLD, RepatriationAction.CONFIRM_HANDOVER, RepatriationAction.RESUME}
 )
 MAX_TEXT = 2000
+# Repatriation requests per console page (the API allows up to 100 per page).
+PAGE_SIZE = 50
 
 
 def _text(form: FormData, name: str) -> str:
@@ -247,7 +251,13 @@ class SendPages:
             return _back("/console/sign-in")
         actor = person.principal(request.state.request_id)
         box = "OUTBOX" if request.query_params.get("box") == "outbox" else "INBOX"
-        rows, _ = await repatriation_service.list_requests(self.db, actor, box, None, 50, None)
+        after = request.query_params.get("after") or None
+        try:
+            rows, more = await repatriation_service.list_requests(
+                self.db, actor, box, None, PAGE_SIZE, after
+            )
+        except HubError as error:
+            return console.refused(request, error, person)
         now = utcnow()
         names = await self._names(
             [o for r in rows for o in (r.embassy_organization_id, r.reception_organization_id)]
@@ -255,11 +265,18 @@ class SendPages:
         listed = [
             {
                 "request": r,
-                "overdue": r.overdue or (r.status == "SUBMITTED" and r.acknowledge_by < now),
+                "overdue": repatriation_overdue(r, now),
             }
             for r in rows
         ]
-        context = {"box": box, "rows": listed, "names": names}
+        context = {
+            "box": box,
+            "rows": listed,
+            "names": names,
+            # The API's cursor (an id and a time, never survivor data) for the next page.
+            "next_cursor": encode_cursor(rows[-1]) if more and rows else None,
+            "paged": after is not None,
+        }
         return console.render(request, "repatriations.html", context, person)
 
     async def repatriation(self, request: Request) -> Response:
@@ -303,7 +320,7 @@ class SendPages:
             "costs": costs[row.id],
             "names": names,
             "actions": actions,
-            "overdue": row.overdue or (row.status == "SUBMITTED" and row.acknowledge_by < utcnow()),
+            "overdue": repatriation_overdue(row, utcnow()),
             "may_plan": writes and not final and bool(roles & {Role.RECEIVER, Role.SENDER}),
             "may_cost": writes and not final,
             "cost_items": list(CostItem),

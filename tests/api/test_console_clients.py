@@ -4,6 +4,7 @@ webhooks in the console, with the API's own rules; everyone else is refused."""
 from __future__ import annotations
 
 import html
+import json
 import re
 
 import httpx
@@ -267,3 +268,113 @@ async def test_admin_forms_refuse_a_missing_csrf_token(hub: RunningHub) -> None:
     assert await _token_works(
         hub, hub.members["adhoc"].client_id, hub.members["adhoc"].client_secret
     )
+
+
+async def _webhook(client: httpx.AsyncClient) -> tuple[str, str]:
+    made = await _post(
+        client,
+        "/console/webhooks",
+        {"action": "add", "url": "http://127.0.0.1:9/first", "topics": ["CASE"]},
+    )
+    assert made.status_code == 200, made.text
+    found = re.search(r'<tr data-webhook="([^"]+)">', made.text)
+    assert found
+    return found.group(1), _shown(made.text, "signing-secret")
+
+
+async def test_an_admin_edits_a_webhook_and_rotates_its_secret_shown_once(
+    hub: RunningHub,
+) -> None:
+    admin = await _admin(hub, "adhoc", "hooks@adhoc.example")
+    async with signed_in(hub, admin) as client:
+        webhook_id, first = await _webhook(client)
+        sealed = await hub.scalar("SELECT secret_sealed FROM webhooks")
+        edited = await _post(
+            client,
+            "/console/webhooks",
+            {
+                "action": "edit",
+                "webhook_id": webhook_id,
+                "url": XSS_URL,
+                "topics": ["REFERRAL", "REPATRIATION"],
+            },
+        )
+        assert edited.status_code == 200, edited.text
+        assert (
+            "<img src=x" not in edited.text and "&lt;img src=x onerror=alert(1)&gt;" in edited.text
+        )
+        assert str(await hub.scalar("SELECT url FROM webhooks")).startswith(
+            "http://127.0.0.1:9/hook"
+        )
+        topics = await hub.scalar("SELECT topics FROM webhooks")
+        assert (json.loads(topics) if isinstance(topics, str) else topics) == [
+            "REFERRAL",
+            "REPATRIATION",
+        ]
+        assert 'id="signing-secret"' not in edited.text  # an edit shows no secret
+        rotated = await _post(
+            client, "/console/webhooks", {"action": "rotate", "webhook_id": webhook_id}
+        )
+        assert rotated.status_code == 200
+        second = _shown(rotated.text, "signing-secret")
+        assert second.startswith("whsec_") and second != first
+        assert await hub.scalar("SELECT secret_sealed FROM webhooks") != sealed
+        again = await client.get("/console/webhooks")
+        assert second not in again.text and first not in again.text
+        paused = await _post(
+            client, "/console/webhooks", {"action": "disable", "webhook_id": webhook_id}
+        )
+        assert paused.status_code == 200 and "Resume deliveries" in paused.text
+        assert not await hub.scalar("SELECT enabled FROM webhooks")
+        twice = await _post(
+            client, "/console/webhooks", {"action": "disable", "webhook_id": webhook_id}
+        )
+        assert twice.status_code == 409
+        resumed = await _post(
+            client, "/console/webhooks", {"action": "enable", "webhook_id": webhook_id}
+        )
+        assert resumed.status_code == 200 and await hub.scalar("SELECT enabled FROM webhooks")
+
+
+async def test_webhook_edits_are_refused_as_the_api_refuses_them(hub: RunningHub) -> None:
+    admin = await _admin(hub, "adhoc", "hooks2@adhoc.example")
+    async with signed_in(hub, admin) as client:
+        webhook_id, _ = await _webhook(client)
+        before = await hub.scalar("SELECT url || ' ' || secret_sealed FROM webhooks")
+        for form, status in (
+            ({"action": "edit", "url": "ftp://x", "topics": "CASE"}, 400),
+            ({"action": "edit", "url": "http://127.0.0.1:9/x"}, 400),  # no topic
+            ({"action": "edit", "url": "http://127.0.0.1:9/x", "topics": "NOPE"}, 400),
+            ({"action": "edit", "url": "x" * 2001, "topics": "CASE"}, 400),
+            ({"action": "rotate", "webhook_id": "no-such-webhook"}, 404),
+        ):
+            form.setdefault("webhook_id", webhook_id)
+            refused = await _post(client, "/console/webhooks", form)
+            assert refused.status_code == status, (form, refused.status_code)
+            assert 'id="signing-secret"' not in refused.text
+        forged = await client.post(
+            "/console/webhooks",
+            data={"csrf": "forged", "action": "rotate", "webhook_id": webhook_id},
+        )
+        assert forged.status_code == 403
+    other = await _admin(hub, "ccpcr-shelter", "hooks@shelter.example")
+    async with signed_in(hub, other) as client:
+        for action in ("rotate", "disable"):
+            theirs = await _post(
+                client, "/console/webhooks", {"action": action, "webhook_id": webhook_id}
+            )
+            assert theirs.status_code == 404 and 'id="signing-secret"' not in theirs.text
+        edit = {"action": "edit", "webhook_id": webhook_id, "url": "http://127.0.0.1:9/m"}
+        assert (
+            await _post(client, "/console/webhooks", {**edit, "topics": "CASE"})
+        ).status_code == 404
+    worker = await enrol(hub, "adhoc", StaffRole.CASEWORKER, "cw-hooks@adhoc.example")
+    async with signed_in(hub, worker) as client:
+        page = await client.get("/console/referrals")
+        refused = await client.post(
+            "/console/webhooks",
+            data={"csrf": csrf_of(page.text), "action": "rotate", "webhook_id": webhook_id},
+        )
+        assert refused.status_code == 403
+    assert await hub.scalar("SELECT url || ' ' || secret_sealed FROM webhooks") == before
+    assert await hub.scalar("SELECT enabled FROM webhooks")

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from orgs import staff
+from orgs import staff, staff_status
 from orgs.rules import OrganizationKind
 from orgs.staff_rules import StaffRole
 from tests.api.console_support import browser, csrf_of, enrol, signed_in
@@ -186,7 +186,8 @@ async def test_a_disabled_account_loses_its_stream_at_the_next_heartbeat(
     )
     async with signed_in(hub, account) as client, live(client) as stream:
         await registered(hub, 1)
-        await staff.disable_staff(hub.db, by, staff_id)
+        # The service alone (as another process would): no cut-off, the heartbeat's check.
+        await staff_status.set_disabled(hub.db, by, staff_id, True, "left")
         # Heartbeats come every half second; the first one after the disable ends it.
         await stream.until_ended(seconds=3)
         assert stream.ended

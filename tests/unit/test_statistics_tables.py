@@ -19,7 +19,7 @@ from cases.fhir_export import (
     referral_resources,
 )
 from cases.htcds import HTCDS_COLUMNS, ExportedCase, htcds_row, pseudonym
-from cases.statistics_output import to_csv, to_svg
+from cases.statistics_output import ChartWords, to_csv, to_svg
 from cases.statistics_tables import (
     OTHER,
     Dimension,
@@ -152,3 +152,25 @@ def test_a_withdrawn_consent_is_inactive_with_its_end() -> None:
     assert resource["status"] == "inactive"
     assert resource["provision"]["period"]["end"].startswith("2026-10-31")
     assert "actor" not in resource["provision"]
+
+
+def test_a_chart_is_drawn_with_the_reader_s_words_and_the_same_bars() -> None:
+    items = _cases("Koh Kong", 6) + _cases("Kampot", 6, "MALE") + _cases("Kep", 2)
+    table = tabulate(items, Measure.CASES, Dimension.PROVINCE, Dimension.SEX, 5)
+    words = {"CASES": "ករណី", "PROVINCE": "ខេត្ត", "FEMALE": "ស្រី", "MALE": "ប្រុស"}
+    translated = to_svg(
+        table,
+        ChartWords(title="ករណី តាមខេត្ត", suppressed="បានលាក់", label=lambda t: words.get(t, t)),
+    )
+    plain = to_svg(table)
+    ns = "{http://www.w3.org/2000/svg}"
+    mine, theirs = ElementTree.fromstring(translated), ElementTree.fromstring(plain)
+    assert [r.attrib for r in mine.iter(ns + "rect")] == [
+        r.attrib for r in theirs.iter(ns + "rect")
+    ]
+    texts = [t.text for t in mine.iter(ns + "text")]
+    assert {"ករណី តាមខេត្ត", "ខេត្ត", "ករណី", "ស្រី", "ប្រុស", "បានលាក់"} <= set(texts)
+    assert not {"suppressed", "FEMALE", "CASES by PROVINCE and SEX"} & set(texts)
+    assert "Koh Kong" in texts  # recorded text the words do not know passes unchanged
+    endpoint = [t.text for t in theirs.iter(ns + "text")]
+    assert "CASES by PROVINCE and SEX" in endpoint and "suppressed" in endpoint
