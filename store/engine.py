@@ -7,8 +7,10 @@ transactions queue for the write lock instead of silently losing updates.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -23,7 +25,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import NullPool, PoolResetState
+from sqlalchemy.pool import NullPool, Pool, PoolResetState
 from sqlalchemy.util import await_
 
 from store.key_store import attach_key_store
@@ -197,8 +199,22 @@ class Database:
             finally:
                 self.watchdog.untrack(token)
 
-    async def dispose(self) -> None:
+    async def dispose(self, *, settle: float = 5.0) -> None:
+        """Close the pool's connections. Units of work still running (a request answered
+        while the server stops, a task ending its transaction) are given up to ``settle``
+        seconds to hand their connections back first: a connection returned after the pool
+        is gone would be left to the garbage collector, never closed."""
+        pool = self.engine.sync_engine.pool
+        deadline = time.monotonic() + settle
+        # Polled: the pool's count of checked-out connections has no event to wait on.
+        while time.monotonic() < deadline and (self.watchdog.held or _checked_out(pool)):  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
         await self.engine.dispose()
+
+
+def _checked_out(pool: Pool) -> int:
+    counted = getattr(pool, "checkedout", None)  # QueuePool and its async variant count
+    return int(counted()) if callable(counted) else 0
 
 
 def _ensure_sqlite_directory(url: str) -> None:

@@ -16,11 +16,11 @@ from pathlib import Path
 import pyotp
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from orgs.staff_rules import StaffRole
@@ -61,13 +61,24 @@ def driver() -> Iterator[webdriver.Chrome]:
 def follow(browser: webdriver.Chrome, element: WebElement) -> None:
     """Click a link or a form's button and wait until the page it leads to has loaded: on a
     busy machine the click returns while the old page is still there, and reading it then
-    finds the old page's elements (or ones gone stale under the reader)."""
-    old = browser.find_element(By.TAG_NAME, "html")
+    finds the old page's elements (or ones gone stale under the reader). The old document is
+    marked, and the wait ends when a document without the mark is complete. (Waiting for an
+    old element to go stale asks Chromium about a node while its document is being replaced,
+    which it may answer with an "unhandled inspector error" instead of "stale".)"""
+    browser.execute_script("window.__hubLeaving = true")
     element.click()
-    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(old))
-    WebDriverWait(browser, 30).until(
-        lambda b: b.execute_script("return document.readyState") == "complete"
-    )
+    WebDriverWait(browser, 30).until(_arrived)
+
+
+def _arrived(browser: webdriver.Chrome) -> bool:
+    try:
+        return bool(
+            browser.execute_script(
+                "return window.__hubLeaving === undefined && document.readyState === 'complete'"
+            )
+        )
+    except WebDriverException:
+        return False  # between two documents: asked again
 
 
 def _enrol_and_sign_in(
