@@ -12,14 +12,16 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pyotp
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.errorhandler import ErrorHandler
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -37,6 +39,34 @@ AXE = os.environ.get("HUB_TEST_AXE")
 pytestmark = pytest.mark.asyncio
 
 
+class _ReplacedNodeIsStale(ErrorHandler):
+    """Chromium's driver sometimes answers a question about an element whose document is
+    being replaced with an "unhandled inspector error" (node not in the document) instead of
+    "stale element reference". It is the same fact: raised as the latter, so that every wait
+    that expects an element to go stale, or asks again when one does, treats it so."""
+
+    def check_response(self, response: dict[str, Any]) -> None:
+        try:
+            super().check_response(response)
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error.msg):
+                raise StaleElementReferenceException(error.msg) from error
+            raise
+
+
+def chrome() -> webdriver.Chrome:
+    """Debian's Chromium, headless, as every browser test opens it."""
+    options = Options()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
+        options.add_argument(flag)
+    options.add_argument("--window-size=1280,900")
+    browser = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    browser.error_handler = _ReplacedNodeIsStale()
+    browser.set_page_load_timeout(30)
+    return browser
+
+
 @pytest.fixture
 def driver() -> Iterator[webdriver.Chrome]:
     if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
@@ -45,13 +75,7 @@ def driver() -> Iterator[webdriver.Chrome]:
             pytest.fail(message)
         pytest.skip(f"{message}; CI installs them and fails without them")
     os.environ["SE_OFFLINE"] = "true"  # belt and braces: Selenium Manager never downloads
-    options = Options()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
-        options.add_argument(flag)
-    options.add_argument("--window-size=1280,900")
-    browser = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    browser.set_page_load_timeout(30)
+    browser = chrome()
     try:
         yield browser
     finally:

@@ -11,29 +11,20 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from orgs.staff_rules import StaffRole
 from tests.api.console_support import Account, enrol
 from tests.api.event_support import refer, registered
-from tests.browser.test_console_browser import AXE, CHROMEDRIVER, CHROMIUM, _axe_problems
+from tests.browser.test_console_browser import AXE, CHROMEDRIVER, CHROMIUM, _axe_problems, chrome
 from tests.network import RunningHub
 
 pytestmark = pytest.mark.asyncio
 
 
 def _chrome() -> webdriver.Chrome:
-    options = Options()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
-        options.add_argument(flag)
-    options.add_argument("--window-size=1280,900")
-    browser = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    browser.set_page_load_timeout(30)
-    return browser
+    return chrome()
 
 
 @pytest.fixture
