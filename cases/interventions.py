@@ -39,7 +39,12 @@ from consent.rules import DataCategory, Purpose, Recipient, covers
 from notifications.outbox import emit
 from orgs.models import Organization
 from orgs.principal import Principal
-from orgs.rules import MembershipStatus, OrganizationKind, check_request_country
+from orgs.rules import (
+    MembershipStatus,
+    OrganizationKind,
+    check_request_country,
+    request_country_key,
+)
 from store.audit import record_audit
 from store.engine import Database
 from store.errors import ErrorCode, HubError, not_found
@@ -100,7 +105,7 @@ def _fingerprint(new: NewIntervention) -> str:
         [
             new.case_id,
             new.embassy_id,
-            new.current_country.upper(),
+            request_country_key(new.current_country),
             new.reported_by.value,
             new.urgency.value,
             new.last_known_location,

@@ -49,7 +49,12 @@ from consent.rules import DataCategory, Purpose, Recipient, decide
 from notifications.outbox import emit
 from orgs.models import Organization
 from orgs.principal import Principal
-from orgs.rules import MembershipStatus, OrganizationKind, check_request_country
+from orgs.rules import (
+    MembershipStatus,
+    OrganizationKind,
+    check_request_country,
+    request_country_key,
+)
 from store.audit import record_audit
 from store.engine import Database
 from store.errors import ErrorCode, HubError, not_found
@@ -130,7 +135,7 @@ def _fingerprint(new: NewRepatriation) -> str:
             new.case_id,
             new.embassy_id,
             new.reception_organization_id,
-            new.current_country.upper(),
+            request_country_key(new.current_country),
             new.situation.value,
             sorted(d.value for d in new.documents_held),
             sorted(a.value for a in new.assistance_needed),

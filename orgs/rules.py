@@ -209,6 +209,14 @@ def check_client_steward(
     raise HubError(ErrorCode.NOT_FOUND, "client not found")
 
 
+def request_country_key(text: str) -> str:
+    """The country as a request's idempotency fingerprint holds it: its code when known, so
+    that a retry naming the same country another way ("Thailand", then "TH") is the same
+    request; otherwise the text itself (the request is refused on it anyway)."""
+    found = find_place(text)
+    return found.code if found is not None and found.is_country else text.strip().upper()
+
+
 def check_request_country(text: str, field: str = "currentCountry") -> str:
     """The ISO 3166-1 alpha-2 code of the country a request names by code or by a name we
     know ("Thailand", "ថៃ"): requests record places the way services do. Membership stays

@@ -200,6 +200,16 @@ async def test_a_repatriation_request_records_the_country_by_code_from_a_name(
         "adhoc", "query($id: ID!) { repatriationRequest(id: $id) { currentCountry } }", {"id": rid}
     )
     assert view.data["repatriationRequest"]["currentCountry"] == "TH"
+    # A retry naming the country by its code (or in Khmer) is the same request, not a
+    # conflicting one; a different country under the same key still conflicts.
+    for spelling in ("TH", "ថៃ", " thailand "):
+        again = request_input(hub, case_id, "placecodes-2", currentCountry=spelling)
+        retried = await hub.gql("adhoc", REQUEST, {"input": again})
+        assert not retried.errors, (spelling, retried.errors)
+        assert retried.data["requestRepatriation"]["id"] == rid
+    elsewhere = request_input(hub, case_id, "placecodes-2", currentCountry="Malaysia")
+    conflict = await hub.gql("adhoc", REQUEST, {"input": elsewhere})
+    assert [e["extensions"]["code"] for e in conflict.errors] == ["CONFLICT"]
 
 
 async def test_statistics_count_every_spelling_of_a_province_as_one(hub: RunningHub) -> None:
