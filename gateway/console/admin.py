@@ -12,10 +12,10 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.console import guard
+from gateway.console.signed_in import checked_form, signed_in
 from notifications import webhook_owner
 from notifications import webhooks as webhook_service
 from notifications.stream import EventTopic
@@ -54,28 +54,18 @@ class AdminPages:
         self.console = console
         self.production = production
 
-    async def _signed_in(self, request: Request) -> Person | Response:
-        person = await self.console.person(request)
-        if person is None:
-            return guard.protect(RedirectResponse("/console/sign-in", status_code=303))
-        return person
-
     # -- clients -----------------------------------------------------------------------
 
-    async def clients(self, request: Request) -> Response:
+    @signed_in
+    async def clients(self, request: Request, person: Person) -> Response:
         """List the organisation's clients; on POST register one with the coordinator's
         registration token, rotate a secret, or revoke a client."""
-        person = await self._signed_in(request)
-        if isinstance(person, Response):
-            return person
         actor = person.principal(request.state.request_id)
         shown: dict[str, str] | None = None
         try:
             _refuse_without(actor, CLIENTS_SCOPE)
             if request.method == "POST":
-                form = await request.form()
-                if not guard.token_matches(person.csrf_token, form.get("csrf")):
-                    return self.console.csrf_refused(request, person)
+                form = await checked_form(request, person)
                 with acting_as(person.staff_id):
                     shown = await self._client_action(actor, form)
             found = await org_service.list_clients(self.console.db, [person.organization_id])
@@ -130,12 +120,10 @@ class AdminPages:
 
     # -- webhooks ----------------------------------------------------------------------
 
-    async def webhooks(self, request: Request) -> Response:
+    @signed_in
+    async def webhooks(self, request: Request, person: Person) -> Response:
         """List the organisation's webhooks; on POST add one (its signing secret shown in
         this answer only) or delete one."""
-        person = await self._signed_in(request)
-        if isinstance(person, Response):
-            return person
         actor = person.principal(request.state.request_id)
         db = self.console.db
         shown: dict[str, str] | None = None
@@ -146,9 +134,7 @@ class AdminPages:
                 raise HubError(ErrorCode.FORBIDDEN, "only the organisation's admin")
             _refuse_without(actor, WEBHOOKS_SCOPE)
             if request.method == "POST":
-                form = await request.form()
-                if not guard.token_matches(person.csrf_token, form.get("csrf")):
-                    return self.console.csrf_refused(request, person)
+                form = await checked_form(request, person)
                 action = _text(form, "action")
                 with acting_as(person.staff_id):
                     if action == "add":

@@ -14,16 +14,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from cases import desk_levers
 from cases.desk import desk_item
 from cases.desk_rules import DeskItemKind
-from gateway.console import guard
+from gateway.console.signed_in import checked_form, see_other, signed_in
 from orgs import service as org_service
 from orgs.principal import Principal
 from orgs.rules import MembershipAction
+from orgs.staff import Person
 from store.actor import acting_as
 from store.errors import ErrorCode, HubError
 from store.types import utcnow
@@ -60,13 +61,9 @@ class OverviewLevers:
     def __init__(self, console: Console) -> None:
         self.console = console
 
-    async def lever(self, request: Request) -> Response:
-        person = await self.console.person(request)
-        if person is None:
-            return guard.protect(RedirectResponse("/console/sign-in", status_code=303))
-        form = await request.form()
-        if not guard.token_matches(person.csrf_token, form.get("csrf")):
-            return self.console.csrf_refused(request, person)
+    @signed_in
+    async def lever(self, request: Request, person: Person) -> Response:
+        form = await checked_form(request, person)
         actor = person.principal(request.state.request_id)
         lever = str(request.path_params["lever"])
         item_id = str(request.path_params["item_id"])
@@ -89,7 +86,7 @@ class OverviewLevers:
                     raise HubError(ErrorCode.BAD_USER_INPUT, "unknown lever")
         except HubError as error:
             return self.console.refused(request, error, person)
-        return guard.protect(RedirectResponse(f"/console/overview?done={lever}", status_code=303))
+        return see_other(f"/console/overview?done={lever}")
 
     async def _suspend(self, actor: Principal, kind: DeskItemKind, item_id: str, why: str) -> None:
         """Suspend the organisation that owes the item's next step: read from the item

@@ -44,6 +44,7 @@ from gateway.console.live import (
     end_session_streams,
 )
 from gateway.console.sendpages import SendPages
+from gateway.console.signed_in import checked_form, see_other, signed_in
 from gateway.console.staffstatus import StaffStatusPages, people_of
 from notifications.pump import EventPump
 from orgs import staff
@@ -100,6 +101,11 @@ class Console:
     production: bool = True
     # The smallest published statistics cell (settings.statistics_k).
     statistics_k: int = 5
+
+    @property
+    def console(self) -> Console:
+        """Itself, for ``signed_in``: its own pages and those it delegates to alike."""
+        return self
 
     def __post_init__(self) -> None:
         self.templates = Jinja2Templates(env=_environment())
@@ -207,13 +213,9 @@ class Console:
         guard.set_session_cookie(response, session_id, self.secure)
         return guard.protect(response)
 
-    async def sign_out(self, request: Request) -> Response:
-        person = await self.person(request)
-        if person is None:
-            return guard.protect(RedirectResponse("/console/sign-in", status_code=303))
-        form = await request.form()
-        if not guard.token_matches(person.csrf_token, form.get("csrf")):
-            return self.csrf_refused(request, person)
+    @signed_in
+    async def sign_out(self, request: Request, person: Person) -> Response:
+        form = await checked_form(request, person)
         if form.get("everywhere"):
             with acting_as(person.staff_id):
                 await staff.sign_out_everywhere(self.db, person.staff_id)
@@ -253,10 +255,8 @@ class Console:
             return self.refused(request, error, None)
         return self.render(request, "enrolled.html", {"codes": codes})
 
-    async def referrals(self, request: Request) -> Response:
-        person = await self.person(request)
-        if person is None:
-            return guard.protect(RedirectResponse("/console/sign-in", status_code=303))
+    @signed_in
+    async def referrals(self, request: Request, person: Person) -> Response:
         box = Box.OUTBOX if request.query_params.get("box") == "outbox" else Box.INBOX
         actor = person.principal(request.state.request_id)
         page = await referral_service.list_referrals(self.db, actor, box, first=50)
@@ -281,13 +281,9 @@ class Console:
             person,
         )
 
-    async def referral_action(self, request: Request) -> Response:
-        person = await self.person(request)
-        if person is None:
-            return guard.protect(RedirectResponse("/console/sign-in", status_code=303))
-        form = await request.form()
-        if not guard.token_matches(person.csrf_token, form.get("csrf")):
-            return self.csrf_refused(request, person)
+    @signed_in
+    async def referral_action(self, request: Request, person: Person) -> Response:
+        form = await checked_form(request, person)
         actor = person.principal(request.state.request_id)
         try:
             if not actor.has(WRITE_SCOPE):
@@ -316,12 +312,10 @@ class Console:
                 )
         except HubError as error:
             return self.refused(request, error, person)
-        return guard.protect(RedirectResponse("/console/referrals", status_code=303))
+        return see_other("/console/referrals")
 
-    async def case(self, request: Request) -> Response:
-        person = await self.person(request)
-        if person is None:
-            return guard.protect(RedirectResponse("/console/sign-in", status_code=303))
+    @signed_in
+    async def case(self, request: Request, person: Person) -> Response:
         actor = person.principal(request.state.request_id)
         case_id = str(request.path_params["case_id"])
         views = []
@@ -340,21 +334,17 @@ class Console:
             request, "case.html", {"view": view, "fields": fields, **sections}, person
         )
 
-    async def new_case(self, request: Request) -> Response:
+    @signed_in
+    async def new_case(self, request: Request, person: Person) -> Response:
         """Open a case: the profile and a few survivor fields, sealed by the same service
         the API's ``createCase`` calls. Values travel in the form body only."""
-        person = await self.person(request)
-        if person is None:
-            return guard.protect(RedirectResponse("/console/sign-in", status_code=303))
         actor = person.principal(request.state.request_id)
         if not actor.has("cases:write"):
             return self.refused(request, HubError(ErrorCode.FORBIDDEN, "cases:write"), person)
         if request.method == "GET":
             context = {"age_bands": list(AgeBand), "sexes": list(Sex), "fields": NEW_CASE_FIELDS}
             return self.render(request, "new_case.html", context, person)
-        form = await request.form()
-        if not guard.token_matches(person.csrf_token, form.get("csrf")):
-            return self.csrf_refused(request, person)
+        form = await checked_form(request, person)
         try:
             survivor = {}
             for name in NEW_CASE_FIELDS:
@@ -373,14 +363,12 @@ class Console:
                 view = await case_service.create_case(self.db, actor, self.cipher, new)
         except HubError as error:
             return self.refused(request, error, person)
-        return guard.protect(RedirectResponse(f"/console/cases/{view.case.id}", status_code=303))
+        return see_other(f"/console/cases/{view.case.id}")
 
-    async def staff_page(self, request: Request) -> Response:
+    @signed_in
+    async def staff_page(self, request: Request, person: Person) -> Response:
         """An organisation's admin invites colleagues; the coordinator invites the first
         admin of a member. The link is shown once, to be handed over privately."""
-        person = await self.person(request)
-        if person is None:
-            return guard.protect(RedirectResponse("/console/sign-in", status_code=303))
         if person.role not in (StaffRole.ORG_ADMIN, StaffRole.COORDINATOR):
             return self.refused(request, HubError(ErrorCode.FORBIDDEN, "admins only"), person)
         roles = (
@@ -390,9 +378,7 @@ class Console:
         )
         context: dict[str, Any] = {"roles": roles, "link": None}
         if request.method == "POST":
-            form = await request.form()
-            if not guard.token_matches(person.csrf_token, form.get("csrf")):
-                return self.csrf_refused(request, person)
+            form = await checked_form(request, person)
             organization_id = (
                 _text(form, "organization_id").strip()
                 if person.role is StaffRole.COORDINATOR

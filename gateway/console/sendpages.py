@@ -19,7 +19,7 @@ import orjson
 from sqlalchemy import select
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from cases import referrals as referral_service
@@ -38,7 +38,7 @@ from cases.repatriation_rules import (
 )
 from cases.text_views import repatriation_views
 from cases.workflow import Role
-from gateway.console import guard
+from gateway.console.signed_in import checked_form, see_other, signed_in
 from orgs import directory
 from orgs.models import Organization
 from orgs.models import ServiceOffer as OfferRow
@@ -105,10 +105,6 @@ def _need(actor: Principal, scope: str) -> None:
         raise HubError(ErrorCode.FORBIDDEN, f"this operation needs the '{scope}' scope")
 
 
-def _back(path: str) -> Response:
-    return guard.protect(RedirectResponse(path, status_code=303))
-
-
 class SendPages:
     """The pages, rendered through the console's own ``render``/``refused``."""
 
@@ -162,12 +158,10 @@ class SendPages:
 
     # -- find a service ----------------------------------------------------------------
 
-    async def services(self, request: Request) -> Response:
+    @signed_in
+    async def services(self, request: Request, person: Person) -> Response:
         """Search the directory as ``services(category:, area:, acceptingReferrals:)`` does."""
         console = self.console
-        person = await console.person(request)
-        if person is None:
-            return _back("/console/sign-in")
         actor = person.principal(request.state.request_id)
         params = request.query_params
         try:
@@ -200,20 +194,16 @@ class SendPages:
         }
         return console.render(request, "services.html", context, person)
 
-    async def refer(self, request: Request) -> Response:
+    @signed_in
+    async def refer(self, request: Request, person: Person) -> Response:
         """Send a referral of one of her cases to the service found: ``sendReferral``."""
         console = self.console
-        person = await console.person(request)
-        if person is None:
-            return _back("/console/sign-in")
         actor = person.principal(request.state.request_id)
         try:
             _need(actor, "referrals:write")
             offer = await self._offer(str(request.path_params["offer_id"]))
             if request.method == "POST":
-                form = await request.form()
-                if not guard.token_matches(person.csrf_token, form.get("csrf")):
-                    return console.csrf_refused(request, person)
+                form = await checked_form(request, person)
                 reason = _bounded(form, "reason")
                 if reason is None:
                     raise HubError(ErrorCode.BAD_USER_INPUT, "reason is required")
@@ -229,7 +219,7 @@ class SendPages:
                 )
                 with acting_as(person.staff_id):
                     await referral_service.send_referral(self.db, actor, self.cipher, new)
-                return _back("/console/referrals?box=outbox")
+                return see_other("/console/referrals?box=outbox")
         except HubError as error:
             return console.refused(request, error, person)
         names = await self._names([offer.organization_id])
@@ -244,11 +234,9 @@ class SendPages:
 
     # -- repatriation ------------------------------------------------------------------
 
-    async def repatriations(self, request: Request) -> Response:
+    @signed_in
+    async def repatriations(self, request: Request, person: Person) -> Response:
         console = self.console
-        person = await console.person(request)
-        if person is None:
-            return _back("/console/sign-in")
         actor = person.principal(request.state.request_id)
         box = "OUTBOX" if request.query_params.get("box") == "outbox" else "INBOX"
         after = request.query_params.get("after") or None
@@ -279,12 +267,10 @@ class SendPages:
         }
         return console.render(request, "repatriations.html", context, person)
 
-    async def repatriation(self, request: Request) -> Response:
+    @signed_in
+    async def repatriation(self, request: Request, person: Person) -> Response:
         """One request as the caller may read it: its texts opened under consent."""
         console = self.console
-        person = await console.person(request)
-        if person is None:
-            return _back("/console/sign-in")
         actor = person.principal(request.state.request_id)
         request_id = str(request.path_params["request_id"])
         try:
@@ -327,15 +313,11 @@ class SendPages:
         }
         return console.render(request, "repatriation.html", context, person)
 
-    async def repatriation_post(self, request: Request) -> Response:
+    @signed_in
+    async def repatriation_post(self, request: Request, person: Person) -> Response:
         """One step on a request: an action, a travel plan or a cost."""
         console = self.console
-        person = await console.person(request)
-        if person is None:
-            return _back("/console/sign-in")
-        form = await request.form()
-        if not guard.token_matches(person.csrf_token, form.get("csrf")):
-            return console.csrf_refused(request, person)
+        form = await checked_form(request, person)
         actor = person.principal(request.state.request_id)
         request_id = str(request.path_params["request_id"])
         what = str(request.path_params["what"])
@@ -377,23 +359,19 @@ class SendPages:
                     raise HubError(ErrorCode.NOT_FOUND, "no such page")
         except HubError as error:
             return console.refused(request, error, person)
-        return _back(f"/console/repatriations/{request_id}")
+        return see_other(f"/console/repatriations/{request_id}")
 
-    async def new_repatriation(self, request: Request) -> Response:
+    @signed_in
+    async def new_repatriation(self, request: Request, person: Person) -> Response:
         """A caseworker asks an embassy to bring the survivor of her case home:
         ``requestRepatriation``."""
         console = self.console
-        person = await console.person(request)
-        if person is None:
-            return _back("/console/sign-in")
         actor = person.principal(request.state.request_id)
         case_id = str(request.path_params["case_id"])
         try:
             _need(actor, "repatriation:write")
             if request.method == "POST":
-                form = await request.form()
-                if not guard.token_matches(person.csrf_token, form.get("csrf")):
-                    return console.csrf_refused(request, person)
+                form = await checked_form(request, person)
                 new = repatriation_service.NewRepatriation(
                     case_id=case_id,
                     embassy_id=_text(form, "embassy_id"),
@@ -410,7 +388,7 @@ class SendPages:
                     made = await repatriation_service.request_repatriation(
                         self.db, actor, self.cipher, new
                     )
-                return _back(f"/console/repatriations/{made.id}")
+                return see_other(f"/console/repatriations/{made.id}")
         except HubError as error:
             return console.refused(request, error, person)
         context = {
