@@ -29,7 +29,7 @@ from consent.models import Disclosure
 from consent.rules import ConsentMethod, DataCategory, Grantor, Purpose
 from gateway.console.errors import ERASED, error_message
 from gateway.console.i18n import Formatter, available_locales, pick_locale, zone
-from gateway.console.signed_in import checked_form, see_other, signed_in
+from gateway.console.signed_in import checked_form, need_scope, see_other, signed_in
 from orgs import service as org_service
 from orgs.principal import Principal
 from orgs.rules import MembershipStatus, OrganizationKind
@@ -207,8 +207,7 @@ async def record_consent(console: Console, request: Request, person: Person) -> 
     case_id = str(request.path_params["case_id"])
     actor = person.principal(request.state.request_id)
     try:
-        if not actor.has(CONSENT_SCOPE):
-            raise HubError(ErrorCode.FORBIDDEN, "this operation needs the 'consent:write' scope")
+        need_scope(actor, CONSENT_SCOPE)
         new = new_consent(form, case_id, person.time_zone)
         with acting_as(person.staff_id):
             await consent_service.record_consent(console.db, actor, new, console.cipher)
@@ -224,8 +223,7 @@ async def withdraw_consent(console: Console, request: Request, person: Person) -
     consent_id = str(request.path_params["consent_id"])
     actor = person.principal(request.state.request_id)
     try:
-        if not actor.has(CONSENT_SCOPE):
-            raise HubError(ErrorCode.FORBIDDEN, "this operation needs the 'consent:write' scope")
+        need_scope(actor, CONSENT_SCOPE)
         # The grant must belong to the case in the address: a form for one case never
         # withdraws another's consent.
         if await consent_service.grant_case(console.db, consent_id) != case_id:
@@ -246,8 +244,7 @@ async def report(console: Console, request: Request, person: Person) -> Response
     case_id = str(request.path_params["case_id"])
     actor = person.principal(request.state.request_id)
     try:
-        if not actor.has(READ_SCOPE):
-            raise HubError(ErrorCode.FORBIDDEN, "this operation needs the 'cases:read' scope")
+        need_scope(actor, READ_SCOPE)
         # Owner only, as the API's ``disclosures``: the same call refuses everyone else.
         disclosures = await consent_service.disclosures_of_case(console.db, actor, case_id)
         grants = await consent_service.consents_of_case(console.db, actor, console.cipher, case_id)

@@ -20,6 +20,7 @@ from starlette.routing import Route
 from cases import statistics as statistics_service
 from cases.statistics_output import ChartWords, to_svg
 from cases.statistics_tables import Dimension, Measure, Table
+from gateway.console.form_fields import form_text
 from gateway.console.signed_in import checked_form, see_other, signed_in
 from orgs import registration
 from orgs import service as org_service
@@ -35,11 +36,6 @@ if TYPE_CHECKING:
 
 ADMIN_SCOPE = "network:admin"
 MAX_TEXT = 2000
-
-
-def _text(form: Any, name: str) -> str:
-    value = form.get(name)
-    return value if isinstance(value, str) else ""
 
 
 def actions_from(status: MembershipStatus) -> list[MembershipAction]:
@@ -74,10 +70,10 @@ class MembershipPages:
             if request.method == "POST":
                 form = await checked_form(request, person)
                 new = org_service.NewOrganization(
-                    name=_text(form, "name"),
-                    kind=_enum_or(OrganizationKind, _text(form, "kind"), None),
-                    country=_text(form, "country"),
-                    contact_email=_text(form, "contact_email") or None,
+                    name=form_text(form, "name"),
+                    kind=_enum_or(OrganizationKind, form_text(form, "kind"), None),
+                    country=form_text(form, "country"),
+                    contact_email=form_text(form, "contact_email") or None,
                 )
                 if new.kind is None:
                     raise HubError(ErrorCode.BAD_USER_INPUT, "kind is required")
@@ -124,17 +120,17 @@ class MembershipPages:
         form = await checked_form(request, person)
         try:
             _coordinator(actor)
-            action = _enum_or(MembershipAction, _text(form, "action"), None)
+            action = _enum_or(MembershipAction, form_text(form, "action"), None)
             if action is None:
                 raise HubError(ErrorCode.BAD_USER_INPUT, "action is required")
-            raw_version = _text(form, "version")
+            raw_version = form_text(form, "version")
             with acting_as(person.staff_id):
                 await org_service.change_membership(
                     self.console.db,
                     actor,
                     organization_id,
                     action,
-                    _text(form, "reason"),
+                    form_text(form, "reason"),
                     int(raw_version) if raw_version.isdigit() else None,
                 )
         except HubError as error:

@@ -11,7 +11,7 @@ is sealed by the service and never shown on the overview, nor put in the URL.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,6 +20,7 @@ from starlette.routing import Route
 from cases import desk_levers
 from cases.desk import desk_item
 from cases.desk_rules import DeskItemKind
+from gateway.console.form_fields import form_text
 from gateway.console.signed_in import checked_form, see_other, signed_in
 from orgs import service as org_service
 from orgs.principal import Principal
@@ -36,11 +37,6 @@ ADMIN_SCOPE = "network:admin"
 # What the API's addDeskNote lets through (the desk, or a party's write scope).
 NOTE_SCOPES = ("network:admin", "referrals:write", "repatriation:write", "cases:write")
 LEVERS = ("remind", "note", "suspend")
-
-
-def _text(form: Any, name: str) -> str:
-    value = form.get(name)
-    return value if isinstance(value, str) else ""
 
 
 def _refuse_unless(actor: Principal, *scopes: str) -> None:
@@ -77,11 +73,11 @@ class OverviewLevers:
                 elif lever == "note":
                     _refuse_unless(actor, *NOTE_SCOPES)
                     await desk_levers.add_item_note(
-                        db, actor, self.console.cipher, kind, item_id, _text(form, "text")
+                        db, actor, self.console.cipher, kind, item_id, form_text(form, "text")
                     )
                 elif lever == "suspend":
                     _refuse_unless(actor, ADMIN_SCOPE)
-                    await self._suspend(actor, kind, item_id, _text(form, "reason"))
+                    await self._suspend(actor, kind, item_id, form_text(form, "reason"))
                 else:
                     raise HubError(ErrorCode.BAD_USER_INPUT, "unknown lever")
         except HubError as error:

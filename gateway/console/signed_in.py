@@ -20,7 +20,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from gateway.console import guard
+from orgs.principal import Principal
 from orgs.staff import Person
+from store.errors import ErrorCode, HubError
 
 SIGN_IN = "/console/sign-in"
 
@@ -60,6 +62,12 @@ async def checked_form(request: Request, person: Person) -> FormData:
     if not guard.token_matches(person.csrf_token, form.get("csrf")):
         raise FormRefused
     return form
+
+
+def need_scope(actor: Principal, scope: str) -> None:
+    """FORBIDDEN unless the person's role holds ``scope``, worded as the API's refusal."""
+    if not actor.has(scope):
+        raise HubError(ErrorCode.FORBIDDEN, f"this operation needs the '{scope}' scope")
 
 
 def signed_in(
