@@ -14,8 +14,9 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from webauthn import (
     base64url_to_bytes,
@@ -51,10 +52,11 @@ from orgs.staff import (
     Person,
     _dummy_hash,
     _password_matches,
-    _person,
     digest,
+    end_brought_session,
+    open_session,
 )
-from orgs.staff_models import StaffMember, StaffSession
+from orgs.staff_models import StaffMember
 from orgs.staff_rules import lockout_delay
 from store.actor import acting_as
 from store.audit import record_audit
@@ -65,6 +67,7 @@ from store.types import utcnow
 # Anything a malformed credential makes the library or the decoding raise.
 _BAD_CREDENTIAL = (WebAuthnException, ValueError, KeyError, TypeError, AttributeError)
 KEY_REFUSED = "the security key's answer was not accepted"
+KeyAction = Literal["staff.security_key.add", "staff.security_key.remove", "staff.security_key.use"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,16 +259,9 @@ async def finish_registration(
             )
         )
         await session.flush()
-        with acting_as(person.staff_id):
-            await record_audit(
-                session,
-                actor_organization_id=person.organization_id,
-                actor_client_id=None,
-                action="staff.security_key.add",
-                subject_type="Staff",
-                subject_id=person.staff_id,
-                detail={"key_id": key_id},
-            )
+        await _audit_key(
+            session, person.staff_id, person.organization_id, "staff.security_key.add", key_id
+        )
     return key_id
 
 
@@ -285,16 +281,26 @@ async def remove_key(db: Database, person: Person, key_id: str, password: str) -
             raise HubError(ErrorCode.FORBIDDEN, "the password is wrong")
         await session.delete(key)
         await session.flush()
-        with acting_as(person.staff_id):
-            await record_audit(
-                session,
-                actor_organization_id=person.organization_id,
-                actor_client_id=None,
-                action="staff.security_key.remove",
-                subject_type="Staff",
-                subject_id=person.staff_id,
-                detail={"key_id": key_id},
-            )
+        await _audit_key(
+            session, person.staff_id, person.organization_id, "staff.security_key.remove", key_id
+        )
+
+
+async def _audit_key(
+    session: AsyncSession, staff_id: str, organization_id: str, action: KeyAction, key_id: str
+) -> None:
+    """The audit entry of a key added, removed or used, made as the person (a key's
+    owner is always the one acting on it): the key's id, never its credential."""
+    with acting_as(staff_id):
+        await record_audit(
+            session,
+            actor_organization_id=organization_id,
+            actor_client_id=None,
+            action=action,
+            subject_type="Staff",
+            subject_id=staff_id,
+            detail={"key_id": key_id},
+        )
 
 
 # -- signing in --------------------------------------------------------------------------
@@ -359,12 +365,7 @@ async def finish_sign_in(
     stored key and counter, then open a new session (any session brought is ended)."""
     now = utcnow()
     async with db.write() as session:
-        if previous_session:
-            await session.execute(
-                update(StaffSession)
-                .where(StaffSession.id_hash == digest(previous_session))
-                .values(ended_at=now)
-            )
+        await end_brought_session(session, previous_session, now)
         row = await _take_challenge(session, pre_token, Purpose.SIGN_IN)
         await session.commit()  # spent, whatever happens next
         if row is None:
@@ -385,28 +386,8 @@ async def finish_sign_in(
         staff.failed_attempts = 0
         staff.locked_until = None
         key.last_used_at = now
-        with acting_as(staff.id):
-            await record_audit(
-                session,
-                actor_organization_id=staff.organization_id,
-                actor_client_id=None,
-                action="staff.security_key.use",
-                subject_type="Staff",
-                subject_id=staff.id,
-                detail={"key_id": key.id},
-            )
-        session_id = secrets.token_urlsafe(32)
-        csrf = secrets.token_urlsafe(32)
-        session.add(
-            StaffSession(
-                id_hash=digest(session_id),
-                staff_id=staff.id,
-                csrf_token=csrf,
-                created_at=now,
-                last_seen_at=now,
-            )
-        )
-        return session_id, _person(staff, org, csrf)
+        await _audit_key(session, staff.id, staff.organization_id, "staff.security_key.use", key.id)
+        return open_session(session, staff, org, now)
 
 
 async def _verified_key(

@@ -292,12 +292,7 @@ async def sign_in(
     session. Any session id the browser brought is ended, never promoted: no fixation."""
     now = utcnow()
     async with db.write() as session:
-        if previous_session:
-            await session.execute(
-                update(StaffSession)
-                .where(StaffSession.id_hash == digest(previous_session))
-                .values(ended_at=now)
-            )
+        await end_brought_session(session, previous_session, now)
         staff = (
             await session.execute(
                 select(StaffMember).where(StaffMember.email == _normal_email(email))
@@ -324,18 +319,35 @@ async def sign_in(
         assert org is not None
         if org.status != MembershipStatus.ACTIVE:
             raise HubError(ErrorCode.UNAUTHENTICATED, SIGN_IN_REFUSED)
-        session_id = secrets.token_urlsafe(32)
-        csrf = secrets.token_urlsafe(32)
-        session.add(
-            StaffSession(
-                id_hash=digest(session_id),
-                staff_id=staff.id,
-                csrf_token=csrf,
-                created_at=now,
-                last_seen_at=now,
-            )
+        return open_session(session, staff, org, now)
+
+
+async def end_brought_session(session: AsyncSession, brought: str | None, now: datetime) -> None:
+    """End the session id a browser brings to a sign-in, of whatever kind: it is never
+    promoted to the new session, so a planted id gives its planter nothing."""
+    if brought:
+        await session.execute(
+            update(StaffSession).where(StaffSession.id_hash == digest(brought)).values(ended_at=now)
         )
-        return session_id, _person(staff, org, csrf)
+
+
+def open_session(
+    session: AsyncSession, staff: StaffMember, org: Organization, now: datetime
+) -> tuple[str, Person]:
+    """A new session for staff who just proved who they are (password and second factor,
+    or a security key). Only the id's digest is stored; the id goes to the cookie."""
+    session_id = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    session.add(
+        StaffSession(
+            id_hash=digest(session_id),
+            staff_id=staff.id,
+            csrf_token=csrf,
+            created_at=now,
+            last_seen_at=now,
+        )
+    )
+    return session_id, _person(staff, org, csrf)
 
 
 def _password_matches(stored: str, password: str) -> bool:

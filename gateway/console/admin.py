@@ -12,10 +12,11 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.console import guard
+from gateway.console.form_fields import form_text
+from gateway.console.signed_in import checked_form, need_scope, signed_in
 from notifications import webhook_owner
 from notifications import webhooks as webhook_service
 from notifications.stream import EventTopic
@@ -37,16 +38,6 @@ MAX_TEXT = 2000
 WEBHOOK_CHANGES = ("edit", "rotate", "disable", "enable")
 
 
-def _text(form: Any, name: str) -> str:
-    value = form.get(name)
-    return value if isinstance(value, str) else ""
-
-
-def _refuse_without(actor: Principal, scope: str) -> None:
-    if not actor.has(scope):
-        raise HubError(ErrorCode.FORBIDDEN, f"this operation needs the '{scope}' scope")
-
-
 class AdminPages:
     """Clients and webhooks, delegated to from ``Console.routes``."""
 
@@ -54,28 +45,18 @@ class AdminPages:
         self.console = console
         self.production = production
 
-    async def _signed_in(self, request: Request) -> Person | Response:
-        person = await self.console.person(request)
-        if person is None:
-            return guard.protect(RedirectResponse("/console/sign-in", status_code=303))
-        return person
-
     # -- clients -----------------------------------------------------------------------
 
-    async def clients(self, request: Request) -> Response:
+    @signed_in
+    async def clients(self, request: Request, person: Person) -> Response:
         """List the organisation's clients; on POST register one with the coordinator's
         registration token, rotate a secret, or revoke a client."""
-        person = await self._signed_in(request)
-        if isinstance(person, Response):
-            return person
         actor = person.principal(request.state.request_id)
         shown: dict[str, str] | None = None
         try:
-            _refuse_without(actor, CLIENTS_SCOPE)
+            need_scope(actor, CLIENTS_SCOPE)
             if request.method == "POST":
-                form = await request.form()
-                if not guard.token_matches(person.csrf_token, form.get("csrf")):
-                    return self.console.csrf_refused(request, person)
+                form = await checked_form(request, person)
                 with acting_as(person.staff_id):
                     shown = await self._client_action(actor, form)
             found = await org_service.list_clients(self.console.db, [person.organization_id])
@@ -89,22 +70,22 @@ class AdminPages:
         return self.console.render(request, "clients.html", context, person)
 
     async def _client_action(self, actor: Principal, form: Any) -> dict[str, str] | None:
-        action = _text(form, "action")
+        action = form_text(form, "action")
         db = self.console.db
         if action == "register":
             return await self._register(actor, form)
         if action == "rotate":
-            issued = await org_service.rotate_client_secret(db, actor, _text(form, "client_id"))
+            issued = await org_service.rotate_client_secret(db, actor, form_text(form, "client_id"))
             return {"client_id": issued.client.client_id, "secret": issued.client_secret}
         if action == "revoke":
-            await org_service.disable_client(db, actor, _text(form, "client_id"))
+            await org_service.disable_client(db, actor, form_text(form, "client_id"))
             return None
         raise HubError(ErrorCode.BAD_USER_INPUT, "unknown action")
 
     async def _register(self, actor: Principal, form: Any) -> dict[str, str]:
         """RFC 7591 registration as ``/oauth/register`` does it, with the token pasted in
         a form instead of a bearer header: the same grant check, rules and single use."""
-        token = _text(form, "registration_token").strip()
+        token = form_text(form, "registration_token").strip()
         grant = await registration.registration_grant(self.console.db, token)
         if grant is None or grant.organization_id != actor.organization_id:
             # Unknown, used, expired or another member's: one answer for all.
@@ -113,7 +94,7 @@ class AdminPages:
         checked = check_registration(
             grant.organization_kind,
             {
-                "client_name": _text(form, "name"),
+                "client_name": form_text(form, "name"),
                 "scope": " ".join(scopes),
                 "token_endpoint_auth_method": "client_secret_basic",
             },
@@ -130,12 +111,10 @@ class AdminPages:
 
     # -- webhooks ----------------------------------------------------------------------
 
-    async def webhooks(self, request: Request) -> Response:
+    @signed_in
+    async def webhooks(self, request: Request, person: Person) -> Response:
         """List the organisation's webhooks; on POST add one (its signing secret shown in
         this answer only) or delete one."""
-        person = await self._signed_in(request)
-        if isinstance(person, Response):
-            return person
         actor = person.principal(request.state.request_id)
         db = self.console.db
         shown: dict[str, str] | None = None
@@ -144,15 +123,13 @@ class AdminPages:
             # endpoints are its admin's duty, as the roles table says.
             if person.role is not StaffRole.ORG_ADMIN:
                 raise HubError(ErrorCode.FORBIDDEN, "only the organisation's admin")
-            _refuse_without(actor, WEBHOOKS_SCOPE)
+            need_scope(actor, WEBHOOKS_SCOPE)
             if request.method == "POST":
-                form = await request.form()
-                if not guard.token_matches(person.csrf_token, form.get("csrf")):
-                    return self.console.csrf_refused(request, person)
-                action = _text(form, "action")
+                form = await checked_form(request, person)
+                action = form_text(form, "action")
                 with acting_as(person.staff_id):
                     if action == "add":
-                        url = _text(form, "url")
+                        url = form_text(form, "url")
                         if len(url) > MAX_TEXT:
                             raise HubError(ErrorCode.BAD_USER_INPUT, "url is too long")
                         topics = [_topic(t) for t in form.getlist("topics") if isinstance(t, str)]
@@ -161,7 +138,7 @@ class AdminPages:
                         )
                         shown = {"webhook_id": row.id, "secret": secret}
                     elif action == "delete":
-                        await webhook_owner.delete_webhook(db, actor, _text(form, "webhook_id"))
+                        await webhook_owner.delete_webhook(db, actor, form_text(form, "webhook_id"))
                     elif action in WEBHOOK_CHANGES:
                         shown = await self._webhook_change(actor, action, form)
                     else:
@@ -179,9 +156,9 @@ class AdminPages:
         this answer only), disable or enable: updateWebhook, rotateWebhookSecret,
         disableWebhook and enableWebhook's services."""
         db = self.console.db
-        webhook_id = _text(form, "webhook_id")
+        webhook_id = form_text(form, "webhook_id")
         if action == "edit":
-            url = _text(form, "url").strip()
+            url = form_text(form, "url").strip()
             if len(url) > MAX_TEXT:
                 raise HubError(ErrorCode.BAD_USER_INPUT, "url is too long")
             topics = [_topic(t) for t in form.getlist("topics") if isinstance(t, str)]

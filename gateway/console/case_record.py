@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from cases import service as case_service
@@ -27,9 +27,9 @@ from consent import service as consent_service
 from consent.family import FamilyBasis, FamilyRelationship
 from consent.models import Disclosure
 from consent.rules import ConsentMethod, DataCategory, Grantor, Purpose
-from gateway.console import guard
 from gateway.console.errors import ERASED, error_message
 from gateway.console.i18n import Formatter, available_locales, pick_locale, zone
+from gateway.console.signed_in import checked_form, need_scope, see_other, signed_in
 from orgs import service as org_service
 from orgs.principal import Principal
 from orgs.rules import MembershipStatus, OrganizationKind
@@ -201,47 +201,29 @@ def refused(console: Console, request: Request, error: HubError, person: Person)
     return console.refused(request, error, person)
 
 
-async def _signed_in_post(
-    console: Console, request: Request
-) -> tuple[Person | None, FormData | None, Response | None]:
-    person = await console.person(request)
-    if person is None:
-        return None, None, guard.protect(RedirectResponse("/console/sign-in", status_code=303))
-    form = await request.form()
-    if not guard.token_matches(person.csrf_token, form.get("csrf")):
-        return person, None, console.csrf_refused(request, person)
-    return person, form, None
-
-
-async def record_consent(console: Console, request: Request) -> Response:
-    person, form, early = await _signed_in_post(console, request)
-    if early is not None or person is None or form is None:
-        assert early is not None
-        return early
+@signed_in
+async def record_consent(console: Console, request: Request, person: Person) -> Response:
+    form = await checked_form(request, person)
     case_id = str(request.path_params["case_id"])
     actor = person.principal(request.state.request_id)
     try:
-        if not actor.has(CONSENT_SCOPE):
-            raise HubError(ErrorCode.FORBIDDEN, "this operation needs the 'consent:write' scope")
+        need_scope(actor, CONSENT_SCOPE)
         new = new_consent(form, case_id, person.time_zone)
         with acting_as(person.staff_id):
             await consent_service.record_consent(console.db, actor, new, console.cipher)
     except HubError as error:
         return refused(console, request, error, person)
-    return guard.protect(RedirectResponse(f"/console/cases/{case_id}#consent", status_code=303))
+    return see_other(f"/console/cases/{case_id}#consent")
 
 
-async def withdraw_consent(console: Console, request: Request) -> Response:
-    person, form, early = await _signed_in_post(console, request)
-    if early is not None or person is None or form is None:
-        assert early is not None
-        return early
+@signed_in
+async def withdraw_consent(console: Console, request: Request, person: Person) -> Response:
+    form = await checked_form(request, person)
     case_id = str(request.path_params["case_id"])
     consent_id = str(request.path_params["consent_id"])
     actor = person.principal(request.state.request_id)
     try:
-        if not actor.has(CONSENT_SCOPE):
-            raise HubError(ErrorCode.FORBIDDEN, "this operation needs the 'consent:write' scope")
+        need_scope(actor, CONSENT_SCOPE)
         # The grant must belong to the case in the address: a form for one case never
         # withdraws another's consent.
         if await consent_service.grant_case(console.db, consent_id) != case_id:
@@ -252,20 +234,17 @@ async def withdraw_consent(console: Console, request: Request) -> Response:
             )
     except HubError as error:
         return refused(console, request, error, person)
-    return guard.protect(RedirectResponse(f"/console/cases/{case_id}#consent", status_code=303))
+    return see_other(f"/console/cases/{case_id}#consent")
 
 
-async def report(console: Console, request: Request) -> Response:
+@signed_in
+async def report(console: Console, request: Request, person: Person) -> Response:
     """The survivor's report: who has seen her data, what, when, under which consent, in
     the language she reads (chosen here, whatever the caseworker's own language)."""
-    person = await console.person(request)
-    if person is None:
-        return guard.protect(RedirectResponse("/console/sign-in", status_code=303))
     case_id = str(request.path_params["case_id"])
     actor = person.principal(request.state.request_id)
     try:
-        if not actor.has(READ_SCOPE):
-            raise HubError(ErrorCode.FORBIDDEN, "this operation needs the 'cases:read' scope")
+        need_scope(actor, READ_SCOPE)
         # Owner only, as the API's ``disclosures``: the same call refuses everyone else.
         disclosures = await consent_service.disclosures_of_case(console.db, actor, case_id)
         grants = await consent_service.consents_of_case(console.db, actor, console.cipher, case_id)

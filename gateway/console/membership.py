@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from cases import statistics as statistics_service
 from cases.statistics_output import ChartWords, to_svg
 from cases.statistics_tables import Dimension, Measure, Table
-from gateway.console import guard
+from gateway.console.form_fields import form_text
+from gateway.console.signed_in import checked_form, see_other, signed_in
 from orgs import registration
 from orgs import service as org_service
 from orgs.principal import Principal
@@ -35,11 +36,6 @@ if TYPE_CHECKING:
 
 ADMIN_SCOPE = "network:admin"
 MAX_TEXT = 2000
-
-
-def _text(form: Any, name: str) -> str:
-    value = form.get(name)
-    return value if isinstance(value, str) else ""
 
 
 def actions_from(status: MembershipStatus) -> list[MembershipAction]:
@@ -65,48 +61,34 @@ class MembershipPages:
     def __init__(self, console: Console) -> None:
         self.console = console
 
-    async def _person(self, request: Request) -> Person | Response:
-        person = await self.console.person(request)
-        if person is None:
-            return guard.protect(RedirectResponse("/console/sign-in", status_code=303))
-        return person
-
-    async def members(self, request: Request) -> Response:
+    @signed_in
+    async def members(self, request: Request, person: Person) -> Response:
         """Every organisation with its status; on POST register a new one (PENDING)."""
-        person = await self._person(request)
-        if isinstance(person, Response):
-            return person
         actor = person.principal(request.state.request_id)
         try:
             _coordinator(actor)
             if request.method == "POST":
-                form = await request.form()
-                if not guard.token_matches(person.csrf_token, form.get("csrf")):
-                    return self.console.csrf_refused(request, person)
+                form = await checked_form(request, person)
                 new = org_service.NewOrganization(
-                    name=_text(form, "name"),
-                    kind=_enum_or(OrganizationKind, _text(form, "kind"), None),
-                    country=_text(form, "country"),
-                    contact_email=_text(form, "contact_email") or None,
+                    name=form_text(form, "name"),
+                    kind=_enum_or(OrganizationKind, form_text(form, "kind"), None),
+                    country=form_text(form, "country"),
+                    contact_email=form_text(form, "contact_email") or None,
                 )
                 if new.kind is None:
                     raise HubError(ErrorCode.BAD_USER_INPUT, "kind is required")
                 with acting_as(person.staff_id):
                     org = await org_service.register_organization(self.console.db, actor, new)
-                return guard.protect(
-                    RedirectResponse(f"/console/members/{org.id}", status_code=303)
-                )
+                return see_other(f"/console/members/{org.id}")
             rows = await org_service.list_organizations(self.console.db)
         except HubError as error:
             return self.console.refused(request, error, person)
         context = {"organizations": rows, "kinds": list(OrganizationKind)}
         return self.console.render(request, "members.html", context, person)
 
-    async def member(self, request: Request) -> Response:
+    @signed_in
+    async def member(self, request: Request, person: Person) -> Response:
         """One organisation: its status, the actions open to it, and its history."""
-        person = await self._person(request)
-        if isinstance(person, Response):
-            return person
         actor = person.principal(request.state.request_id)
         organization_id = str(request.path_params["organization_id"])
         try:
@@ -130,47 +112,37 @@ class MembershipPages:
             "token": None,
         }
 
-    async def member_action(self, request: Request) -> Response:
+    @signed_in
+    async def member_action(self, request: Request, person: Person) -> Response:
         """Activate, suspend, reinstate or revoke, with the reason the API requires."""
-        person = await self._person(request)
-        if isinstance(person, Response):
-            return person
         actor = person.principal(request.state.request_id)
         organization_id = str(request.path_params["organization_id"])
-        form = await request.form()
-        if not guard.token_matches(person.csrf_token, form.get("csrf")):
-            return self.console.csrf_refused(request, person)
+        form = await checked_form(request, person)
         try:
             _coordinator(actor)
-            action = _enum_or(MembershipAction, _text(form, "action"), None)
+            action = _enum_or(MembershipAction, form_text(form, "action"), None)
             if action is None:
                 raise HubError(ErrorCode.BAD_USER_INPUT, "action is required")
-            raw_version = _text(form, "version")
+            raw_version = form_text(form, "version")
             with acting_as(person.staff_id):
                 await org_service.change_membership(
                     self.console.db,
                     actor,
                     organization_id,
                     action,
-                    _text(form, "reason"),
+                    form_text(form, "reason"),
                     int(raw_version) if raw_version.isdigit() else None,
                 )
         except HubError as error:
             return self.console.refused(request, error, person)
-        return guard.protect(
-            RedirectResponse(f"/console/members/{organization_id}", status_code=303)
-        )
+        return see_other(f"/console/members/{organization_id}")
 
-    async def registration_token(self, request: Request) -> Response:
+    @signed_in
+    async def registration_token(self, request: Request, person: Person) -> Response:
         """A single-use registration token for the member, shown in this answer only."""
-        person = await self._person(request)
-        if isinstance(person, Response):
-            return person
         actor = person.principal(request.state.request_id)
         organization_id = str(request.path_params["organization_id"])
-        form = await request.form()
-        if not guard.token_matches(person.csrf_token, form.get("csrf")):
-            return self.console.csrf_refused(request, person)
+        await checked_form(request, person)
         try:
             _coordinator(actor)
             with acting_as(person.staff_id):
@@ -183,11 +155,9 @@ class MembershipPages:
         context["token"] = issued
         return self.console.render(request, "member.html", context, person)
 
-    async def statistics(self, request: Request) -> Response:
+    @signed_in
+    async def statistics(self, request: Request, person: Person) -> Response:
         """A published table drawn as the same SVG ``/statistics.svg`` serves, inline."""
-        person = await self._person(request)
-        if isinstance(person, Response):
-            return person
         actor = person.principal(request.state.request_id)
         params = request.query_params
         try:

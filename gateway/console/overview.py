@@ -9,14 +9,15 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from cases import desk, desk_network
 from cases.desk_rules import ClientPolicy
-from gateway.console import guard
 from gateway.console.overview_levers import LEVERS, OverviewLevers
+from gateway.console.signed_in import signed_in
 from orgs import service as org_service
+from orgs.staff import Person
 from store.errors import HubError
 from store.types import utcnow
 
@@ -30,10 +31,8 @@ class OverviewPage:
     def __init__(self, console: Console) -> None:
         self.console = console
 
-    async def overview(self, request: Request) -> Response:
-        person = await self.console.person(request)
-        if person is None:
-            return guard.protect(RedirectResponse("/console/sign-in", status_code=303))
+    @signed_in
+    async def overview(self, request: Request, person: Person) -> Response:
         actor = person.principal(request.state.request_id)
         db = self.console.db
         now = utcnow()

@@ -11,19 +11,21 @@ is sealed by the service and never shown on the overview, nor put in the URL.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from cases import desk_levers
 from cases.desk import desk_item
 from cases.desk_rules import DeskItemKind
-from gateway.console import guard
+from gateway.console.form_fields import form_text
+from gateway.console.signed_in import checked_form, see_other, signed_in
 from orgs import service as org_service
 from orgs.principal import Principal
 from orgs.rules import MembershipAction
+from orgs.staff import Person
 from store.actor import acting_as
 from store.errors import ErrorCode, HubError
 from store.types import utcnow
@@ -35,11 +37,6 @@ ADMIN_SCOPE = "network:admin"
 # What the API's addDeskNote lets through (the desk, or a party's write scope).
 NOTE_SCOPES = ("network:admin", "referrals:write", "repatriation:write", "cases:write")
 LEVERS = ("remind", "note", "suspend")
-
-
-def _text(form: Any, name: str) -> str:
-    value = form.get(name)
-    return value if isinstance(value, str) else ""
 
 
 def _refuse_unless(actor: Principal, *scopes: str) -> None:
@@ -60,13 +57,9 @@ class OverviewLevers:
     def __init__(self, console: Console) -> None:
         self.console = console
 
-    async def lever(self, request: Request) -> Response:
-        person = await self.console.person(request)
-        if person is None:
-            return guard.protect(RedirectResponse("/console/sign-in", status_code=303))
-        form = await request.form()
-        if not guard.token_matches(person.csrf_token, form.get("csrf")):
-            return self.console.csrf_refused(request, person)
+    @signed_in
+    async def lever(self, request: Request, person: Person) -> Response:
+        form = await checked_form(request, person)
         actor = person.principal(request.state.request_id)
         lever = str(request.path_params["lever"])
         item_id = str(request.path_params["item_id"])
@@ -80,16 +73,16 @@ class OverviewLevers:
                 elif lever == "note":
                     _refuse_unless(actor, *NOTE_SCOPES)
                     await desk_levers.add_item_note(
-                        db, actor, self.console.cipher, kind, item_id, _text(form, "text")
+                        db, actor, self.console.cipher, kind, item_id, form_text(form, "text")
                     )
                 elif lever == "suspend":
                     _refuse_unless(actor, ADMIN_SCOPE)
-                    await self._suspend(actor, kind, item_id, _text(form, "reason"))
+                    await self._suspend(actor, kind, item_id, form_text(form, "reason"))
                 else:
                     raise HubError(ErrorCode.BAD_USER_INPUT, "unknown lever")
         except HubError as error:
             return self.console.refused(request, error, person)
-        return guard.protect(RedirectResponse(f"/console/overview?done={lever}", status_code=303))
+        return see_other(f"/console/overview?done={lever}")
 
     async def _suspend(self, actor: Principal, kind: DeskItemKind, item_id: str, why: str) -> None:
         """Suspend the organisation that owes the item's next step: read from the item

@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -29,6 +28,7 @@ from cases.referrals import Box, Outcome, role_of
 from cases.rules import SENSITIVE_FIELDS, AgeBand, Sex
 from gateway.console import case_record, guard
 from gateway.console.errors import CSRF, error_message
+from gateway.console.form_fields import form_choice, form_text, form_version
 from gateway.console.i18n import (
     DEFAULT_TIME_ZONE,
     Formatter,
@@ -44,6 +44,7 @@ from gateway.console.live import (
     end_session_streams,
 )
 from gateway.console.sendpages import SendPages
+from gateway.console.signed_in import checked_form, need_scope, see_other, signed_in
 from gateway.console.staffstatus import StaffStatusPages, people_of
 from notifications.pump import EventPump
 from orgs import staff
@@ -100,6 +101,11 @@ class Console:
     production: bool = True
     # The smallest published statistics cell (settings.statistics_k).
     statistics_k: int = 5
+
+    @property
+    def console(self) -> Console:
+        """Itself, for ``signed_in``: its own pages and those it delegates to alike."""
+        return self
 
     def __post_init__(self) -> None:
         self.templates = Jinja2Templates(env=_environment())
@@ -196,9 +202,9 @@ class Console:
             session_id, _ = await staff.sign_in(
                 self.db,
                 self.cipher,
-                email=_text(form, "email"),
-                password=_text(form, "password"),
-                code=_text(form, "code"),
+                email=form_text(form, "email"),
+                password=form_text(form, "password"),
+                code=form_text(form, "code"),
                 previous_session=request.cookies.get(guard.SESSION_COOKIE),
             )
         except HubError as error:
@@ -207,13 +213,9 @@ class Console:
         guard.set_session_cookie(response, session_id, self.secure)
         return guard.protect(response)
 
-    async def sign_out(self, request: Request) -> Response:
-        person = await self.person(request)
-        if person is None:
-            return guard.protect(RedirectResponse("/console/sign-in", status_code=303))
-        form = await request.form()
-        if not guard.token_matches(person.csrf_token, form.get("csrf")):
-            return self.csrf_refused(request, person)
+    @signed_in
+    async def sign_out(self, request: Request, person: Person) -> Response:
+        form = await checked_form(request, person)
         if form.get("everywhere"):
             with acting_as(person.staff_id):
                 await staff.sign_out_everywhere(self.db, person.staff_id)
@@ -236,27 +238,25 @@ class Console:
             form = await request.form()
             if not guard.token_matches(request.cookies.get(guard.PRE_COOKIE), form.get("csrf")):
                 return self.csrf_refused(request, None)
-            time_zone = _text(form, "time_zone") or DEFAULT_TIME_ZONE
+            time_zone = form_text(form, "time_zone") or DEFAULT_TIME_ZONE
             if not known_time_zone(time_zone):
                 raise HubError(ErrorCode.BAD_USER_INPUT, "unknown time zone")
             codes = await staff.accept_invite(
                 self.db,
                 self.cipher,
                 token,
-                display_name=_text(form, "display_name"),
-                password=_text(form, "password"),
-                code=_text(form, "code"),
-                locale=pick_locale(_text(form, "locale")),
+                display_name=form_text(form, "display_name"),
+                password=form_text(form, "password"),
+                code=form_text(form, "code"),
+                locale=pick_locale(form_text(form, "locale")),
                 time_zone=time_zone,
             )
         except HubError as error:
             return self.refused(request, error, None)
         return self.render(request, "enrolled.html", {"codes": codes})
 
-    async def referrals(self, request: Request) -> Response:
-        person = await self.person(request)
-        if person is None:
-            return guard.protect(RedirectResponse("/console/sign-in", status_code=303))
+    @signed_in
+    async def referrals(self, request: Request, person: Person) -> Response:
         box = Box.OUTBOX if request.query_params.get("box") == "outbox" else Box.INBOX
         actor = person.principal(request.state.request_id)
         page = await referral_service.list_referrals(self.db, actor, box, first=50)
@@ -281,28 +281,23 @@ class Console:
             person,
         )
 
-    async def referral_action(self, request: Request) -> Response:
-        person = await self.person(request)
-        if person is None:
-            return guard.protect(RedirectResponse("/console/sign-in", status_code=303))
-        form = await request.form()
-        if not guard.token_matches(person.csrf_token, form.get("csrf")):
-            return self.csrf_refused(request, person)
+    @signed_in
+    async def referral_action(self, request: Request, person: Person) -> Response:
+        form = await checked_form(request, person)
         actor = person.principal(request.state.request_id)
         try:
-            if not actor.has(WRITE_SCOPE):
-                raise HubError(
-                    ErrorCode.FORBIDDEN, "this operation needs the 'referrals:write' scope"
-                )
-            action = _choice(ReferralAction, _text(form, "action"))
+            need_scope(actor, WRITE_SCOPE)
+            action = form_choice(ReferralAction, form_text(form, "action"))
             outcome = None
             if action is ReferralAction.COMPLETE:
                 delivered = [
-                    _choice(ServiceCategory, s)
+                    form_choice(ServiceCategory, s)
                     for s in form.getlist("delivered")
                     if isinstance(s, str)
                 ]
-                outcome = Outcome(services_delivered=delivered, note=_text(form, "note") or None)
+                outcome = Outcome(
+                    services_delivered=delivered, note=form_text(form, "note") or None
+                )
             with acting_as(person.staff_id):
                 await referral_service.transition_referral(
                     self.db,
@@ -310,18 +305,16 @@ class Console:
                     self.cipher,
                     str(request.path_params["referral_id"]),
                     action,
-                    reason=_text(form, "reason") or None,
-                    expected_version=_version(form),
+                    reason=form_text(form, "reason") or None,
+                    expected_version=form_version(form),
                     outcome=outcome,
                 )
         except HubError as error:
             return self.refused(request, error, person)
-        return guard.protect(RedirectResponse("/console/referrals", status_code=303))
+        return see_other("/console/referrals")
 
-    async def case(self, request: Request) -> Response:
-        person = await self.person(request)
-        if person is None:
-            return guard.protect(RedirectResponse("/console/sign-in", status_code=303))
+    @signed_in
+    async def case(self, request: Request, person: Person) -> Response:
         actor = person.principal(request.state.request_id)
         case_id = str(request.path_params["case_id"])
         views = []
@@ -340,47 +333,41 @@ class Console:
             request, "case.html", {"view": view, "fields": fields, **sections}, person
         )
 
-    async def new_case(self, request: Request) -> Response:
+    @signed_in
+    async def new_case(self, request: Request, person: Person) -> Response:
         """Open a case: the profile and a few survivor fields, sealed by the same service
         the API's ``createCase`` calls. Values travel in the form body only."""
-        person = await self.person(request)
-        if person is None:
-            return guard.protect(RedirectResponse("/console/sign-in", status_code=303))
         actor = person.principal(request.state.request_id)
         if not actor.has("cases:write"):
             return self.refused(request, HubError(ErrorCode.FORBIDDEN, "cases:write"), person)
         if request.method == "GET":
             context = {"age_bands": list(AgeBand), "sexes": list(Sex), "fields": NEW_CASE_FIELDS}
             return self.render(request, "new_case.html", context, person)
-        form = await request.form()
-        if not guard.token_matches(person.csrf_token, form.get("csrf")):
-            return self.csrf_refused(request, person)
+        form = await checked_form(request, person)
         try:
             survivor = {}
             for name in NEW_CASE_FIELDS:
-                value = _text(form, name).strip()
+                value = form_text(form, name).strip()
                 if len(value) > MAX_FIELD:
                     raise HubError(ErrorCode.BAD_USER_INPUT, "a field is too long")
                 if value:
                     survivor[name] = value
             new = case_service.NewCase(
-                age_band=_choice(AgeBand, _text(form, "age_band")),
-                sex=_choice(Sex, _text(form, "sex")),
-                nationality=_text(form, "nationality").strip().upper() or None,
+                age_band=form_choice(AgeBand, form_text(form, "age_band")),
+                sex=form_choice(Sex, form_text(form, "sex")),
+                nationality=form_text(form, "nationality").strip().upper() or None,
                 survivor=survivor,
             )
             with acting_as(person.staff_id):
                 view = await case_service.create_case(self.db, actor, self.cipher, new)
         except HubError as error:
             return self.refused(request, error, person)
-        return guard.protect(RedirectResponse(f"/console/cases/{view.case.id}", status_code=303))
+        return see_other(f"/console/cases/{view.case.id}")
 
-    async def staff_page(self, request: Request) -> Response:
+    @signed_in
+    async def staff_page(self, request: Request, person: Person) -> Response:
         """An organisation's admin invites colleagues; the coordinator invites the first
         admin of a member. The link is shown once, to be handed over privately."""
-        person = await self.person(request)
-        if person is None:
-            return guard.protect(RedirectResponse("/console/sign-in", status_code=303))
         if person.role not in (StaffRole.ORG_ADMIN, StaffRole.COORDINATOR):
             return self.refused(request, HubError(ErrorCode.FORBIDDEN, "admins only"), person)
         roles = (
@@ -390,20 +377,18 @@ class Console:
         )
         context: dict[str, Any] = {"roles": roles, "link": None}
         if request.method == "POST":
-            form = await request.form()
-            if not guard.token_matches(person.csrf_token, form.get("csrf")):
-                return self.csrf_refused(request, person)
+            form = await checked_form(request, person)
             organization_id = (
-                _text(form, "organization_id").strip()
+                form_text(form, "organization_id").strip()
                 if person.role is StaffRole.COORDINATOR
                 else person.organization_id
             )
             try:
-                role = _choice(StaffRole, _text(form, "role"))
+                role = form_choice(StaffRole, form_text(form, "role"))
                 by = staff.Inviter(person.staff_id, person.organization_id, person.role)
                 with acting_as(person.staff_id):
                     issued = await staff.issue_invite(
-                        self.db, by, organization_id, role, _text(form, "email")
+                        self.db, by, organization_id, role, form_text(form, "email")
                     )
             except HubError as error:
                 return self.refused(request, error, person)
@@ -444,26 +429,6 @@ class Console:
             *OverviewPage(self).routes(),
             *SecurityKeyPages(self).routes(),
         ]
-
-
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value if isinstance(value, str) else ""
-
-
-def _version(form: FormData) -> int | None:
-    raw = _text(form, "version")
-    return int(raw) if raw.isdigit() else None
-
-
-E = TypeVar("E")
-
-
-def _choice(kind: Callable[[str], E], raw: str) -> E:
-    try:
-        return kind(raw)
-    except ValueError as exc:
-        raise HubError(ErrorCode.BAD_USER_INPUT, "unknown choice") from exc
 
 
 def _qr(uri: str) -> str:

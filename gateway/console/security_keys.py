@@ -12,12 +12,13 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.console import guard
 from gateway.console.errors import CSRF, error_message
 from gateway.console.i18n import Formatter, pick_locale
+from gateway.console.signed_in import checked_form, see_other, signed_in
 from orgs import security_keys
 from orgs.security_key_rules import MAX_CREDENTIAL_JSON, RelyingParty
 from orgs.staff import Person
@@ -80,23 +81,17 @@ class SecurityKeyPages:
 
     # -- the page ------------------------------------------------------------------------
 
-    async def page(self, request: Request) -> Response:
-        person = await self.console.person(request)
-        if person is None:
-            return guard.protect(RedirectResponse("/console/sign-in", status_code=303))
+    @signed_in
+    async def page(self, request: Request, person: Person) -> Response:
         keys = await security_keys.list_keys(self.console.db, person.staff_id)
         removed = request.query_params.get("removed") == "1"
         added = request.query_params.get("added") == "1"
         context = {"keys": keys, "removed": removed, "added": added}
         return self.console.render(request, "security_keys.html", context, person)
 
-    async def remove(self, request: Request) -> Response:
-        person = await self.console.person(request)
-        if person is None:
-            return guard.protect(RedirectResponse("/console/sign-in", status_code=303))
-        form = await request.form()
-        if not guard.token_matches(person.csrf_token, form.get("csrf")):
-            return self.console.csrf_refused(request, person)
+    @signed_in
+    async def remove(self, request: Request, person: Person) -> Response:
+        form = await checked_form(request, person)
         password = form.get("password")
         try:
             await security_keys.remove_key(
@@ -107,21 +102,26 @@ class SecurityKeyPages:
             )
         except HubError as error:
             return self.console.refused(request, error, person)
-        return guard.protect(RedirectResponse("/console/security-keys?removed=1", 303))
+        return see_other("/console/security-keys?removed=1")
 
     # -- adding a key (signed in) --------------------------------------------------------
 
-    async def _signed_in(self, request: Request) -> tuple[Person | None, dict[str, Any] | None]:
+    async def _signed_in(self, request: Request) -> tuple[Person, dict[str, Any]] | Response:
+        """The person and a JSON body carrying the session's CSRF token, or the JSON
+        refusal (the script reads JSON, so not ``signed_in``'s redirect or page)."""
         person = await self.console.person(request)
         body = await self._body(request)
-        return person, body
-
-    async def register_options(self, request: Request) -> Response:
-        person, body = await self._signed_in(request)
         if person is None:
             return self._error(request, ErrorCode.UNAUTHENTICATED, None)
         if body is None or not guard.token_matches(person.csrf_token, body.get("csrf")):
             return self._error(request, CSRF, person)
+        return person, body
+
+    async def register_options(self, request: Request) -> Response:
+        checked = await self._signed_in(request)
+        if isinstance(checked, Response):
+            return checked
+        person, _ = checked
         try:
             options = await security_keys.begin_registration(
                 self.console.db, person, request.cookies.get(guard.SESSION_COOKIE, ""), self.rp
@@ -131,11 +131,10 @@ class SecurityKeyPages:
         return self._json(options)
 
     async def register(self, request: Request) -> Response:
-        person, body = await self._signed_in(request)
-        if person is None:
-            return self._error(request, ErrorCode.UNAUTHENTICATED, None)
-        if body is None or not guard.token_matches(person.csrf_token, body.get("csrf")):
-            return self._error(request, CSRF, person)
+        checked = await self._signed_in(request)
+        if isinstance(checked, Response):
+            return checked
+        person, body = checked
         name = body.get("name")
         try:
             await security_keys.finish_registration(

@@ -11,15 +11,15 @@ carries a fresh idempotency key, so pressing "Send" twice sends once.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import select
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from cases import referrals as referral_service
@@ -38,7 +38,8 @@ from cases.repatriation_rules import (
 )
 from cases.text_views import repatriation_views
 from cases.workflow import Role
-from gateway.console import guard
+from gateway.console.form_fields import form_choice, form_text, form_version
+from gateway.console.signed_in import checked_form, need_scope, see_other, signed_in
 from orgs import directory
 from orgs.models import Organization
 from orgs.models import ServiceOffer as OfferRow
@@ -69,44 +70,15 @@ MAX_TEXT = 2000
 PAGE_SIZE = 50
 
 
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value if isinstance(value, str) else ""
-
-
 def _many(form: FormData, name: str) -> list[str]:
     return [v for v in form.getlist(name) if isinstance(v, str)]
 
 
-E = TypeVar("E")
-
-
-def _choice(kind: Callable[[str], E], raw: str) -> E:
-    try:
-        return kind(raw)
-    except ValueError as exc:
-        raise HubError(ErrorCode.BAD_USER_INPUT, "unknown choice") from exc
-
-
-def _version(form: FormData) -> int | None:
-    raw = _text(form, "version")
-    return int(raw) if raw.isdigit() else None
-
-
 def _bounded(form: FormData, name: str) -> str | None:
-    value = _text(form, name).strip()
+    value = form_text(form, name).strip()
     if len(value) > MAX_TEXT:
         raise HubError(ErrorCode.BAD_USER_INPUT, "a field is too long")
     return value or None
-
-
-def _need(actor: Principal, scope: str) -> None:
-    if not actor.has(scope):
-        raise HubError(ErrorCode.FORBIDDEN, f"this operation needs the '{scope}' scope")
-
-
-def _back(path: str) -> Response:
-    return guard.protect(RedirectResponse(path, status_code=303))
 
 
 class SendPages:
@@ -162,18 +134,16 @@ class SendPages:
 
     # -- find a service ----------------------------------------------------------------
 
-    async def services(self, request: Request) -> Response:
+    @signed_in
+    async def services(self, request: Request, person: Person) -> Response:
         """Search the directory as ``services(category:, area:, acceptingReferrals:)`` does."""
         console = self.console
-        person = await console.person(request)
-        if person is None:
-            return _back("/console/sign-in")
         actor = person.principal(request.state.request_id)
         params = request.query_params
         try:
-            _need(actor, "orgs:read")
+            need_scope(actor, "orgs:read")
             raw_category = params.get("category", "")
-            category = _choice(ServiceCategory, raw_category) if raw_category else None
+            category = form_choice(ServiceCategory, raw_category) if raw_category else None
             area = (params.get("area") or "").strip()[:200]
             capacity = params.get("capacity", "")
             if capacity not in CAPACITY_FILTER:
@@ -200,36 +170,32 @@ class SendPages:
         }
         return console.render(request, "services.html", context, person)
 
-    async def refer(self, request: Request) -> Response:
+    @signed_in
+    async def refer(self, request: Request, person: Person) -> Response:
         """Send a referral of one of her cases to the service found: ``sendReferral``."""
         console = self.console
-        person = await console.person(request)
-        if person is None:
-            return _back("/console/sign-in")
         actor = person.principal(request.state.request_id)
         try:
-            _need(actor, "referrals:write")
+            need_scope(actor, "referrals:write")
             offer = await self._offer(str(request.path_params["offer_id"]))
             if request.method == "POST":
-                form = await request.form()
-                if not guard.token_matches(person.csrf_token, form.get("csrf")):
-                    return console.csrf_refused(request, person)
+                form = await checked_form(request, person)
                 reason = _bounded(form, "reason")
                 if reason is None:
                     raise HubError(ErrorCode.BAD_USER_INPUT, "reason is required")
-                services = [_choice(ServiceCategory, s) for s in _many(form, "services")]
+                services = [form_choice(ServiceCategory, s) for s in _many(form, "services")]
                 new = referral_service.NewReferral(
-                    case_id=_text(form, "case_id"),
+                    case_id=form_text(form, "case_id"),
                     receiver_organization_id=offer.organization_id,
                     services=services or [ServiceCategory(offer.category)],
-                    urgency=_choice(Urgency, _text(form, "urgency")),
+                    urgency=form_choice(Urgency, form_text(form, "urgency")),
                     reason=reason,
-                    idempotency_key=_text(form, "key"),
+                    idempotency_key=form_text(form, "key"),
                     notes=_bounded(form, "notes"),
                 )
                 with acting_as(person.staff_id):
                     await referral_service.send_referral(self.db, actor, self.cipher, new)
-                return _back("/console/referrals?box=outbox")
+                return see_other("/console/referrals?box=outbox")
         except HubError as error:
             return console.refused(request, error, person)
         names = await self._names([offer.organization_id])
@@ -244,11 +210,9 @@ class SendPages:
 
     # -- repatriation ------------------------------------------------------------------
 
-    async def repatriations(self, request: Request) -> Response:
+    @signed_in
+    async def repatriations(self, request: Request, person: Person) -> Response:
         console = self.console
-        person = await console.person(request)
-        if person is None:
-            return _back("/console/sign-in")
         actor = person.principal(request.state.request_id)
         box = "OUTBOX" if request.query_params.get("box") == "outbox" else "INBOX"
         after = request.query_params.get("after") or None
@@ -279,12 +243,10 @@ class SendPages:
         }
         return console.render(request, "repatriations.html", context, person)
 
-    async def repatriation(self, request: Request) -> Response:
+    @signed_in
+    async def repatriation(self, request: Request, person: Person) -> Response:
         """One request as the caller may read it: its texts opened under consent."""
         console = self.console
-        person = await console.person(request)
-        if person is None:
-            return _back("/console/sign-in")
         actor = person.principal(request.state.request_id)
         request_id = str(request.path_params["request_id"])
         try:
@@ -327,23 +289,19 @@ class SendPages:
         }
         return console.render(request, "repatriation.html", context, person)
 
-    async def repatriation_post(self, request: Request) -> Response:
+    @signed_in
+    async def repatriation_post(self, request: Request, person: Person) -> Response:
         """One step on a request: an action, a travel plan or a cost."""
         console = self.console
-        person = await console.person(request)
-        if person is None:
-            return _back("/console/sign-in")
-        form = await request.form()
-        if not guard.token_matches(person.csrf_token, form.get("csrf")):
-            return console.csrf_refused(request, person)
+        form = await checked_form(request, person)
         actor = person.principal(request.state.request_id)
         request_id = str(request.path_params["request_id"])
         what = str(request.path_params["what"])
         try:
-            _need(actor, "repatriation:write")
+            need_scope(actor, "repatriation:write")
             with acting_as(person.staff_id):
                 if what == "action":
-                    action = _choice(RepatriationAction, _text(form, "action"))
+                    action = form_choice(RepatriationAction, form_text(form, "action"))
                     if action not in REPATRIATION_ACTIONS:
                         raise HubError(ErrorCode.BAD_USER_INPUT, "unknown choice")
                     await repatriation_service.act(
@@ -353,64 +311,62 @@ class SendPages:
                         request_id,
                         action,
                         note=_bounded(form, "note"),
-                        expected_version=_version(form),
+                        expected_version=form_version(form),
                     )
                 elif what == "travel-plan":
                     plan = repatriation_service.TravelPlan(
-                        travel_date=_date(_text(form, "date")),
-                        route=_text(form, "route"),
-                        escort=_text(form, "escort").strip() or None,
+                        travel_date=_date(form_text(form, "date")),
+                        route=form_text(form, "route"),
+                        escort=form_text(form, "escort").strip() or None,
                     )
                     await repatriation_service.record_travel_plan(
-                        self.db, actor, self.cipher, request_id, plan, _version(form)
+                        self.db, actor, self.cipher, request_id, plan, form_version(form)
                     )
                 elif what == "cost":
                     await repatriation_service.record_cost(
                         self.db,
                         actor,
                         request_id,
-                        _choice(CostItem, _text(form, "item")),
-                        _text(form, "amount").strip(),
-                        _text(form, "currency").strip().upper(),
+                        form_choice(CostItem, form_text(form, "item")),
+                        form_text(form, "amount").strip(),
+                        form_text(form, "currency").strip().upper(),
                     )
                 else:
                     raise HubError(ErrorCode.NOT_FOUND, "no such page")
         except HubError as error:
             return console.refused(request, error, person)
-        return _back(f"/console/repatriations/{request_id}")
+        return see_other(f"/console/repatriations/{request_id}")
 
-    async def new_repatriation(self, request: Request) -> Response:
+    @signed_in
+    async def new_repatriation(self, request: Request, person: Person) -> Response:
         """A caseworker asks an embassy to bring the survivor of her case home:
         ``requestRepatriation``."""
         console = self.console
-        person = await console.person(request)
-        if person is None:
-            return _back("/console/sign-in")
         actor = person.principal(request.state.request_id)
         case_id = str(request.path_params["case_id"])
         try:
-            _need(actor, "repatriation:write")
+            need_scope(actor, "repatriation:write")
             if request.method == "POST":
-                form = await request.form()
-                if not guard.token_matches(person.csrf_token, form.get("csrf")):
-                    return console.csrf_refused(request, person)
+                form = await checked_form(request, person)
                 new = repatriation_service.NewRepatriation(
                     case_id=case_id,
-                    embassy_id=_text(form, "embassy_id"),
-                    reception_organization_id=_text(form, "reception_id"),
-                    current_country=_text(form, "current_country").strip().upper(),
-                    situation=_choice(Situation, _text(form, "situation")),
-                    documents_held=[_choice(DocumentHeld, d) for d in _many(form, "documents")],
-                    assistance_needed=[_choice(Assistance, a) for a in _many(form, "assistance")],
-                    urgency=_choice(Urgency, _text(form, "urgency")),
-                    idempotency_key=_text(form, "key"),
+                    embassy_id=form_text(form, "embassy_id"),
+                    reception_organization_id=form_text(form, "reception_id"),
+                    current_country=form_text(form, "current_country").strip().upper(),
+                    situation=form_choice(Situation, form_text(form, "situation")),
+                    documents_held=[form_choice(DocumentHeld, d) for d in _many(form, "documents")],
+                    assistance_needed=[
+                        form_choice(Assistance, a) for a in _many(form, "assistance")
+                    ],
+                    urgency=form_choice(Urgency, form_text(form, "urgency")),
+                    idempotency_key=form_text(form, "key"),
                     notes=_bounded(form, "notes"),
                 )
                 with acting_as(person.staff_id):
                     made = await repatriation_service.request_repatriation(
                         self.db, actor, self.cipher, new
                     )
-                return _back(f"/console/repatriations/{made.id}")
+                return see_other(f"/console/repatriations/{made.id}")
         except HubError as error:
             return console.refused(request, error, person)
         context = {

@@ -10,12 +10,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.console import guard
 from gateway.console.live import end_person_streams
+from gateway.console.signed_in import checked_form, see_other, signed_in
 from orgs import staff_status
+from orgs.staff import Person
 from orgs.staff_rules import StaffRole
 from store.actor import acting_as
 from store.errors import ErrorCode, HubError
@@ -30,13 +31,9 @@ class StaffStatusPages:
     def __init__(self, console: Console) -> None:
         self.console = console
 
-    async def status(self, request: Request) -> Response:
-        person = await self.console.person(request)
-        if person is None:
-            return guard.protect(RedirectResponse("/console/sign-in", status_code=303))
-        form = await request.form()
-        if not guard.token_matches(person.csrf_token, form.get("csrf")):
-            return self.console.csrf_refused(request, person)
+    @signed_in
+    async def status(self, request: Request, person: Person) -> Response:
+        form = await checked_form(request, person)
         staff_id = str(request.path_params["staff_id"])
         action = form.get("action")
         reason = form.get("reason")
@@ -55,7 +52,7 @@ class StaffStatusPages:
             return self.console.refused(request, error, person)
         if action == "disable":
             end_person_streams(self.console.pump, staff_id)
-        return guard.protect(RedirectResponse("/console/staff", status_code=303))
+        return see_other("/console/staff")
 
     def routes(self) -> list[Route]:
         return [Route("/staff/{staff_id}/status", self.status, methods=["POST"])]
