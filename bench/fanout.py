@@ -293,10 +293,6 @@ class Subscription(asyncio.Protocol):
         )
         self.token = token
         self.on_next = on_next
-        self.deflate = deflate
-        # After the handshake, without compression: frames parsed here (``_frames``).
-        self.fast = False
-        self.buffer = bytearray()
         self.transport: asyncio.Transport | None = None
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.closed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
@@ -320,74 +316,29 @@ class Subscription(asyncio.Protocol):
         from websockets.http11 import Response
 
         now = time.time()
-        if self.fast:
-            self._frames(data, now)
-            return
         self.ws.receive_data(data)
         for event in self.ws.events_received():
             if isinstance(event, Response):
                 if self.ws.handshake_exc is not None:
                     self._fail(f"handshake: {self.ws.handshake_exc}")
                 else:
-                    # The server sends nothing before connection_init: the sans-I/O parser
-                    # stands at a frame boundary with nothing buffered.
-                    self.fast = not self.deflate and not self.ws.reader.buffer
                     init = {"authorization": f"Bearer {self.token}"}
                     self._send({"type": "connection_init", "payload": init})
             elif event.opcode is Opcode.TEXT:
-                self._message(event.data, now)
+                message = orjson.loads(event.data)
+                kind = message.get("type")
+                if kind == "next" and (message["payload"].get("data") or {}).get("events"):
+                    self.on_next(int(message["payload"]["data"]["events"]["id"]), now)
+                elif kind == "connection_ack":
+                    payload = {"query": SUBSCRIPTION}
+                    self._send({"id": "1", "type": "subscribe", "payload": payload})
+                    if not self.ready.done():
+                        self.ready.set_result(None)
+                elif kind not in ("ping", "pong"):
+                    self._fail(str(message)[:200])
         self._flush()  # pongs, close replies
         if self.ws.close_code is not None:
             self._fail(f"closed {self.ws.close_code}")
-
-    def _message(self, data: bytes, now: float) -> None:
-        message = orjson.loads(data)
-        kind = message.get("type")
-        if kind == "next" and (message["payload"].get("data") or {}).get("events"):
-            self.on_next(int(message["payload"]["data"]["events"]["id"]), now)
-        elif kind == "connection_ack":
-            payload = {"query": SUBSCRIPTION}
-            self._send({"id": "1", "type": "subscribe", "payload": payload})
-            if not self.ready.done():
-                self.ready.set_result(None)
-        elif kind not in ("ping", "pong"):
-            self._fail(str(message)[:200])
-
-    def _frames(self, data: bytes, now: float) -> None:
-        """Server frames (RFC 6455 §5.2: unmasked; no extension without compression) parsed
-        in place: the sans-I/O parser's generators cost several times as much per frame, and
-        at 5,000 sockets on one core the clients' parsing, not the servers, set the tail.
-        Whole, final text frames are handled; pings answered; a close or anything else ends
-        the subscription as a problem (the servers send neither here)."""
-        buffer = self.buffer
-        buffer += data
-        start, end = 0, len(buffer)
-        while end - start >= 2:
-            first, second = buffer[start], buffer[start + 1]
-            length, head = second & 0x7F, 2
-            if length == 126:
-                length, head = int.from_bytes(buffer[start + 2 : start + 4]), 4
-            elif length == 127:
-                length, head = int.from_bytes(buffer[start + 2 : start + 10]), 10
-            if end - start < head + length:
-                break
-            payload = bytes(buffer[start + head : start + head + length])
-            start += head + length
-            opcode = first & 0x0F
-            if second & 0x80 or first & 0x70 or not first & 0x80:
-                self._fail(f"unexpected frame {first:#x} {second:#x}")
-            elif opcode == 0x1:
-                self._message(payload, now)
-            elif opcode == 0x9:
-                self.ws.send_pong(payload)
-                self._flush()
-            elif opcode == 0x8:
-                code = int.from_bytes(payload[:2]) if len(payload) >= 2 else 1005
-                self._fail(f"closed {code}")
-                self.close()
-            elif opcode != 0xA:
-                self._fail(f"unexpected opcode {opcode}")
-        del buffer[:start]
 
     def _fail(self, problem: str) -> None:
         if not self.ready.done():
