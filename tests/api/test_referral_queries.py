@@ -96,25 +96,31 @@ async def test_an_inbox_page_of_100_costs_as_many_statements_as_a_page_of_10(
     sent_ids = await send_many(hub, cases, 105, "kk-inbox")
     await hub.token("adhoc")
 
-    # when ADHOC reads a page of 10 (10 cases) and a page of 100 (all 20 cases),
+    # when ADHOC reads a page of 10 (10 cases) and a page of 100 (all 20 cases), each three
+    # times, keeping the read with the fewest statements (the engine also carries the
+    # process's own periodic work, such as the signing keys' reload once an interval has
+    # passed, which can land inside any one read on a slow machine),
     counted: dict[int, list[str]] = {}
     for first in (10, 100):
-        with statements(hub) as seen:
-            result = await page(hub, "adhoc", first=first)
-        assert not result.errors, result.errors
-        edges = result.data["referrals"]["edges"]
-        assert [e["node"]["id"] for e in edges] == sent_ids[::-1][:first]
-        assert len({e["node"]["case"]["reference"] for e in edges}) == min(first, 20)
-        for edge in edges:
-            node = edge["node"]
-            assert node["sender"]["name"] == "CCPCR Transit Centre Koh Kong"
-            assert node["receiver"]["name"] == "ADHOC Legal Aid"
-            assert node["history"] == [{"action": "SEND"}]
-            # consented survivor fields come with the case, the rest is withheld.
-            assert node["case"]["fullName"] == SURVIVOR["fullName"]
-            assert node["case"]["legalNotes"] == SURVIVOR["legalNotes"]
-            assert {"healthNotes", "phone"} <= {w["field"] for w in node["case"]["withheld"]}
-        counted[first] = list(seen)
+        for _ in range(3):
+            with statements(hub) as seen:
+                result = await page(hub, "adhoc", first=first)
+            assert not result.errors, result.errors
+            edges = result.data["referrals"]["edges"]
+            assert [e["node"]["id"] for e in edges] == sent_ids[::-1][:first]
+            assert len({e["node"]["case"]["reference"] for e in edges}) == min(first, 20)
+            for edge in edges:
+                node = edge["node"]
+                assert node["sender"]["name"] == "CCPCR Transit Centre Koh Kong"
+                assert node["receiver"]["name"] == "ADHOC Legal Aid"
+                assert node["history"] == [{"action": "SEND"}]
+                # consented survivor fields come with the case, the rest is withheld.
+                assert node["case"]["fullName"] == SURVIVOR["fullName"]
+                assert node["case"]["legalNotes"] == SURVIVOR["legalNotes"]
+                withheld = {w["field"] for w in node["case"]["withheld"]}
+                assert {"healthNotes", "phone"} <= withheld
+            if first not in counted or len(seen) < len(counted[first]):
+                counted[first] = list(seen)
 
     # then both cost the same, nonzero, number of statements,
     assert len(counted[10]) == len(counted[100]) > 0, (counted[10], counted[100])
