@@ -120,6 +120,16 @@ async def _hub(conn: Connection, record: bool, deflate: bool) -> None:
     from tests.network import build_template, serve_hub
 
     loop = asyncio.get_running_loop()
+    collections: list[tuple[int, float]] = []  # (generation, seconds) since last asked
+    began = [0.0]
+
+    def timed(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            began[0] = time.perf_counter()
+        else:
+            collections.append((info["generation"], time.perf_counter() - began[0]))
+
+    gc.callbacks.append(timed)
     with tempfile.TemporaryDirectory(prefix="fanout-") as tmp:
         template = await build_template(Path(tmp))
         async with serve_hub(template, status_cache_seconds=2.0, ws_compression=deflate) as hub:
@@ -194,6 +204,11 @@ async def _hub(conn: Connection, record: bool, deflate: bool) -> None:
                     commits.clear()
                 elif cmd == "emit":
                     await emit_rows(args[0])
+                elif cmd == "collections":
+                    reply = list(collections)
+                    collections.clear()
+                elif cmd == "tracked":
+                    reply = len(gc.get_objects())
                 conn.send(reply)
                 if cmd == "stop":
                     break
@@ -512,6 +527,8 @@ def run(args: argparse.Namespace, ctx: Any, procs: list[Any]) -> dict[str, Any]:
     r["bare_opened"] = sum(int(client.recv()) for client in bare_clients)
     bare.wait_subscribers(r["bare_opened"])
     r["before"] = hub.memory()
+    r["tracked_before"] = hub.call("tracked")
+    hub.call("collections")
     clients = [
         start_client(ctx, procs, hub, c * n // k, (c + 1) * n // k - c * n // k, deflate)
         for c in range(k)
@@ -519,20 +536,29 @@ def run(args: argparse.Namespace, ctx: Any, procs: list[Any]) -> dict[str, Any]:
     r["opened"] = sum(int(client.recv()) for client in clients)
     r["registered"] = hub.wait_subscribers(r["opened"])
     time.sleep(0.5)
+    r["opening_gc"] = hub.call("collections")
     r["after"] = hub.memory()
+    r["tracked_after"] = hub.call("tracked")
+    hub.call("collections")  # the bench's own gc.collect() in memory()
+    client_pids = [proc.pid for proc in procs[-k:]]
+    bare_client_pids = [proc.pid for proc in procs[-2 * k : -k]]
+    cpu_clients = cpu_bare_clients = 0.0
 
     cpu_ws = cpu_bare = 0.0
     headers = {"Authorization": f"Bearer {hub.info['token']}"}
     with httpx.Client(base_url=hub.info["base_url"], headers=headers, timeout=30) as http:
         for i in range(e):  # interleaved: one anchor round, one hub round
             cpu0 = cpu_seconds(bare.pid)
+            ccpu0 = sum(map(cpu_seconds, bare_client_pids))
             bare.call("broadcast", i + 1)
             for client in bare_clients:
                 client.send(("wait", i + 1, 15.0))
             for client in bare_clients:
                 client.recv()
             cpu_bare += cpu_seconds(bare.pid) - cpu0
+            cpu_bare_clients += sum(map(cpu_seconds, bare_client_pids)) - ccpu0
             cpu0 = cpu_seconds(hub.pid)
+            ccpu0 = sum(map(cpu_seconds, client_pids))
             body = http.post(
                 "/graphql",
                 json={
@@ -546,6 +572,9 @@ def run(args: argparse.Namespace, ctx: Any, procs: list[Any]) -> dict[str, Any]:
             for client in clients:
                 client.recv()
             cpu_ws += cpu_seconds(hub.pid) - cpu0
+            cpu_clients += sum(map(cpu_seconds, client_pids)) - ccpu0
+    r["events_gc"] = hub.call("collections")
+    r["client_cpu"] = (cpu_clients / max(1, n * e) * 1e6, cpu_bare_clients / max(1, n * e) * 1e6)
     commits: dict[int, float] = hub.call("commits")
     started: dict[int, float] = bare.call("started")
     ws_got: list[Delivery] = []
@@ -607,6 +636,21 @@ def report_fanout(args: argparse.Namespace, r: dict[str, Any]) -> None:
         f"memory per idle subscriber: {per_sub:.1f} KiB RSS, "
         f"{(blk1 - blk0) / opened:.0f} allocated blocks"
     )
+    print(
+        f"gc-tracked objects per idle subscriber: "
+        f"{(r['tracked_after'] - r['tracked_before']) / opened:.0f}"
+    )
+    for phase in ("opening_gc", "events_gc"):
+        runs = r[phase]
+        by_gen = [sum(1 for g, _ in runs if g == gen) for gen in range(3)]
+        longest = max((t for _, t in runs), default=0.0) * 1000
+        full = max((t for g, t in runs if g == 2), default=0.0) * 1000
+        print(
+            f"hub collections while {phase.split('_')[0]}: gen0/1/2 {by_gen}, "
+            f"longest {longest:.1f} ms, longest full {full:.1f} ms"
+        )
+    mine, anchor = r["client_cpu"]
+    print(f"client CPU µs per delivery: hub rounds {mine:.1f}, anchor rounds {anchor:.1f}")
     r["per_sub"] = per_sub
     sys.stdout.flush()
 
