@@ -47,6 +47,7 @@ import math
 import multiprocessing as mp
 import os
 import resource
+import select
 import signal
 import socket
 import sys
@@ -61,6 +62,7 @@ from typing import Any
 
 import httpx
 import orjson
+from websockets.protocol import State
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.pop("HUB_TEST_DATABASE_URL", None)  # this benchmark runs on SQLite
@@ -311,6 +313,7 @@ class Subscription(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.closed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.pending = b""  # a partial frame, once ``frames`` reads
 
     def _flush(self) -> None:
         if self.transport is not None and not self.transport.is_closing():
@@ -327,11 +330,15 @@ class Subscription(asyncio.Protocol):
         self._flush()
 
     def data_received(self, data: bytes) -> None:
+        now = time.time()
+        self.ws.receive_data(data)
+        self._events(now)
+
+    def _events(self, now: float) -> None:
+        """Whatever the sans-I/O protocol has parsed: the handshake, messages, pings."""
         from websockets.frames import Opcode
         from websockets.http11 import Response
 
-        now = time.time()
-        self.ws.receive_data(data)
         for event in self.ws.events_received():
             if isinstance(event, Response):
                 if self.ws.handshake_exc is not None:
@@ -340,20 +347,60 @@ class Subscription(asyncio.Protocol):
                     init = {"authorization": f"Bearer {self.token}"}
                     self._send({"type": "connection_init", "payload": init})
             elif event.opcode is Opcode.TEXT:
-                message = orjson.loads(event.data)
-                kind = message.get("type")
-                if kind == "next" and (message["payload"].get("data") or {}).get("events"):
-                    self.on_next(int(message["payload"]["data"]["events"]["id"]), now)
-                elif kind == "connection_ack":
-                    payload = {"query": SUBSCRIPTION}
-                    self._send({"id": "1", "type": "subscribe", "payload": payload})
-                    if not self.ready.done():
-                        self.ready.set_result(None)
-                elif kind not in ("ping", "pong"):
-                    self._fail(str(message)[:200])
+                self._message(event.data, now)
         self._flush()  # pongs, close replies
         if self.ws.close_code is not None:
             self._fail(f"closed {self.ws.close_code}")
+
+    def _message(self, data: bytes, now: float) -> None:
+        message = orjson.loads(data)
+        kind = message.get("type")
+        if kind == "next" and (message["payload"].get("data") or {}).get("events"):
+            self.on_next(int(message["payload"]["data"]["events"]["id"]), now)
+        elif kind == "connection_ack":
+            payload = {"query": SUBSCRIPTION}
+            self._send({"id": "1", "type": "subscribe", "payload": payload})
+            if not self.ready.done():
+                self.ready.set_result(None)
+        elif kind not in ("ping", "pong"):
+            self._fail(str(message)[:200])
+
+    def settled(self) -> bool:
+        """Whether the sans-I/O parser holds no partial frame (so that ``frames`` may take
+        over reading at a frame boundary)."""
+        return not self.ws.reader.buffer and self.ws.state is State.OPEN
+
+    def frames(self, data: bytes, now: float) -> None:
+        """Read server frames (never masked) directly: a whole single-frame text message is
+        parsed here; any other frame (ping, close, fragment) goes whole to the sans-I/O
+        protocol, which therefore only ever sees complete frames and stays in step."""
+        buf = self.pending + data if self.pending else data
+        pos, size = 0, len(buf)
+        while size - pos >= 2:
+            first, second = buf[pos], buf[pos + 1]
+            length, head = second & 0x7F, 2
+            if length == 126:
+                head = 4
+                if size - pos < head:
+                    break
+                length = int.from_bytes(buf[pos + 2 : pos + 4], "big")
+            elif length == 127:
+                head = 10
+                if size - pos < head:
+                    break
+                length = int.from_bytes(buf[pos + 2 : pos + 10], "big")
+            if second & 0x80:
+                head += 4  # a masked frame: the sans-I/O protocol rejects it
+            end = pos + head + length
+            if end > size:
+                break
+            if first == 0x81 and not second & 0x80:  # FIN, text, unmasked
+                self._message(buf[pos + head : end], now)
+            else:
+                self.ws.receive_data(buf[pos:end])
+                self._events(now)
+            pos = end
+        self.pending = buf[pos:]
 
     def _fail(self, problem: str) -> None:
         if not self.ready.done():
@@ -367,6 +414,44 @@ class Subscription(asyncio.Protocol):
     def close(self) -> None:
         if self.transport is not None:
             self.transport.close()
+
+
+def take_over(loop: asyncio.AbstractEventLoop, sockets: list[Subscription]) -> select.epoll:
+    """Read every open subscription from one epoll set, drained by one callback of the
+    event loop: per frame one ``os.read`` and ``Subscription.frames``, instead of asyncio's
+    handle, transport and protocol calls and the sans-I/O parser for each. Writes (pongs)
+    still go through each transport. A socket whose parser holds a partial frame stays
+    on the asyncio path."""
+    reader = select.epoll()
+    by_fd: dict[int, Subscription] = {}
+    for sub in sockets:
+        if sub.transport is None or sub.transport.is_closing() or not sub.settled():
+            continue
+        sub.transport.pause_reading()
+        fd = sub.transport.get_extra_info("socket").fileno()
+        reader.register(fd, select.EPOLLIN)
+        by_fd[fd] = sub
+
+    def drain() -> None:
+        for fd, _ in reader.poll(0, max(1, len(by_fd))):
+            sub = by_fd[fd]
+            try:
+                data = os.read(fd, 65536)
+            except BlockingIOError:
+                continue
+            except OSError as exc:
+                data, problem = b"", repr(exc)
+            else:
+                problem = "eof"
+            if not data:
+                reader.unregister(fd)
+                del by_fd[fd]
+                sub._fail(f"connection lost: {problem}")
+                continue
+            sub.frames(data, time.time())
+
+    loop.add_reader(reader.fileno(), drain)
+    return reader
 
 
 def client_main(conn: Connection, *args: Any) -> None:
@@ -420,6 +505,8 @@ async def _client(
     for i, sub in enumerate(opened):
         if isinstance(sub, Subscription):
             ended(i, sub)
+    await asyncio.sleep(0.2)  # the subscribe frames out, nothing of the handshakes in flight
+    reader = take_over(loop, sockets)
 
     def fewest() -> int:  # deliveries on the open socket that has had the fewest
         return min((counts[i] for i in live), default=1 << 30)
@@ -433,6 +520,8 @@ async def _client(
         else:  # "close": hand over what arrived, then close
             report = (list(got), [p for p in problems if not p.startswith("connection lost")])
             conn.send(report)
+            loop.remove_reader(reader.fileno())
+            reader.close()
             for sub in sockets:
                 sub.close()
             return
