@@ -23,9 +23,16 @@ in its own process, with the standing cache at its production value (2 s). Then:
    event), one subscription receives --flat-events outbox rows.
 
 The hub and the anchor run pinned to one core (they take turns), the client processes to
-the other. Clients read on a plain asyncio protocol over the ``websockets`` sans-I/O client,
-timing each frame in ``data_received``: with the ``websockets`` asyncio client (a task and
-a queue per socket) the two client processes, not the servers, set the latency at 5,000.
+the other. Clients open and subscribe on a plain asyncio protocol over the ``websockets``
+sans-I/O client; once subscribed, each client process reads all its sockets from one epoll
+set (``take_over``), parsing whole unmasked text frames itself and timing each read, with
+pings, closes and anything else handed whole to the sans-I/O protocol. Hub and anchor are
+read by the same client code. Why: at 5,000 the two client processes, not the servers, set
+the latency otherwise (measured with this bench's "client CPU µs per delivery": ~80 µs on
+the asyncio protocol path against ~30 µs of server CPU; ~21 µs with ``take_over``), and
+earlier with the ``websockets`` asyncio client (a task and a queue per socket) still more.
+Also reported: the hub's garbage collections while the subscriptions open and during the
+events (a full one landing in an event would add its length to that event's latencies).
 
 Reading it. Latency = receive time in the receiving process minus the server-side start time
 (time.time() on both sides of one machine): for the hub the commit, taken in its after-commit
@@ -65,7 +72,8 @@ import orjson
 from websockets.protocol import State
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.pop("HUB_TEST_DATABASE_URL", None)  # this benchmark runs on SQLite
+if __name__ in ("__main__", "__mp_main__"):  # not when a test imports it
+    os.environ.pop("HUB_TEST_DATABASE_URL", None)  # this benchmark runs on SQLite
 
 SUBSCRIPTION = "subscription { events(topics: [ORGANIZATION]) { id type } }"
 SUSPEND = 'mutation($id: ID!) { suspendOrganization(id: $id, reason: "bench") { status } }'
@@ -292,10 +300,11 @@ async def _bare(conn: Connection, deflate: bool) -> None:
 
 class Subscription(asyncio.Protocol):
     """One graphql-transport-ws subscription on a plain asyncio protocol driven by the
-    ``websockets`` sans-I/O client: frames are parsed and timed in ``data_received``, with
-    no task, queue or wake-up per socket and message (the ``websockets`` asyncio client
-    costs several times as much per message, and at 5,000 sockets the clients, not the
-    servers, set the latency). Pings are answered by the sans-I/O protocol."""
+    ``websockets`` sans-I/O client, with no task, queue or wake-up per socket and message
+    (the ``websockets`` asyncio client costs several times as much per message, and at
+    5,000 sockets the clients, not the servers, set the latency). Until ``take_over``,
+    frames are parsed and timed in ``data_received``; after it, in ``frames``. Pings are
+    answered by the sans-I/O protocol."""
 
     def __init__(self, url: str, token: str, deflate: bool, on_next: Callable[[int, float], None]):
         from websockets.client import ClientProtocol
