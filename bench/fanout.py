@@ -627,6 +627,16 @@ def stats(got: list[Delivery], commits: dict[int, float], expected: int, cpu: fl
     return [pct(lat, 50), pct(lat, 99), max(lat, default=math.nan), lost, per_delivery]
 
 
+def per_event(got: list[Delivery], commits: dict[int, float]) -> list[float]:
+    """The slowest delivery of each event (ms), in event order: whether a p99 is one
+    stalled event (all its deliveries late) or a tail spread over all of them."""
+    slowest: dict[int, float] = {}
+    for _, eid, ts in got:
+        if eid in commits:
+            slowest[eid] = max(slowest.get(eid, 0.0), (ts - commits[eid]) * 1000)
+    return [slowest[eid] for eid in sorted(slowest)]
+
+
 def run(args: argparse.Namespace, ctx: Any, procs: list[Any]) -> dict[str, Any]:
     n, e, deflate = args.subscribers, args.events, args.compression == "deflate"
     r: dict[str, Any] = {"started": time.monotonic(), "problems": []}
@@ -708,6 +718,7 @@ def run(args: argparse.Namespace, ctx: Any, procs: list[Any]) -> dict[str, Any]:
     r["base"] = stats(base_got, base_commits, n * e, cpu_base)
     r["bare"] = stats(bare_got, started, n * e, cpu_bare)
     r["ws"] = stats(ws_got, commits, n * e, cpu_ws)
+    r["per_event"] = [per_event(bare_got, started), per_event(ws_got, commits)]
     report_fanout(args, r)  # now: a time limit reached during flatness keeps these figures
     r["flat"] = []
     if args.flat_events:
@@ -742,6 +753,8 @@ def report_fanout(args: argparse.Namespace, r: dict[str, Any]) -> None:
         f"{'ratio hub/anchor':<26}{ws[0] / bare[0]:>9.1f}{ws[1] / bare[1]:>9.1f}"
         f"{ws[2] / bare[2]:>9.1f}{'':>8}{ws[4] / bare[4]:>10.1f}"
     )
+    for name, slowest in zip(("anchor", "hub"), r["per_event"], strict=True):
+        print(f"slowest delivery per event, {name}: " + " ".join(f"{ms:.0f}" for ms in slowest))
     opened, (rss0, blk0), (rss1, blk1) = max(1, r["opened"]), r["before"], r["after"]
     per_sub = (rss1 - rss0) / opened
     print(
