@@ -29,7 +29,7 @@ set (``take_over``), parsing whole unmasked text frames itself and timing each r
 pings, closes and anything else handed whole to the sans-I/O protocol. Hub and anchor are
 read by the same client code. Why: at 5,000 the two client processes, not the servers, set
 the latency otherwise (measured with this bench's "client CPU µs per delivery": ~80 µs on
-the asyncio protocol path against ~30 µs of server CPU; ~21 µs with ``take_over``), and
+the asyncio protocol path against ~30 µs of server CPU; 18-47 µs with ``take_over``), and
 earlier with the ``websockets`` asyncio client (a task and a queue per socket) still more.
 Also reported: the hub's garbage collections while the subscriptions open and during the
 events (a full one landing in an event would add its length to that event's latencies).
