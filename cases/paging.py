@@ -40,8 +40,8 @@ def after_cursor(
 
 
 def after_position(
-    created_at: InstrumentedAttribute[datetime],
-    id_column: InstrumentedAttribute[str],
+    created_at: InstrumentedAttribute[datetime] | ColumnElement[datetime],
+    id_column: InstrumentedAttribute[str] | ColumnElement[str],
     at: datetime | ColumnElement[datetime],
     row_id: str | ColumnElement[str],
 ) -> ColumnElement[bool]:

@@ -152,20 +152,25 @@ class Referral:
 
     @classmethod
     def from_read(
-        cls, read: ReferralRead, organizations: dict[int, Organization] | None = None
+        cls,
+        read: ReferralRead,
+        organizations: dict[int, Organization] | None = None,
+        now: datetime | None = None,
     ) -> Self:
         """``organizations``: the page's organisations already converted, by the identity of
         their row; a page names the same two or three organisations on every row, and
-        converting each again per row was a tenth of the page's CPU."""
+        converting each again per row was a tenth of the page's CPU. ``now``: the page's
+        one clock reading, so every row of a page is judged overdue at the same moment."""
         view = read.view
         if organizations is None:
             organizations = {}
         row = view.referral
+        texts = view.texts.values
         outcome = None
         if row.outcome_services is not None:
             outcome = ReferralOutcome(
                 services_delivered=[ServiceCategory(s) for s in row.outcome_services],
-                note=view.text("outcome_note"),
+                note=texts.get("outcome_note"),
             )
         return cls(
             id=strawberry.ID(row.id),
@@ -177,11 +182,11 @@ class Referral:
             purpose=row.purpose,
             status=ReferralStatus(row.status),
             version=row.version,
-            reason=view.text("reason"),
-            notes=view.text("notes"),
+            reason=texts.get("reason"),
+            notes=texts.get("notes"),
             acknowledge_by=row.acknowledge_by,
             respond_by=row.respond_by,
-            overdue=referral_overdue(row, utcnow()),
+            overdue=referral_overdue(row, utcnow() if now is None else now),
             outcome=outcome,
             created_at=row.created_at,
             updated_at=row.updated_at,
@@ -198,7 +203,7 @@ class Referral:
                     by=strawberry.ID(r.by_organization_id) if r.by_organization_id else None,
                     at=r.at,
                     version=r.version,
-                    reason=view.text(f"history:{r.id}"),
+                    reason=texts.get(f"history:{r.id}"),
                 )
                 for r in view.history
             ],
@@ -306,7 +311,8 @@ def _answer(info: Info[HubContext, None], found: ReferralReads) -> list[Referral
     if disclose is not None:
         disclose(found.disclosures)
     organizations: dict[int, Organization] = {}
-    return [Referral.from_read(read, organizations) for read in found.reads]
+    now = utcnow()
+    return [Referral.from_read(read, organizations, now) for read in found.reads]
 
 
 async def shown(
