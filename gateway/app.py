@@ -152,6 +152,10 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
 
     app = Starlette(
         routes=[
+            # Every method reaches the view, which answers 405 as a GraphQL response. First:
+            # nearly every request is for it, and no other route matches its path.
+            Route("/graphql", view),
+            WebSocketRoute("/graphql", view),
             *oauth.routes(),
             *health_routes(hub.db, hub.pump),
             latest_route(hub.db, hub.verifier),
@@ -160,9 +164,6 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
                 MetricsEndpoint(metrics, hub.verifier, settings.metrics_allow).scrape,
                 methods=["GET"],
             ),
-            # Every method reaches the view, which answers 405 as a GraphQL response.
-            Route("/graphql", view),
-            WebSocketRoute("/graphql", view),
             *DocumentEndpoints(
                 hub.db, hub.verifier, hub.cipher, settings.document_max_bytes, limits
             ).routes(),

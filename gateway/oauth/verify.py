@@ -313,7 +313,10 @@ class TokenVerifier:
         """
         if reads is not None:
             async with reads.session() as session:
-                return bool(await session.scalar(_IS_REVOKED, {"jti": jti}))
+                # On the session's connection: the same statement and transaction without
+                # the ORM's per-statement set-up (it loads no objects).
+                connection = await session.connection()
+                return bool(await connection.scalar(_IS_REVOKED, {"jti": jti}))
         flight = self._revocation_checks.get(jti)
         if flight is None:
             flight = asyncio.ensure_future(self._load_revoked(jti))
@@ -347,8 +350,11 @@ class TokenVerifier:
             standing = await self._standing.get(client_id)
             return await self.is_revoked(jti), standing
         async with reads_of(self._db, reads).session() as session:
+            connection = await session.connection()
             row = (
-                await session.execute(_STANDING_AND_REVOKED, {"client_id": client_id, "jti": jti})
+                await connection.execute(
+                    _STANDING_AND_REVOKED, {"client_id": client_id, "jti": jti}
+                )
             ).first()
         if row is None:
             self._standing.keep(client_id, None)
