@@ -14,9 +14,11 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
+    SchemaExtension,
     ValidationCache,
 )
 from strawberry.extensions.disable_introspection import DisableIntrospection
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.federation import Schema
 from strawberry.federation.schema import FederationAny
 from strawberry.types import ExecutionContext, Info
@@ -33,6 +35,7 @@ from schema.erasure import ErasureMutations
 from schema.errors import ErrorCodes
 from schema.events import EventQueries, Subscription
 from schema.executor import FlatMemoryExecutor
+from schema.extension_hooks import RememberedHooksRunner
 from schema.family_consent import FamilyConsentQueries
 from schema.funding import FundingMutations, FundingQueries
 from schema.groups import GroupMutations, GroupQueries
@@ -121,6 +124,12 @@ class _Schema(Schema):
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         return None
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        """Hooks found once per extension class (``schema.extension_hooks``)."""
+        return RememberedHooksRunner(execution_context=execution_context, extensions=extensions)
 
     def entities_resolver(
         self, info: Info, representations: list[FederationAny]
