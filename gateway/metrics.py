@@ -51,6 +51,8 @@ class HubMetrics:
             ["operation", "operation_type", "outcome"],
             registry=r,
         )
+        # The children of each label set seen so far (see ``observe``).
+        self._children: dict[tuple[str, str, str], tuple[Counter, Histogram | None]] = {}
         self.latency = Histogram(
             "hub_graphql_request_duration_seconds",
             "Time to answer a query or mutation, by root fields and outcome.",
@@ -93,9 +95,21 @@ class HubMetrics:
         )
 
     def observe(self, observed: Observed) -> None:
-        self.requests.labels(observed.operation, observed.operation_type, observed.outcome).inc()
-        if observed.operation_type in ("query", "mutation"):
-            self.latency.labels(observed.operation, observed.outcome).observe(observed.seconds)
+        labels = (observed.operation, observed.operation_type, observed.outcome)
+        children = self._children.get(labels)
+        if children is None:
+            # ``labels()`` checks and locks on every call; the children of one label set
+            # are the same objects every time, so they are looked up once per set (as many
+            # as the registry itself holds: operation labels are bounded by the schema).
+            latency = None
+            if observed.operation_type in ("query", "mutation"):
+                latency = self.latency.labels(observed.operation, observed.outcome)
+            children = (self.requests.labels(*labels), latency)
+            self._children[labels] = children
+        requests, latency = children
+        requests.inc()
+        if latency is not None:
+            latency.observe(observed.seconds)
 
     def scheduler_ran(self, outcome: str) -> None:
         self.scheduler_runs.labels(outcome).inc()

@@ -22,12 +22,23 @@ class RateLimits:
         self.graphql: RateLimitItem = parse(graphql)
         self.token: RateLimitItem = parse(token)
         self._window = MovingWindow()
+        self._shapes: dict[int, tuple[RateLimitItem, tuple[str, int, int]]] = {}
         # Told of every refusal ("graphql" or "token"), for metrics.
         self.on_refusal: Callable[[str], None] | None = None
 
+    def _shape(self, item: RateLimitItem) -> tuple[str, int, int]:
+        """An item's key, amount and window: worked out once per item (``key_for`` builds
+        its string anew on every call, and every /graphql request asks)."""
+        shape = self._shapes.get(id(item))
+        if shape is None or shape[0] is not item:
+            shape = (item, (item.key_for(), item.amount, item.get_expiry()))
+            self._shapes[id(item)] = shape
+        return shape[1]
+
     async def allow(self, item: RateLimitItem, who: str) -> float | None:
         """None when allowed; otherwise the seconds to wait before trying again."""
-        wait = self._window.hit((item.key_for(), who), item.amount, item.get_expiry())
+        key, amount, seconds = self._shape(item)
+        wait = self._window.hit((key, who), amount, seconds)
         if wait is None:
             return None
         if self.on_refusal is not None:
