@@ -312,10 +312,15 @@ def _deferred(name: str) -> Callable[[Any], Any]:
     return lambda answer: _filled(answer)[name]
 
 
-# Every field of a case but those ``from_view`` sets.
+# Every field of a case but those ``from_view`` sets (fields with a resolver are methods:
+# they stay as they are).
 _LazyCase = lazy_type(
     Case,
-    {f.name: _deferred(f.name) for f in dataclasses.fields(Case) if f.name not in _EAGER},
+    {
+        f.name: _deferred(f.name)
+        for f in dataclasses.fields(Case)
+        if f.init and f.name not in _EAGER
+    },
 )
 
 
