@@ -6,9 +6,11 @@ prepared values, so a withheld field is simply None and listed in ``withheld``.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any, Self
+from typing import Any, Self, cast
 
 import strawberry
 from strawberry.types import Info
@@ -40,6 +42,7 @@ from schema.disclosures import collector
 from schema.documents import DESCRIPTION as DOCUMENTS_DESCRIPTION
 from schema.documents import AttachedDocumentConnection, documents_of
 from schema.family_consent import FamilyBasisInput
+from schema.lazy_fields import build, lazy_type, member
 from schema.paging import PageInfo
 from schema.permissions import requires
 from schema.places import Place
@@ -216,48 +219,12 @@ class Case:
 
     @classmethod
     def from_view(cls, view: CaseView) -> Self:
-        row, v = view.case, view.values
-        fields = dict(_NOTHING_SHOWN)
-        for name, value in v.items():
-            fields[_ATTRIBUTE[name]] = value
-        for key in ("date_of_birth", "exploitation_start_date", "exploitation_end_date"):
-            fields[key] = _date(fields[key])
-        if fields["identity_documents"] is not None:
-            fields["identity_documents"] = [
-                IdentityDocument(type=DocumentType(d["type"]), number=d["number"])
-                for d in fields["identity_documents"]
-            ]
-        if fields["exploitation_types"] is not None:
-            fields["exploitation_types"] = [
-                ExploitationType(t) for t in fields["exploitation_types"]
-            ]
-        if fields["recruiter_relationship"] is not None:
-            fields["recruiter_relationship"] = RecruiterRelationship(
-                fields["recruiter_relationship"]
-            )
-        return cls(
-            id=strawberry.ID(row.id),
-            reference=row.reference,
-            owner_id=strawberry.ID(row.owner_organization_id),
-            status=CaseStatus(row.status),
-            version=row.version,
-            age_band=AgeBand(row.age_band),
-            sex=Sex(row.sex),
-            nationality=row.nationality,
-            languages=list(row.languages),
-            needs=list(row.needs),
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            withheld=[
-                WithheldField(field=w.field, category=w.category, reason=w.reason)
-                for w in view.withheld
-            ],
-            viewer_is_owner=view.viewer_is_owner,
-            home_province_place=_as_place(fields["home_province"]),
-            destination_country_place=_as_place(fields["destination_country"]),
-            possible_duplicate=view.duplicate_hint is not None,
-            duplicate_hint=strawberry.ID(view.duplicate_hint) if view.duplicate_hint else None,
-            **fields,
+        """The case as answered, lazily (``schema.lazy_fields``): its id and status now, every
+        other field converted from the decided view when the operation first reads one."""
+        row = view.case
+        return build(
+            cast(type[Self], _LazyCase),
+            {"_view": view, "id": strawberry.ID(row.id), "status": member(CaseStatus, row.status)},
         )
 
     @strawberry.field(description="Every status the case has had, oldest first.")
@@ -284,6 +251,77 @@ class Case:
         return await documents_of(
             info, SubjectType.CASE, str(self.id), 20 if first is None else first, after
         )
+
+
+def _case_fields(view: CaseView) -> dict[str, Any]:
+    """Every field of the case's answer, converted from the decided view."""
+    row, v = view.case, view.values
+    fields = dict(_NOTHING_SHOWN)
+    for name, value in v.items():
+        fields[_ATTRIBUTE[name]] = value
+    for key in ("date_of_birth", "exploitation_start_date", "exploitation_end_date"):
+        fields[key] = _date(fields[key])
+    if fields["identity_documents"] is not None:
+        fields["identity_documents"] = [
+            IdentityDocument(type=DocumentType(d["type"]), number=d["number"])
+            for d in fields["identity_documents"]
+        ]
+    if fields["exploitation_types"] is not None:
+        fields["exploitation_types"] = [ExploitationType(t) for t in fields["exploitation_types"]]
+    if fields["recruiter_relationship"] is not None:
+        fields["recruiter_relationship"] = RecruiterRelationship(fields["recruiter_relationship"])
+    return dict(
+        id=strawberry.ID(row.id),
+        reference=row.reference,
+        owner_id=strawberry.ID(row.owner_organization_id),
+        status=CaseStatus(row.status),
+        version=row.version,
+        age_band=AgeBand(row.age_band),
+        sex=Sex(row.sex),
+        nationality=row.nationality,
+        languages=list(row.languages),
+        needs=list(row.needs),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        withheld=[
+            WithheldField(field=w.field, category=w.category, reason=w.reason)
+            for w in view.withheld
+        ],
+        viewer_is_owner=view.viewer_is_owner,
+        home_province_place=_as_place(fields["home_province"]),
+        destination_country_place=_as_place(fields["destination_country"]),
+        possible_duplicate=view.duplicate_hint is not None,
+        duplicate_hint=strawberry.ID(view.duplicate_hint) if view.duplicate_hint else None,
+        **fields,
+    )
+
+
+def _filled(answer: Any) -> dict[str, Any]:
+    """Every field not yet on a lazy case, converted at once on the first read of one (a
+    query asking one survivor field usually asks several)."""
+    values = answer.__dict__
+    for name, value in _case_fields(values["_view"]).items():
+        values.setdefault(name, value)
+    return values  # type: ignore[no-any-return]
+
+
+_EAGER = frozenset({"id", "status"})
+
+
+def _deferred(name: str) -> Callable[[Any], Any]:
+    return lambda answer: _filled(answer)[name]
+
+
+# Every field of a case but those ``from_view`` sets (fields with a resolver are methods:
+# they stay as they are).
+_LazyCase = lazy_type(
+    Case,
+    {
+        f.name: _deferred(f.name)
+        for f in dataclasses.fields(Case)
+        if f.init and f.name not in _EAGER
+    },
+)
 
 
 @strawberry.type
@@ -467,6 +505,10 @@ class CaseEdge:
     node: Case
 
 
+# An edge's cursor is encoded only if read: by the operation, or as the page's end cursor.
+_LazyCaseEdge = lazy_type(CaseEdge, {"cursor": lambda edge: encode_cursor(edge._row)})
+
+
 @strawberry.type
 class CaseConnection:
     edges: list[CaseEdge]
@@ -521,7 +563,9 @@ class CaseQueries:
             reads=ctx.reader,
             withheld="withheld" in fields_at(info, "edges", "node"),
         )
-        edges = [CaseEdge(cursor=encode_cursor(v.case), node=Case.from_view(v)) for v in page.views]
+        edges = [
+            build(_LazyCaseEdge, {"_row": v.case, "node": Case.from_view(v)}) for v in page.views
+        ]
         return CaseConnection(
             edges=edges,
             page_info=PageInfo(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Any, Self, cast
 
 import strawberry
 from strawberry.types import Info
@@ -33,6 +33,7 @@ from orgs.rules import ServiceCategory
 from schema.cases import SURVIVOR_FIELDS, Case, WithheldField
 from schema.context import HubContext
 from schema.disclosures import collector
+from schema.lazy_fields import build, lazy_type, member
 from schema.organizations import Organization
 from schema.paging import PageInfo
 from schema.permissions import requires, requires_any
@@ -160,57 +161,89 @@ class Referral:
         """``organizations``: the page's organisations already converted, by the identity of
         their row; a page names the same two or three organisations on every row, and
         converting each again per row was a tenth of the page's CPU. ``now``: the page's
-        one clock reading, so every row of a page is judged overdue at the same moment."""
-        view = read.view
-        if organizations is None:
-            organizations = {}
-        row = view.referral
-        texts = view.texts.values
-        outcome = None
-        if row.outcome_services is not None:
-            outcome = ReferralOutcome(
-                services_delivered=[ServiceCategory(s) for s in row.outcome_services],
-                note=texts.get("outcome_note"),
-            )
-        return cls(
-            id=strawberry.ID(row.id),
-            case_id=strawberry.ID(row.case_id),
-            sender_id=strawberry.ID(row.sender_organization_id),
-            receiver_id=strawberry.ID(row.receiver_organization_id),
-            services=[ServiceCategory(s) for s in row.services],
-            urgency=Urgency(row.urgency),
-            purpose=row.purpose,
-            status=ReferralStatus(row.status),
-            version=row.version,
-            reason=texts.get("reason"),
-            notes=texts.get("notes"),
-            acknowledge_by=row.acknowledge_by,
-            respond_by=row.respond_by,
-            overdue=referral_overdue(row, utcnow() if now is None else now),
-            outcome=outcome,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            held_for_consent=row.held_for_consent,
-            withheld=[
-                WithheldField(field=w.field, category=w.category, reason=w.reason)
-                for w in view.withheld
-            ],
-            history=[
-                ReferralChange(
-                    action=r.action,
-                    from_status=ReferralStatus(r.from_status) if r.from_status else None,
-                    to_status=ReferralStatus(r.to_status),
-                    by=strawberry.ID(r.by_organization_id) if r.by_organization_id else None,
-                    at=r.at,
-                    version=r.version,
-                    reason=texts.get(f"history:{r.id}"),
-                )
-                for r in view.history
-            ],
-            case=Case.from_view(read.case) if read.case is not None else None,
-            sender=_organization(read.sender, organizations),
-            receiver=_organization(read.receiver, organizations),
+        one clock reading, so every row of a page is judged overdue at the same moment.
+
+        The answer is lazy (``schema.lazy_fields``): the fields nearly every list reads are
+        set now, every other field is converted from the decided view when first read."""
+        row = read.view.referral
+        return build(
+            cast(type[Self], _LazyReferral),
+            {
+                "_read": read,
+                "_organizations": {} if organizations is None else organizations,
+                "_now": utcnow() if now is None else now,
+                "id": strawberry.ID(row.id),
+                "status": member(ReferralStatus, row.status),
+                "urgency": member(Urgency, row.urgency),
+            },
         )
+
+
+def _texts(answer: Any) -> dict[str, str | None]:
+    texts: dict[str, str | None] = answer._read.view.texts.values
+    return texts
+
+
+def _row(answer: Any) -> ReferralRow:
+    row: ReferralRow = answer._read.view.referral
+    return row
+
+
+def _outcome(answer: Any) -> ReferralOutcome | None:
+    row = _row(answer)
+    if row.outcome_services is None:
+        return None
+    return ReferralOutcome(
+        services_delivered=[member(ServiceCategory, s) for s in row.outcome_services],
+        note=_texts(answer).get("outcome_note"),
+    )
+
+
+def _history(answer: Any) -> list[ReferralChange]:
+    texts = _texts(answer)
+    return [
+        ReferralChange(
+            action=r.action,
+            from_status=ReferralStatus(r.from_status) if r.from_status else None,
+            to_status=ReferralStatus(r.to_status),
+            by=strawberry.ID(r.by_organization_id) if r.by_organization_id else None,
+            at=r.at,
+            version=r.version,
+            reason=texts.get(f"history:{r.id}"),
+        )
+        for r in answer._read.view.history
+    ]
+
+
+# Every field of a referral but those ``from_read`` sets, each from the decided read.
+_LazyReferral = lazy_type(
+    Referral,
+    {
+        "case_id": lambda a: strawberry.ID(_row(a).case_id),
+        "sender_id": lambda a: strawberry.ID(_row(a).sender_organization_id),
+        "receiver_id": lambda a: strawberry.ID(_row(a).receiver_organization_id),
+        "services": lambda a: [member(ServiceCategory, s) for s in _row(a).services],
+        "purpose": lambda a: _row(a).purpose,
+        "version": lambda a: _row(a).version,
+        "reason": lambda a: _texts(a).get("reason"),
+        "notes": lambda a: _texts(a).get("notes"),
+        "acknowledge_by": lambda a: _row(a).acknowledge_by,
+        "respond_by": lambda a: _row(a).respond_by,
+        "overdue": lambda a: referral_overdue(_row(a), a._now),
+        "outcome": _outcome,
+        "created_at": lambda a: _row(a).created_at,
+        "updated_at": lambda a: _row(a).updated_at,
+        "held_for_consent": lambda a: _row(a).held_for_consent,
+        "withheld": lambda a: [
+            WithheldField(field=w.field, category=w.category, reason=w.reason)
+            for w in a._read.view.withheld
+        ],
+        "history": _history,
+        "case": lambda a: Case.from_view(a._read.case) if a._read.case is not None else None,
+        "sender": lambda a: _organization(a._read.sender, a._organizations),
+        "receiver": lambda a: _organization(a._read.receiver, a._organizations),
+    },
+)
 
 
 def _organization(
@@ -230,6 +263,10 @@ def _organization(
 class ReferralEdge:
     cursor: str
     node: Referral
+
+
+# An edge's cursor is encoded only if read: by the operation, or as the page's end cursor.
+_LazyReferralEdge = lazy_type(ReferralEdge, {"cursor": lambda edge: encode_cursor(edge._row)})
 
 
 @strawberry.type
@@ -377,7 +414,7 @@ class ReferralQueries:
             await disclosure.record(ctx.db, page.disclosures)
         nodes = _answer(info, page)
         edges = [
-            ReferralEdge(cursor=encode_cursor(r.view.referral), node=node)
+            build(_LazyReferralEdge, {"_row": r.view.referral, "node": node})
             for r, node in zip(page.reads, nodes, strict=True)
         ]
         return ReferralConnection(
