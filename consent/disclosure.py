@@ -92,9 +92,9 @@ _TABLE = cast(Table, Disclosure.__table__)
 _COLUMNS = tuple(c.name for c in _TABLE.columns)
 # The insert names the same table and columns, untyped: the values it gets are already what
 # the driver takes. Each column's own bind processing (UTC normalising, JSON text) still
-# runs, but once per distinct value of a request's entries (one time, a few category lists,
-# one organisation) rather than for every column of every entry; that per-value work was
-# most of the Python cost of writing a page's 50 entries. One executemany, as before.
+# runs, but once per distinct value of a request's entries (one time, a few category lists)
+# rather than for every entry: that per-entry work was most of the Python cost of writing a
+# page's 50 entries. One executemany, as before.
 _INSERT = insert(table(_TABLE.name, *(column(name) for name in _COLUMNS)))
 _HEAD = select(Disclosure.id, Disclosure.hash).order_by(Disclosure.id.desc()).limit(1)
 
