@@ -27,6 +27,7 @@ from sqlalchemy import (
     BindParameter,
     ColumnElement,
     CompoundSelect,
+    Dialect,
     Integer,
     Select,
     Text,
@@ -37,9 +38,11 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    type_coerce,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import NullType
 
 from cases.case_keys import key_and_erasure_selects, take_key_row
 from cases.models import CaseField, CaseParty
@@ -110,17 +113,42 @@ def _text(column: Any) -> Any:
 
 
 # (kind, case id, then nine slots: text, integer, text, text, time, time, text, text, time)
+_TYPES = (Text, Integer, Text, Text, UTCDateTime, UTCDateTime, Text, Text, UTCDateTime)
+
+
 def _row(kind: str, case_id: Any, *slots: Any) -> list[Any]:
-    types = (Text, Integer, Text, Text, UTCDateTime, UTCDateTime, Text, Text, UTCDateTime)
-    filled = [*slots, *[None] * (len(types) - len(slots))]
+    filled = [*slots, *[None] * (len(_TYPES) - len(slots))]
     return [
         literal(kind).label("kind"),
         case_id.label("case_id"),
         *[
-            (_none(t()) if value is None else value).label(f"s{n}")
-            for n, (t, value) in enumerate(zip(types, filled, strict=True))
+            _untimed(t, _none(t()) if value is None else value).label(f"s{n}")
+            for n, (t, value) in enumerate(zip(_TYPES, filled, strict=True))
         ],
     ]
+
+
+def _untimed(kind: Any, expression: Any) -> Any:
+    """A time slot reaches Python as the driver gives it: the SQL is unchanged (the typed
+    NULLs keep PostgreSQL's union types matched), but SQLAlchemy no longer converts it on
+    every row. Only grant rows carry times, so only they are converted (``_times``): on a
+    survivor page that is one row in nine instead of all of them."""
+    return type_coerce(expression, NullType()) if kind is UTCDateTime else expression
+
+
+@functools.lru_cache(maxsize=8)
+def _time_of(dialect: Dialect) -> Any:
+    """The conversion a UTCDateTime column applies to a value read on ``dialect``."""
+    return UTCDateTime().dialect_impl(dialect).result_processor(dialect, None)
+
+
+def _times(dialect: Dialect, row: Sequence[Any]) -> list[Any]:
+    """A grant row's nine slots with its three times converted as their column would."""
+    convert = _time_of(dialect)
+    out = list(row[2:])
+    for slot in (4, 5, 8):
+        out[slot] = convert(out[slot])
+    return out
 
 
 def _key_shape(kind: str, case_id: Any, wrapped: Any) -> list[Any]:
@@ -207,10 +235,11 @@ async def load_case_facts(
     if sealed == "named":
         params["names"] = wanted
     statement = facts_statement(bool(foreign), with_keys, sealed)
+    dialect = session.get_bind().dialect
     for row in await session.execute(statement, params):
         kind, case_id = row[0], row[1]
         if kind == "G":
-            facts.grants[case_id].append(grant_of_text_row(*row[2:]))
+            facts.grants[case_id].append(grant_of_text_row(*_times(dialect, row)))
         elif kind == "P":
             facts.purposes[case_id].add(Purpose(row[2]))
         elif kind == "S":
