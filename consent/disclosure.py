@@ -87,21 +87,10 @@ def _record_of(row: Disclosure) -> DisclosureRecord:
     )
 
 
-<<<<<<< HEAD
-_TABLE = cast(Table, Disclosure.__table__)
-_COLUMNS = tuple(c.name for c in _TABLE.columns)
-# The insert names the same table and columns, untyped: the values it gets are already what
-# the driver takes. Each column's own bind processing (UTC normalising, JSON text) still
-# runs, but once per distinct value of a request's entries (one time, a few category lists)
-# rather than for every entry: that per-entry work was most of the Python cost of writing a
-# page's 50 entries. One executemany, as before.
-_INSERT = insert(table(_TABLE.name, *(column(name) for name in _COLUMNS)))
-=======
 # Built once, on the table rather than the mapped class: the rows are plain dicts, and
 # the ORM's bulk path prepared each one as if it were an instance (about a tenth of a
 # survivor read). One executemany, as before.
 _INSERT = insert(cast(Table, Disclosure.__table__))
->>>>>>> parent of 3c299fa (Disclosure insert: each column's bind processing once per distinct value of a request's entries, through an untyped insert of the same columns (unit test: bound values equal the typed insert's on SQLite and PostgreSQL; naive time still refused))
 _HEAD = select(Disclosure.id, Disclosure.hash).order_by(Disclosure.id.desc()).limit(1)
 
 DisclosureSink = Callable[[Sequence[DisclosureRecord]], None]
