@@ -16,6 +16,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
 from cases.deadlines import DeadlinePolicy
+from gateway.answers import AnswerCache
 from gateway.audit_checkpoints import CheckpointSchedule, latest_route
 from gateway.console import console_mount
 from gateway.console.live import ending_streams_first
@@ -118,6 +119,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
         max_subscriptions_per_connection=100,
         allowed_origins=settings.allowed_origins,
     )
+    view.answers = AnswerCache(settings.answer_cache_seconds, recorder=metrics.observe)
     oauth = OAuthEndpoints(settings, hub.db, hub.keyring, hub.verifier, limits)
     limits.on_refusal = metrics.rate_limited
     scheduler = Scheduler(
@@ -199,6 +201,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
     )
     app.state.hub = hub
     app.state.metrics = metrics
+    app.state.answers = view.answers
     app.state.going_away = ending_streams_first(
         hub.pump, view.going_away
     )  # called by gateway.serving.HubServer on shutdown

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 import orjson
@@ -30,6 +31,7 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from gateway import graphql_request
+from gateway.answers import Answer, AnswerCache, AnswerKey, answer_key
 from gateway.http_errors import (
     GRAPHQL_RESPONSE_JSON,
     HttpRefusal,
@@ -38,6 +40,7 @@ from gateway.http_errors import (
     response_media_type,
 )
 from schema.context import HubContext
+from schema.observed import Observed, report
 from store.errors import ErrorCode
 from store.outage import is_unavailable
 
@@ -46,6 +49,14 @@ log = logging.getLogger(__name__)
 # Where get_sub_response leaves the negotiated media type for create_response, which
 # Strawberry calls without the request.
 _MEDIA_TYPE = "hub_response_media_type"
+# Where execute_single leaves, for create_response, an answer to store in the answer cache.
+_TO_STORE = "hub_answer_to_store"
+
+
+class CachedAnswer(ExecutionResult):
+    """A stored answer served again (gateway/answers.py): sent as stored, not re-encoded."""
+
+    answer: Answer
 
 
 def refusal_response(refusal: HttpRefusal, accept: str | None) -> Response:
@@ -80,6 +91,9 @@ def _is_request_error(result: ExecutionResult) -> bool:
 
 class GraphQLOverHTTP(GraphQL[HubContext, None]):
     """Strawberry's ASGI view with the hub's reading of the GraphQL-over-HTTP draft."""
+
+    # Answers to repeated read-only queries (set by gateway.app; None: every query runs).
+    answers: AnswerCache | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -132,11 +146,26 @@ class GraphQLOverHTTP(GraphQL[HubContext, None]):
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
         method = request_adapter.method
+        answers = self.answers
+        cacheable: tuple[AnswerKey, object] | None = None
+        if answers is not None and answers.enabled:
+            cacheable = _cacheable(method, sub_response, context, request_data)
+            if cacheable is not None:
+                started = time.perf_counter()
+                answer = answers.get(*cacheable)
+                if answer is not None:
+                    # The metric and log line of the operation, as a miss reports them.
+                    seconds = time.perf_counter() - started
+                    observed = Observed(answer.operation, answer.operation_type, "OK", seconds)
+                    report(answers.recorder, observed, context)
+                    served = CachedAnswer(data=None, errors=None)
+                    served.answer = answer
+                    return served
         allowed = {OperationType.QUERY}
         if method == "POST":
             allowed.add(OperationType.MUTATION)
         try:
-            return await self.schema.execute(
+            result = await self.schema.execute(
                 request_data.query,
                 root_value=root_value,
                 variable_values=request_data.variables,
@@ -145,6 +174,9 @@ class GraphQLOverHTTP(GraphQL[HubContext, None]):
                 allowed_operation_types=allowed,
                 operation_extensions=request_data.extensions,
             )
+            if cacheable is not None and _storable(result, context):
+                setattr(sub_response, _TO_STORE, (*cacheable, context.observed))
+            return result
         except InvalidOperationTypeError as exc:
             raise self._operation_refused(exc.operation_type) from None
         except CannotGetOperationTypeError:
@@ -193,6 +225,8 @@ class GraphQLOverHTTP(GraphQL[HubContext, None]):
         return sub_response
 
     async def process_result(self, request: Request, result: ExecutionResult) -> Any:
+        if isinstance(result, CachedAnswer):
+            return {_TO_STORE: result.answer}
         response_data: dict[str, Any] = dict(await super().process_result(request, result))
         if _is_request_error(result):
             response_data["_request_error"] = True
@@ -204,6 +238,11 @@ class GraphQLOverHTTP(GraphQL[HubContext, None]):
         sub_response: Response,
     ) -> Response:
         assert isinstance(response_data, dict)  # batches are refused while parsing
+        served = response_data.get(_TO_STORE)
+        if isinstance(served, Answer):
+            response = Response(served.body, status_code=served.status)
+            response.raw_headers = list(served.raw_headers)
+            return response
         body: dict[str, Any] = dict(response_data)
         request_error = bool(body.pop("_request_error", False))
         media_type = str(getattr(sub_response, _MEDIA_TYPE, "application/json"))
@@ -215,4 +254,63 @@ class GraphQLOverHTTP(GraphQL[HubContext, None]):
         response = super().create_response(body, sub_response)  # type: ignore[arg-type]
         response.status_code = sub_response.status_code or status
         response.headers["content-type"] = content_type(media_type).decode()
+        to_store = getattr(sub_response, _TO_STORE, None)
+        if to_store is not None and self.answers is not None and response.status_code == 200:
+            key, generation, observed = to_store
+            self.answers.put(
+                key,
+                Answer(
+                    generation=generation,
+                    stored_at=time.monotonic(),
+                    status=response.status_code,
+                    raw_headers=tuple(response.raw_headers),
+                    body=bytes(response.body),
+                    operation=observed.operation,
+                    operation_type=observed.operation_type,
+                ),
+            )
         return response
+
+
+def _cacheable(
+    method: str, sub_response: Response, context: HubContext, request_data: GraphQLRequestData
+) -> tuple[AnswerKey, object] | None:
+    """The answer cache's key and this request's data generation, or None when the
+    request may neither be answered from the cache nor stored in it."""
+    reads = context.reads
+    generation = reads.generation if reads is not None else None
+    principal = context.principal
+    if (
+        generation is None
+        or principal is None
+        or request_data.extensions
+        or getattr(request_data, "protocol", "http") != "http"
+        or not isinstance(request_data.query, str)
+    ):
+        return None
+    variables = request_data.variables
+    key = answer_key(
+        principal,
+        method,
+        str(getattr(sub_response, _MEDIA_TYPE, "application/json")),
+        request_data.query,
+        request_data.operation_name,
+        variables if isinstance(variables, dict) else None,
+    )
+    if key is None or (variables is not None and not isinstance(variables, dict)):
+        return None
+    return key, generation
+
+
+def _storable(result: Any, context: HubContext) -> bool:
+    """A single query's complete answer, without errors, that recorded no disclosure."""
+    observed = context.observed
+    return (
+        type(result) is ExecutionResult
+        and not result.errors
+        and result.data is not None
+        and not context.disclosed
+        and isinstance(observed, Observed)
+        and observed.operation_type == "query"
+        and observed.outcome == "OK"
+    )

@@ -41,6 +41,9 @@ class Settings:
     access_token_ttl: int = 900
     key_publish_lead: int = 300
     status_cache_seconds: float = 2.0
+    # Answers to repeated read-only queries served again while the data is unchanged, for
+    # at most this long (gateway/answers.py); 0 turns the answer cache off.
+    answer_cache_seconds: float = 2.0
     max_body_bytes: int = 262_144
     # The largest document accepted on POST /documents (the whole request body there).
     document_max_bytes: int = 5_242_880
@@ -159,6 +162,19 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     return value
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low:g} and {high:g}")
+    return value
+
+
 def _flag(env: Mapping[str, str], name: str) -> bool:
     raw = env.get(name, "").strip().lower()
     if raw in ("", "0", "false", "no", "off"):
@@ -233,6 +249,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         ws_compression=_flag(env, "HUB_WS_COMPRESSION"),
         retention_days=_int(env, "HUB_RETENTION_DAYS", 0, 0, 36_500),
         statistics_k=_int(env, "HUB_STATISTICS_K", 5, 2, 1_000),
+        answer_cache_seconds=_seconds(env, "HUB_ANSWER_CACHE_SECONDS", 2.0, 0.0, 60.0),
     )
     if settings.is_production:
         _refuse_development_defaults(env, settings)

@@ -144,6 +144,10 @@ class HubContext:
     request: Any = None
     response: Any = None
     connection_params: dict[str, Any] | None = None
+    # Set by the operation's extensions, for the answer cache (gateway/answers.py): whether
+    # the operation recorded a disclosure, and what ObservedOperations reported.
+    disclosed: bool = False
+    observed: Any = None
 
     @property
     def actor(self) -> Principal:

@@ -61,6 +61,8 @@ class DisclosureWrites(SchemaExtension):
         batch = list(records)
         records.clear()
         context = self.execution_context.context
+        if hasattr(context, "disclosed"):
+            context.disclosed = True  # such an answer is never served again from a cache
         try:
             await disclosure.record(context.db, batch)
         except Exception as error:

@@ -81,22 +81,36 @@ class ObservedOperations(SchemaExtension):
         if errors:
             outcome = str((errors[0].extensions or {}).get("code") or "INTERNAL")
         observed = Observed(label, kind, outcome, seconds)
-        if self.recorder is not None:
-            self.recorder(observed)
         hub_context = context.context
-        principal = getattr(hub_context, "principal", None)
-        log.info(
-            "graphql %s %s: %s",
-            kind,
-            label,
-            outcome,
-            extra={
-                "request_id": getattr(hub_context, "request_id", None),
-                "organization": getattr(principal, "organization_id", None),
-                "client": getattr(principal, "client_id", None),
-                "operation": label,
-                "operation_type": kind,
-                "outcome": outcome,
-                "duration_ms": round(seconds * 1000, 3),
-            },
-        )
+        if hasattr(hub_context, "observed"):
+            hub_context.observed = observed  # the answer cache reports a hit the same way
+        report(self.recorder, observed, hub_context)
+
+
+def report(recorder: Recorder | None, observed: Observed, hub_context: object) -> None:
+    """The metric and the operations log line of one operation (or of an answer served
+    again from the answer cache, gateway/answers.py)."""
+    if recorder is not None:
+        recorder(observed)
+    principal = getattr(hub_context, "principal", None)
+    kind, label, outcome, seconds = (
+        observed.operation_type,
+        observed.operation,
+        observed.outcome,
+        observed.seconds,
+    )
+    log.info(
+        "graphql %s %s: %s",
+        kind,
+        label,
+        outcome,
+        extra={
+            "request_id": getattr(hub_context, "request_id", None),
+            "organization": getattr(principal, "organization_id", None),
+            "client": getattr(principal, "client_id", None),
+            "operation": label,
+            "operation_type": kind,
+            "outcome": outcome,
+            "duration_ms": round(seconds * 1000, 3),
+        },
+    )

@@ -36,6 +36,9 @@ class RequestReads:
         self._session: AsyncSession | None = None
         self._closed = False
         self.transactions = 0  # opened so far: what a test of "one per request" counts
+        # The data generation the token check read in this transaction (store/generation.py),
+        # or None when it was not read here.
+        self.generation: object | None = None
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

@@ -25,6 +25,7 @@ from orgs.models import ApiClient, Organization
 from orgs.principal import Principal
 from orgs.rules import SCOPE_CEILING, MembershipStatus, OrganizationKind
 from store.engine import Database
+from store.generation import data_generation
 from store.reads import RequestReads, reads_of
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,9 @@ def _standing_statement(with_revocation: bool) -> Select[Any]:
         ApiClient.tokens_valid_after,
     ]
     if with_revocation:
+        # The data generation read by the same statement (store/generation.py): the answer
+        # cache's validity (gateway/answers.py). Last but one: ``revoked`` stays last.
+        columns.append(data_generation().label("generation"))
         columns.append(_REVOKED.label("revoked"))
     return (
         select(*columns)
@@ -117,6 +121,7 @@ def _standing_statement(with_revocation: bool) -> Select[Any]:
 # Built once: only the parameters change from one request to the next.
 _REVOKED = select(RevokedToken.jti).where(RevokedToken.jti == bindparam("jti")).exists()
 _IS_REVOKED = select(_REVOKED)
+_IS_REVOKED_AT = select(_REVOKED, data_generation())  # in a request: with the generation
 _STANDING = _standing_statement(False)
 _STANDING_AND_REVOKED = _standing_statement(True)
 
@@ -316,7 +321,9 @@ class TokenVerifier:
                 # On the session's connection: the same statement and transaction without
                 # the ORM's per-statement set-up (it loads no objects).
                 connection = await session.connection()
-                return bool(await connection.scalar(_IS_REVOKED, {"jti": jti}))
+                row = (await connection.execute(_IS_REVOKED_AT, {"jti": jti})).one()
+                reads.generation = row[1]
+                return bool(row[0])
         flight = self._revocation_checks.get(jti)
         if flight is None:
             flight = asyncio.ensure_future(self._load_revoked(jti))
@@ -361,6 +368,8 @@ class TokenVerifier:
             return await self.is_revoked(jti, reads), None
         standing = _standing_of(row)
         self._standing.keep(client_id, standing)
+        if reads is not None:
+            reads.generation = row[-2]
         return bool(row[-1]), standing
 
     async def still_in_good_standing(self, principal: Principal) -> bool:

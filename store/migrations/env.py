@@ -21,6 +21,7 @@ import orgs.models
 import orgs.security_key_models
 import orgs.staff_models  # noqa: F401
 import store.audit
+import store.generation
 import store.lease  # noqa: F401
 from cases import funding_models, reintegration_models  # noqa: F401  (registers tables)
 from store.base import Base
