@@ -18,6 +18,12 @@ and xip list see exactly the same committed rows; any commit between them moves 
 empties an xip entry (a read-only transaction takes no transaction id and changes
 nothing). Equal text therefore means unchanged data; the converse need not hold (a
 transaction that aborts or merely starts changes the text too), which only costs a miss.
+
+On PostgreSQL a request's later statements may see a commit made after its token check read
+the snapshot (read committed): its answer, stored under that snapshot's text, is then newer
+than the text says, never older, and no request starting after that commit can read the
+same text again (the commit moved xmax or left xip). On SQLite the request's statements
+share one read transaction (store/reads.py), so its answer is exactly the counter's data.
 """
 
 from __future__ import annotations
