@@ -24,6 +24,10 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Template]:
 
 
 @pytest.fixture
-async def hub(template: Template) -> AsyncIterator[RunningHub]:
-    async with serve_hub(template) as running:
+async def hub(template: Template, request: pytest.FixtureRequest) -> AsyncIterator[RunningHub]:
+    # The answer cache is on, as in production, unless the test is marked no_answer_cache.
+    overrides: dict[str, float] = {}
+    if request.node.get_closest_marker("no_answer_cache") is not None:
+        overrides["answer_cache_seconds"] = 0.0
+    async with serve_hub(template, **overrides) as running:
         yield running

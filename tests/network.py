@@ -48,9 +48,8 @@ def base_settings(database_url: str, public_url: str = "http://127.0.0.1:9") -> 
         database_url=database_url,
         public_url=public_url,
         status_cache_seconds=0.0,
-        # The answer cache too: tests that count statements or write between identical
-        # queries see every request execute; tests/api/test_answer_cache.py turns it on.
-        answer_cache_seconds=0.0,
+        # The answer cache keeps Settings' (production) default, so every suite runs with it
+        # on; only tests that must see every execution turn it off, each saying why.
         key_publish_lead=0,
         scheduler_interval=0.0,
         # Tests hammer one hub from one address; limits get tests of their own.

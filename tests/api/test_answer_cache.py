@@ -13,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import select, text
 
+from gateway.settings import Settings
 from store.engine import standalone_engine
 from store.generation import data_generation
 from tests.api.event_support import REINSTATE, SUSPEND
@@ -257,3 +258,19 @@ async def test_the_generation_changes_with_a_commit_from_another_connection(
     finally:
         await engine.dispose()
     assert first is not None and second is not None and second != first
+
+
+async def test_test_hubs_run_with_the_production_default(hub: RunningHub) -> None:
+    """Every suite's hub caches answers as production does (Settings' default)."""
+    assert hub.settings.answer_cache_seconds == Settings().answer_cache_seconds > 0
+    for _ in range(2):
+        assert not (await hub.gql("adhoc", "query { viewer { clientId } }")).errors
+    assert hits(hub) == 1
+
+
+@pytest.mark.no_answer_cache  # the marker itself: a test that must see every execution
+async def test_the_no_answer_cache_mark_turns_it_off(hub: RunningHub) -> None:
+    assert hub.settings.answer_cache_seconds == 0.0
+    for _ in range(2):
+        assert not (await hub.gql("adhoc", "query { viewer { clientId } }")).errors
+    assert hits(hub) == 0

@@ -17,6 +17,8 @@ from tests.network import RunningHub, Template, serve_hub
 PAGE = "query { referrals(box: INBOX, first: 5) { edges { node { id status } } } }"
 
 
+# Counts validations over repeated identical queries: each must execute.
+@pytest.mark.no_answer_cache
 async def test_the_same_operation_is_validated_once(hub: RunningHub) -> None:
     cache = _get_validate_cache(256)
     first = await hub.gql("adhoc", PAGE)
