@@ -8,7 +8,9 @@ which channel; never the data itself.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import cast
@@ -104,6 +106,23 @@ async def record(db: Database, records: Sequence[DisclosureRecord]) -> None:
             await append(session, records)
 
 
+# Whether the work under ``watch()`` wrote a disclosure entry, whichever path wrote it (the
+# operation's batch, or a read that records its own). A mutable holder: graphql-core's field
+# tasks run in copies of the context and still mark the same one.
+_watched: ContextVar[list[bool] | None] = ContextVar("disclosures_watched", default=None)
+
+
+@contextmanager
+def watch() -> Iterator[list[bool]]:
+    """Within the block, ``bool(holder)`` becomes true once any disclosure is appended."""
+    holder: list[bool] = []
+    token = _watched.set(holder)
+    try:
+        yield holder
+    finally:
+        _watched.reset(token)
+
+
 async def append(session: AsyncSession, records: Sequence[DisclosureRecord]) -> int:
     """Extend the chain inside the caller's write transaction: one bulk insert of every
     entry, hashed in order here first. Returns how many entries were written.
@@ -113,6 +132,9 @@ async def append(session: AsyncSession, records: Sequence[DisclosureRecord]) -> 
     """
     if not records:
         return 0
+    watched = _watched.get()
+    if watched is not None:
+        watched.append(True)  # marked before the write: a failed write still counts
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
     last = (await session.execute(_HEAD)).first()

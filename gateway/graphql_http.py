@@ -30,6 +30,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
+from consent import disclosure
 from gateway import graphql_request
 from gateway.answers import Answer, AnswerCache, AnswerKey, answer_key
 from gateway.http_errors import (
@@ -165,16 +166,18 @@ class GraphQLOverHTTP(GraphQL[HubContext, None]):
         if method == "POST":
             allowed.add(OperationType.MUTATION)
         try:
-            result = await self.schema.execute(
-                request_data.query,
-                root_value=root_value,
-                variable_values=request_data.variables,
-                context_value=context,
-                operation_name=request_data.operation_name,
-                allowed_operation_types=allowed,
-                operation_extensions=request_data.extensions,
-            )
-            if cacheable is not None and _storable(result, context):
+            # Every disclosure written by the operation, on whichever path, marks ``wrote``.
+            with disclosure.watch() as wrote:
+                result = await self.schema.execute(
+                    request_data.query,
+                    root_value=root_value,
+                    variable_values=request_data.variables,
+                    context_value=context,
+                    operation_name=request_data.operation_name,
+                    allowed_operation_types=allowed,
+                    operation_extensions=request_data.extensions,
+                )
+            if cacheable is not None and not wrote and _storable(result, context):
                 setattr(sub_response, _TO_STORE, (*cacheable, context.observed))
             return result
         except InvalidOperationTypeError as exc:

@@ -16,7 +16,13 @@ from sqlalchemy import select, text
 from gateway.settings import Settings
 from store.engine import standalone_engine
 from store.generation import data_generation
+from tests.api.custody_support import consent_to
 from tests.api.event_support import REINSTATE, SUSPEND
+from tests.api.repatriation_support import do
+from tests.api.repatriation_support import open_case as assessment_case
+from tests.api.test_assessment import READ as READ_ASSESSMENT
+from tests.api.test_assessment import RECORD as RECORD_ASSESSMENT
+from tests.api.test_assessment import assessment
 from tests.api.test_cases_flow import CONSENT, open_case
 from tests.api.test_page_statements import SURVIVOR_INBOX, refer_cases
 from tests.api.test_referral_flow import SEND
@@ -198,6 +204,24 @@ async def test_survivor_reads_are_never_cached_and_always_disclosed(cached: Runn
         response = await post(cached, token, SURVIVOR_INBOX)
         body = response.json()
         assert "errors" not in body and body["data"]["referrals"]["edges"][0]["node"]["case"]
+        assert await cached.scalar(count) > before
+        assert hits(cached) == hits_before
+    assert len(cached.app.state.answers) == 0  # not even stored
+
+
+async def test_a_read_that_writes_its_own_disclosure_is_never_stored(cached: RunningHub) -> None:
+    """A case assessment's read records its disclosure itself (not through the operation's
+    batch); the answer holding the sealed notes must not be kept either."""
+    case_id = await assessment_case(cached)
+    await consent_to(cached, case_id, "adhoc", ["ccpcr-shelter"], ["SERVICE_REFERRAL"], ["HEALTH"])
+    await do(cached, "adhoc", RECORD_ASSESSMENT, assessment(case_id), "recordAssessment")
+    token = await cached.token("ccpcr-shelter")
+    count = "SELECT COUNT(*) FROM disclosures"
+    for _ in range(2):
+        before, hits_before = await cached.scalar(count), hits(cached)
+        response = await post(cached, token, READ_ASSESSMENT, {"id": case_id})
+        body = response.json()
+        assert "errors" not in body and body["data"]["caseAssessment"]["needsNote"]
         assert await cached.scalar(count) > before
         assert hits(cached) == hits_before
     assert len(cached.app.state.answers) == 0  # not even stored
