@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator, Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Self
@@ -94,10 +95,14 @@ async def _run(
 
     members = ctx.member_count if isinstance(ctx, SharedStreamContext) else None
     try:
-        async for row in stream(
-            ctx.db, ctx.pump, actor, cursor, stream_filter, still_allowed, members
-        ):
-            yield Event.from_row(row)
+        # Closed with this generator, at once: a subscription stopped between two events
+        # (the generator suspended, not running) must leave the pump then, not whenever
+        # the collector finds the inner generator.
+        async with aclosing(
+            stream(ctx.db, ctx.pump, actor, cursor, stream_filter, still_allowed, members)
+        ) as rows:
+            async for row in rows:
+                yield Event.from_row(row)
     except StreamEnded as ended:
         if isinstance(ctx, SharedStreamContext):
             ctx.ended = ended
@@ -148,8 +153,9 @@ class Subscription:
         after: str | None = None,
         topics: list[EventTopic] | None = None,
     ) -> AsyncGenerator[Event, None]:
-        async for event in _run(info, after, StreamFilter(topics=topics_of(topics))):
-            yield event
+        async with aclosing(_run(info, after, StreamFilter(topics=topics_of(topics)))) as events:
+            async for event in events:
+                yield event
 
     @strawberry.subscription(
         permission_classes=_SUBSCRIBE, description="Status changes of one case the caller sees."
@@ -165,8 +171,9 @@ class Subscription:
             subject_id=str(case_id),
             matches=lambda e: e.type == "CASE_STATUS_CHANGED",
         )
-        async for event in _run(info, after, only):
-            yield event
+        async with aclosing(_run(info, after, only)) as events:
+            async for event in events:
+                yield event
 
     @strawberry.subscription(
         permission_classes=_SUBSCRIBE, description="Updates of referrals in the caller's box."
@@ -180,5 +187,6 @@ class Subscription:
             topics=frozenset({EventTopic.REFERRAL.value}),
             matches=lambda e: (e.payload or {}).get(key) == org,
         )
-        async for event in _run(info, after, only):
-            yield event
+        async with aclosing(_run(info, after, only)) as events:
+            async for event in events:
+                yield event

@@ -110,6 +110,15 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
             await_(uninterrupted(driver.rollback()))
 
 
+_REACHED = "reached_database"
+
+
+def _reached_database(session: Session, _transaction: Any, _connection: Any) -> None:
+    # When this unit got its connection: whether its success says anything about an
+    # outage (store/outage.py).
+    session.info[_REACHED] = time.monotonic()
+
+
 class Database:
     """The hub's database: a read engine, a write engine and their sessions."""
 
@@ -134,7 +143,10 @@ class Database:
             self.write_engine = self.engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
         else:
             self.write_engine = self.engine
-        self._reads = async_sessionmaker(self.engine, expire_on_commit=False)
+        reads = type("ReadSession", (Session,), {})
+        self._reads = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=reads
+        )
         # This database's own session class, listened to once (listening per session cost
         # more than a short write transaction's statements).
         writes = type("WriteSession", (Session,), {})
@@ -143,6 +155,8 @@ class Database:
         )
         event.listen(writes, "after_commit", self._after_commit)
         event.listen(writes, "after_soft_rollback", self._after_soft_rollback)
+        for kind in (reads, writes):
+            event.listen(kind, "after_begin", _reached_database)
         self._commit_listeners: list[Callable[[], None]] = []
         self.outage = Outage()
         self.watchdog = TransactionWatchdog(transaction_limit)
@@ -192,7 +206,8 @@ class Database:
                 if isinstance(error, Exception) and is_unavailable(error):
                     self.outage.begin(error)
                 raise
-            self.outage.end()
+            if self.outage.down:
+                self.outage.end_after(session.info.get(_REACHED))
         finally:
             try:
                 await uninterrupted(session.close())

@@ -75,6 +75,16 @@ class Outage:
                 type(error).__name__,
             )
 
+    def end_after(self, reached: float | None) -> None:
+        """A unit of work succeeded that got its connection at ``reached`` (None: it never
+        connected). Only one that connected after the outage began says the database is
+        back: a unit with no statement knows nothing, and one already under way when the
+        outage began can still succeed on a connection the server has not yet closed (a
+        shutdown ends its connections one by one) while the next fails; ending the outage
+        on it would log the same outage twice."""
+        if self.since is not None and reached is not None and reached > self.since:
+            self.end()
+
     def end(self) -> None:
         if self.since is not None:
             lasted = time.monotonic() - self.since

@@ -4,14 +4,18 @@ never anything they are not party to."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import uuid
 from typing import Any
 
 import pytest
+from strawberry.types.execution import ExecutionResult, PreExecutionError
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin
 
+from schema.build import build_schema
+from schema.context import HubContext
 from tests.api.event_support import (
     CASE_STATUS,
     EVENTS,
@@ -36,6 +40,7 @@ from tests.api.event_support import (
     registered,
     send,
     start,
+    until,
     visible_ids,
 )
 from tests.api.test_cases_flow import open_case
@@ -394,3 +399,51 @@ async def test_only_allowed_origins_may_open_a_socket(template: Template) -> Non
                 answer["payload"]["data"]["viewer"]["clientId"]
                 == hub.members["secretariat"].client_id
             )
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        "subscription { events { id type } }",
+        "subscription { referralUpdates(box: INBOX) { id type } }",
+    ],
+)
+async def test_a_subscription_closed_between_events_leaves_the_pump_at_once(
+    hub: RunningHub, operation: str
+) -> None:
+    # A legacy graphql-ws `stop` that arrives while the operation is between two events
+    # (its generator suspended, not running) closes the generator instead of cancelling a
+    # task inside it. The stream it reads from must be closed then too, not left to the
+    # garbage collector: until then it stays registered with the pump, as one
+    # subscription too many (a rare failure of the legacy protocol test above).
+    state = hub.app.state.hub
+    pump = pump_of(hub)
+    member = "adhoc" if "referralUpdates" in operation else "secretariat"
+    principal = await state.verifier.verify(await hub.token(member))
+    context = HubContext(
+        db=hub.db,
+        request_id=uuid.uuid4().hex,
+        cipher=state.cipher,
+        pump=pump,
+        production=False,
+        standing_check=state.verifier.still_in_good_standing,
+        principal=principal,
+    )
+    schema = build_schema(introspection=False)
+    before = pump.stream_count
+    source = await schema.subscribe(operation, context_value=context)
+    assert not isinstance(source, ExecutionResult), source
+    first = asyncio.ensure_future(anext(source))
+    await until(lambda: pump.stream_count == before + 1, "the subscription registered")
+    if member == "adhoc":
+        await refer(hub, "ccpcr-koh-kong", "adhoc", ["LEGAL_AID"], "LEGAL_AID", "kk-closing")
+    else:
+        await flip(hub, "embassy-beijing", 2)
+    result = await first
+    assert not isinstance(result, PreExecutionError) and not result.errors, result
+    gc.disable()
+    try:
+        await source.aclose()
+        assert pump.stream_count == before
+    finally:
+        gc.enable()

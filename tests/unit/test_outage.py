@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 import asyncpg.exceptions as pg
 import pytest
 from sqlalchemy import exc as sa
+from sqlalchemy import text
 
+from store.engine import Database
 from store.outage import Outage, is_unavailable
 from store.watchdog import TransactionWatchdog
 
@@ -101,3 +104,34 @@ async def test_the_watchdog_cancels_only_what_is_overdue(
         await task
     assert list(watchdog.held) == [fresh]
     assert len(caplog.records) == 1 and "write transaction held" in caplog.text
+
+
+@pytest.mark.parametrize("kind", ["read", "write"])
+async def test_only_a_unit_that_reached_the_database_ends_an_outage(
+    tmp_path: Path, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A unit of work that ran no statement never connected, and one that connected before
+    # the outage began can still succeed: neither says the database is back, and ending
+    # the outage on them would log a second warning for the same outage at the next
+    # failure (seen in CI: PostgreSQL's shutdown ends connections one by one).
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}")
+    try:
+        unit = database.read if kind == "read" else database.write
+        with caplog.at_level(logging.INFO, logger="referral_hub.outage"):
+            database.outage.begin(ConnectionRefusedError(111, "Connection refused"))
+            async with unit():
+                pass
+            assert database.outage.down
+            # Under way when the outage began: its success on a connection the server had
+            # not closed yet says nothing about the next one.
+            async with unit() as session:
+                await session.execute(text("SELECT 1"))
+                database.outage.end()
+                database.outage.begin(ConnectionResetError(104, "reset by peer"))
+            assert database.outage.down
+            async with unit() as session:
+                assert (await session.execute(text("SELECT 1"))).scalar_one() == 1
+            assert not database.outage.down
+        assert [r.levelname for r in caplog.records] == ["WARNING", "INFO", "WARNING", "INFO"]
+    finally:
+        await database.dispose()
