@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from collections.abc import AsyncGenerator, Awaitable, Callable, Collection
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -149,7 +149,7 @@ async def stream(
     stream_filter: StreamFilter,
     still_allowed: Callable[[], Awaitable[bool]],
     members: Callable[[], int] | None = None,
-) -> AsyncIterator[Event]:
+) -> AsyncGenerator[Event, None]:
     """Replay everything after ``after`` the principal may see, then go live.
 
     The subscription registers with the pump before replaying, so an event committed during
