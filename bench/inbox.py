@@ -3,6 +3,7 @@
 Run from the repository root (loopback only; stops by itself within --time-limit seconds):
 
     .venv/bin/python bench/inbox.py [--rounds 3] [--seconds 3] [--connections 16] [--survivor]
+                                    [--load python|wrk]
 
 A server process (pinned to one core) builds the demo network on a fresh SQLite database, opens 50
 cases at ccpcr-koh-kong with the survivor's consent for adhoc and refers each to adhoc over
@@ -23,13 +24,26 @@ target after target, for --rounds interleaved rounds. ``--survivor`` instead com
 with 6 survivor fields of each case against the inbox with 6 plain case fields, both on the hub
 without the answer cache (it compares the cost of computing fields).
 Reading it: req/s and server CPU ms per request are medians over rounds; ratios compare medians.
-The load generator is httpx in Python: near the bare Starlette ceiling it, not the server, limits.
+
+The load generator is httpx in Python by default (bench/loadgen.py, every answer checked): it
+saturates its core near the bare Starlette anchor (450-520 req/s, about 2 ms a request), and near
+that ceiling it, not the server, limits. ``--load wrk`` drives each target with the ``wrk`` binary
+instead (``apt-get install wrk``; bench/wrkload.py): ``wrk -t 1 -c CONNECTIONS -d SECONDS``
+(whole seconds), pinned to the load core, posting the same JSON body with the same bearer token.
+Before each run the target's answer is checked once as the Python driver checks it (status 200,
+no errors, 50 edges); under load wrk's script counts every answer whose status or bytes differ
+from that checked one. Socket errors, statuses >= 400 and such answers make the run print
+``ERRORS: ...`` and exit 1. p50/p99 come from wrk's ``--latency`` (per round: p50 is the median
+of the rounds', p99 and max the highest round's); server CPU per request is measured as with the
+Python driver, and the ``wrk ms/req`` column is wrk's own CPU per request.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import math
 import multiprocessing as mp
 import os
 import signal
@@ -47,7 +61,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.pop("HUB_TEST_DATABASE_URL", None)  # this benchmark runs on SQLite
 
+import httpx
+
+from bench import wrkload as wrk_load
 from bench.loadgen import Run, call, load, pct, pin
+from bench.wrkload import WrkRun
 
 NODE = "id status urgency sender { id name } receiver { id name } case { id status }"
 INBOX = "query { referrals(box: INBOX, first: 50) { edges { node { %s } } } }"
@@ -216,31 +234,39 @@ def summary(runs: list[Run]) -> dict[str, float]:
     }
 
 
-async def drive(args: argparse.Namespace, info: dict[str, Any]) -> dict[str, dict[str, float]]:
+Target = tuple[str, str, dict[str, str]]  # url, query, headers
+
+
+def targets(args: argparse.Namespace, info: dict[str, Any]) -> dict[str, Target]:
     auth = {"Authorization": f"Bearer {info['token']}"}
     big_auth = {"Authorization": f"Bearer {info['token-10k']}"}
     uncached_auth = {"Authorization": f"Bearer {info['token-uncached']}"}
     if args.survivor:
-        targets = {
+        chosen = {
             "hub survivor fields": (info["hub-uncached"], QUERIES["survivor"], uncached_auth),
             "hub plain fields": (info["hub-uncached"], QUERIES["plain"], uncached_auth),
         }
     else:
-        targets = {
+        chosen = {
             "hub (100 referrals)": (info["hub"], QUERIES["inbox"], auth),
             "hub, no answer cache": (info["hub-uncached"], QUERIES["inbox"], uncached_auth),
             "hub (10,000 referrals)": (info["hub-10k"], QUERIES["inbox"], big_auth),
             "plain strawberry": (info["strawberry"], QUERIES["inbox"], {}),
             "bare starlette": (info["starlette"], QUERIES["inbox"], {}),
         }
+    return chosen
 
-    def full_page(body: Any) -> bool:
-        edges = (body.get("data") or {}).get("referrals", {}).get("edges", [])
-        return not body.get("errors") and len(edges) == 50
 
-    runs: dict[str, list[Run]] = {name: [] for name in targets}
+def full_page(body: Any) -> bool:
+    edges = (body.get("data") or {}).get("referrals", {}).get("edges", [])
+    return not body.get("errors") and len(edges) == 50
+
+
+async def drive(args: argparse.Namespace, info: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """The Python load generator (bench/loadgen.py): every answer under load is checked."""
+    runs: dict[str, list[Run]] = {name: [] for name in targets(args, info)}
     for _ in range(args.rounds):
-        for name, (url, query, headers) in targets.items():
+        for name, (url, query, headers) in targets(args, info).items():
             runs[name].append(
                 await load(
                     url,
@@ -255,19 +281,84 @@ async def drive(args: argparse.Namespace, info: dict[str, Any]) -> dict[str, dic
     return {name: summary(r) for name, r in runs.items()}
 
 
-def report(args: argparse.Namespace, results: dict[str, dict[str, float]]) -> None:
+def wrk_summary(runs: list[WrkRun]) -> dict[str, float]:
+    """Medians over rounds; p50 is the median of the rounds' p50, p99 and max the highest."""
+    return {
+        "rate": statistics.median(r.rate for r in runs),
+        "cpu_ms": statistics.median(r.cpu_ms for r in runs),
+        "p50": 1000 * statistics.median(r.report.percentiles.get(50.0, math.nan) for r in runs),
+        "p99": 1000 * max(r.report.percentiles.get(99.0, math.nan) for r in runs),
+        "max": 1000 * max(r.report.latency_max for r in runs),
+        "failures": sum(r.failures for r in runs),
+        "load_cpu_ms": statistics.median(r.load_cpu_ms for r in runs),
+    }
+
+
+async def drive_wrk(
+    args: argparse.Namespace, info: dict[str, Any], wrk: str, problems: list[str]
+) -> dict[str, dict[str, float]]:
+    """wrk as the load generator (bench/wrkload.py), one thread pinned to this process's core.
+
+    Before each run the target's answer is checked once here as the Python driver checks every
+    answer (status 200, no errors, 50 edges); under load the wrk script counts every answer
+    whose status or bytes differ from that checked answer. Whatever went wrong in a run is
+    appended to ``problems`` (counts only: an answer's content is never printed).
+    """
+    cores = os.sched_getaffinity(0)
+    runs: dict[str, list[WrkRun]] = {name: [] for name in targets(args, info)}
+    async with httpx.AsyncClient(timeout=30) as client:
+        for round_ in range(1, args.rounds + 1):
+            for name, (url, query, headers) in targets(args, info).items():
+                body = json.dumps({"query": query}).encode()
+                posted = {"Content-Type": "application/json", **headers}
+                answer = await client.post(url, content=body, headers=posted)
+                if answer.status_code != 200 or not full_page(answer.json()):
+                    raise RuntimeError(
+                        f"{name}: the answer checked before the load is not a full, error-free"
+                        f" page (status {answer.status_code}); not loading it"
+                    )
+                result = wrk_load.run(
+                    url,
+                    body,
+                    posted,
+                    answer.status_code,
+                    answer.content,
+                    args.connections,
+                    int(args.seconds),
+                    info["pid"],
+                    cores,
+                    wrk,
+                )
+                if trouble := result.report.problems():
+                    problems.append(f"{name}, round {round_}: {trouble}")
+                runs[name].append(result)
+    return {name: wrk_summary(r) for name, r in runs.items()}
+
+
+def report(
+    args: argparse.Namespace, results: dict[str, dict[str, float]], problems: list[str]
+) -> None:
     print(
         f"inbox, 50 rows, {args.connections} connections, {args.rounds} rounds x {args.seconds} s"
     )
+    wrk = args.load == "wrk"
+    if wrk:
+        print(
+            "load generator: wrk, 1 thread (p50: median of the rounds' p50; p99, max: highest"
+            " round; failed: socket errors and answers unlike the checked one; wrk ms/req: the"
+            " load generator's own CPU per request)"
+        )
     print(
         f"{'target':<24}{'req/s':>9}{'CPU ms/req':>12}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'max ms':>9}{'failed':>8}"
+        f"{'max ms':>9}{'failed':>8}" + (f"{'wrk ms/req':>12}" if wrk else "")
     )
     for name, s in results.items():
         print(
             f"{name:<24}{s['rate']:>9.1f}{s['cpu_ms']:>12.2f}{s['p50']:>9.1f}{s['p99']:>9.1f}"
-            f"{s['max']:>9.1f}{s['failures']:>8.0f}"
+            f"{s['max']:>9.1f}{s['failures']:>8.0f}" + (f"{s['load_cpu_ms']:>12.3f}" if wrk else "")
         )
+    for problem in problems:  # wrk only: the Python driver's failures are its 'failed' column
+        print(f"ERRORS: {problem}")
     if args.survivor:
         sv, pl = results["hub survivor fields"], results["hub plain fields"]
         print(f"survivor / plain fields, CPU per request: {sv['cpu_ms'] / pl['cpu_ms']:.2f}x")
@@ -294,7 +385,21 @@ def main() -> int:
     parser.add_argument("--referrals", type=int, default=10_000)
     parser.add_argument("--survivor", action="store_true")
     parser.add_argument("--time-limit", type=int, default=240)
+    parser.add_argument(
+        "--load",
+        choices=("python", "wrk"),
+        default="python",
+        help="the load generator: httpx in Python (default) or the wrk binary",
+    )
     args = parser.parse_args()
+    wrk = None
+    if args.load == "wrk":
+        if args.seconds != int(args.seconds) or args.seconds < 1:
+            parser.error("--load wrk runs whole seconds: give --seconds as a whole number >= 1")
+        wrk = wrk_load.find()
+        if wrk is None:
+            print(wrk_load.MISSING, file=sys.stderr)
+            return 2
     signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(args.time_limit)
     ctx = mp.get_context("spawn")
@@ -307,15 +412,19 @@ def main() -> int:
                 raise RuntimeError("the server process died while setting up (see above)")
         info = here.recv()
         pin(-1)
-        results = asyncio.run(drive(args, info))
+        problems: list[str] = []
+        if wrk is None:
+            results = asyncio.run(drive(args, info))
+        else:
+            results = asyncio.run(drive_wrk(args, info, wrk, problems))
         call(here, "stop")
     finally:
         signal.alarm(0)
         server.join(10)
         if server.is_alive():
             server.terminate()
-    report(args, results)
-    return 0
+    report(args, results, problems)
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":
