@@ -186,8 +186,11 @@ class EventPump:
 
     async def _run(self) -> None:
         while True:
+            # asyncio.timeout, not wait_for, which on Python 3.11 can drop a cancellation
+            # (stop) arriving in the same turn as the wake-up.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+                async with asyncio.timeout(self.poll_interval):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await self.pump_once()
@@ -215,7 +218,8 @@ class EventPump:
                 self.wake()  # catch up on anything committed while we were away
                 while not lost.is_set() and not connection.is_closed():
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(lost.wait(), timeout=5)
+                        async with asyncio.timeout(5):
+                            await lost.wait()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

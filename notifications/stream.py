@@ -177,7 +177,11 @@ async def stream(
             if principal.expires_at is not None:
                 timeout = max(0.0, principal.expires_at - time.time())
             try:
-                event = await asyncio.wait_for(subscriber.next(), timeout=timeout)
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for returns the result
+                # of an event that arrives in the same turn as a cancellation and drops the
+                # cancellation (a stopped subscription would then live on).
+                async with asyncio.timeout(timeout):
+                    event = await subscriber.next()
             except TimeoutError:
                 raise StreamEnded(CloseCode.NEW_TOKEN, "token expired") from None
             except SubscriberClosed as closed:

@@ -14,6 +14,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin
 
+from notifications.stream import StreamFilter, stream
 from schema.build import build_schema
 from schema.context import HubContext
 from tests.api.event_support import (
@@ -447,3 +448,30 @@ async def test_a_subscription_closed_between_events_leaves_the_pump_at_once(
         assert pump.stream_count == before
     finally:
         gc.enable()
+
+
+async def test_a_stream_cancelled_as_its_next_event_arrives_ends(hub: RunningHub) -> None:
+    # An event queued for a subscription in the same turn as the subscription's task is
+    # cancelled (a graphql-ws `stop`, a socket closing). On Python 3.11, asyncio.wait_for
+    # returns such an event and drops the cancellation: the stream would live on,
+    # registered with the pump, and whoever awaits the cancelled task would wait forever.
+    state = hub.app.state.hub
+    pump = pump_of(hub)
+    principal = await state.verifier.verify(await hub.token("secretariat"))
+
+    async def still_allowed() -> bool:
+        return True
+
+    events = stream(hub.db, pump, principal, None, StreamFilter(), still_allowed)
+    registered_before = set(pump._subscribers)
+    reader = asyncio.ensure_future(anext(events))
+    await until(lambda: len(pump._subscribers) > len(registered_before), "the stream registered")
+    (subscriber,) = pump._subscribers - registered_before
+    (latest,) = (await outbox(hub))[-1:]
+    subscriber.queue.put_nowait(latest)  # the event arrives ...
+    reader.cancel()  # ... in the same turn as the cancellation
+    with pytest.raises(asyncio.CancelledError):
+        async with asyncio.timeout(5):
+            await reader
+    await events.aclose()
+    assert subscriber not in pump._subscribers
