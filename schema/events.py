@@ -96,8 +96,8 @@ async def _run(
     members = ctx.member_count if isinstance(ctx, SharedStreamContext) else None
     try:
         # Closed with this generator, at once: a subscription stopped between two events
-        # (the generator suspended, not running) must leave the pump then, not whenever
-        # the collector finds the inner generator.
+        # (the generator suspended, not running) must leave the pump then, not later,
+        # when asyncio's finalizer for abandoned generators gets to the inner one.
         async with aclosing(
             stream(ctx.db, ctx.pump, actor, cursor, stream_filter, still_allowed, members)
         ) as rows:

@@ -414,9 +414,9 @@ async def test_a_subscription_closed_between_events_leaves_the_pump_at_once(
 ) -> None:
     # A legacy graphql-ws `stop` that arrives while the operation is between two events
     # (its generator suspended, not running) closes the generator instead of cancelling a
-    # task inside it. The stream it reads from must be closed then too, not left to the
-    # garbage collector: until then it stays registered with the pump, as one
-    # subscription too many (a rare failure of the legacy protocol test above).
+    # task inside it. The stream it reads from must be closed then too, not later by
+    # asyncio's finalizer for abandoned generators: until then it stays registered with
+    # the pump, as one subscription too many.
     state = hub.app.state.hub
     pump = pump_of(hub)
     member = "adhoc" if "referralUpdates" in operation else "secretariat"
